@@ -1,0 +1,57 @@
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "run_epsim.h"
+
+using epsim::test::run_epsim;
+
+TEST_CASE("epsim --version and --help exit 0") {
+  const auto v = run_epsim("--version");
+  CHECK(v.exit_code == 0);
+  CHECK(v.out.find("epsim 0.") != std::string::npos);
+  const auto h = run_epsim("--help");
+  CHECK(h.exit_code == 0);
+  CHECK(h.out.find("run") != std::string::npos);
+}
+
+TEST_CASE("epsim run on the embedded default prints a summary") {
+  const auto r = run_epsim("run");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("events") != std::string::npos);
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("two runs with the same seed give byte-identical JSON and another seed differs") {
+  const auto a = run_epsim("run --format json --seed 7");
+  const auto b = run_epsim("run --format json --seed 7");
+  const auto c = run_epsim("run --format json --seed 8");
+  REQUIRE(a.exit_code == 0);
+  auto strip_wall = [](std::string s) { return s.substr(0, s.find("\"wall_s\"")); };
+  CHECK(strip_wall(a.out) == strip_wall(b.out));
+  CHECK(strip_wall(a.out) != strip_wall(c.out));
+  CHECK(a.out.find("\"digest\"") != std::string::npos);
+}
+
+TEST_CASE("bad usage and bad input exit 2 with one clear message") {
+  const auto flag = run_epsim("run --no-such-flag");
+  CHECK(flag.exit_code == 2);
+  CHECK(flag.err.find("--no-such-flag") != std::string::npos);
+
+  const auto missing = run_epsim("run /nonexistent/scenario.yaml");
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("/nonexistent/scenario.yaml: cannot read scenario file") != std::string::npos);
+
+  const std::string path = "/tmp/epsim_cli_test_bad.yaml";
+  std::ofstream(path) << "name: x\nduration: 30\n";
+  const auto unitless = run_epsim("run " + path);
+  CHECK(unitless.exit_code == 2);
+  CHECK(unitless.err.find(path + ":2:11") != std::string::npos);
+  CHECK(unitless.err.find("missing unit") != std::string::npos);
+
+  std::ofstream(path) << "name: [x\n";
+  const auto syntax = run_epsim("run " + path);
+  CHECK(syntax.exit_code == 2);
+  CHECK(syntax.err.find("YAML syntax error") != std::string::npos);
+  std::remove(path.c_str());
+}
