@@ -3,72 +3,68 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <optional>
-#include <sstream>
 
-#include "app/engine_demo.h"
 #include "app/input_error.h"
-#include "app/sha256.h"
+#include "app/pipeline.h"
+#include "app/report.h"
+#include "app/scenario.h"
 #include "app/version.h"
 
 namespace {
 
 using epsim::app::InputError;
 
-std::string read_scenario_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw InputError(fmt::format("{}: cannot read scenario file: {}", path, std::strerror(errno)));
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
 struct RunOptions {
   std::string scenario_path;
-  std::optional<std::uint64_t> seed;
   std::string format = "text";
+  std::optional<std::string> duration;
+  std::optional<std::string> min_resync_period;
+  std::optional<std::string> endpoint_updates_batch_period;
+  epsim::app::Overrides overrides;
 };
 
-int run_command(const RunOptions& options) {
+epsim::sim::Duration flag_duration(const std::string& flag, const std::string& value) {
+  try {
+    return epsim::sim::parse_duration(value);
+  } catch (const epsim::sim::DurationParseError& e) {
+    throw InputError(flag + ": " + e.what());
+  }
+}
+
+int run_command(RunOptions options) {
   const auto wall_start = std::chrono::steady_clock::now();
-  const bool embedded = options.scenario_path.empty();
-  const std::string text = embedded ? std::string(epsim::app::kEmbeddedDefaultScenario)
-                                    : read_scenario_file(options.scenario_path);
-  const std::string origin = embedded ? std::string("<embedded default>") : options.scenario_path;
-  auto scenario = epsim::app::parse_engine_demo(text, origin);
-  if (options.seed) scenario.seed = *options.seed;
+  if (options.duration) {
+    options.overrides.duration = flag_duration("--duration", *options.duration);
+    if (!(*options.overrides.duration > epsim::sim::Duration::zero())) throw InputError("--duration must be > 0");
+  }
+  if (options.min_resync_period) {
+    options.overrides.min_resync_period = flag_duration("--min-resync-period", *options.min_resync_period);
+    if (*options.overrides.min_resync_period < epsim::sim::Duration::seconds(1)) {
+      throw InputError("--min-resync-period must be at least 1s");
+    }
+  }
+  if (options.endpoint_updates_batch_period) {
+    options.overrides.endpoint_updates_batch_period =
+        flag_duration("--endpoint-updates-batch-period", *options.endpoint_updates_batch_period);
+    if (options.overrides.endpoint_updates_batch_period->is_negative()) {
+      throw InputError("--endpoint-updates-batch-period must not be negative");
+    }
+  }
+  epsim::app::Scenario scenario = epsim::app::load_scenario(options.scenario_path);
+  epsim::app::apply_overrides(scenario, options.overrides);
 
-  std::uint64_t events = 0;
-  const auto model = epsim::app::run_engine_demo(scenario, events);
-
-  nlohmann::ordered_json report;
-  report["epsim_version"] = epsim::app::kVersion;
-  report["scenario"] = {{"name", scenario.name}, {"sha256", epsim::app::sha256_hex(text)}};
-  report["seed"] = scenario.seed;
-  report["virtual_duration_s"] = scenario.duration.seconds_f();
-  report["events_processed"] = events;
-  report["demo"] = model;
-  report["digest"] = epsim::app::sha256_hex(report.dump());
+  epsim::app::Pipeline pipeline(scenario);
+  pipeline.run();
+  auto report = epsim::app::build_report(pipeline);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
-
   if (options.format == "json") {
     report["wall_s"] = wall_s;
     std::cout << report.dump(2) << "\n";
   } else {
-    std::cout << fmt::format("epsim {} — scenario {} (seed {})\n", epsim::app::kVersion, scenario.name, scenario.seed);
-    std::cout << fmt::format("  virtual time  {}\n", epsim::sim::format_duration(scenario.duration));
-    std::cout << fmt::format("  events        {}\n", events);
-    std::cout << fmt::format("  arrivals      {}  served {}  max queue {}  mean wait {:.3f}s\n",
-                             model["arrivals"].get<std::uint64_t>(), model["served"].get<double>(),
-                             model["max_queue_length"].get<std::uint64_t>(), model["mean_wait_s"].get<double>());
-    std::cout << fmt::format("  digest        {}\n", report["digest"].get<std::string>());
+    std::cout << epsim::app::format_text_report(report);
   }
   return epsim::app::kExitOk;
 }
@@ -80,13 +76,26 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", std::string("epsim ") + epsim::app::kVersion);
 
-  RunOptions run_options;
-  CLI::App* run = app.add_subcommand("run", "Run a scenario (the embedded default when none is given)");
-  run->add_option("scenario", run_options.scenario_path, "Scenario YAML file");
-  run->add_option("--seed", run_options.seed, "Root seed (overrides the scenario's seed)");
-  run->add_option("--format", run_options.format, "Output format")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->default_str("text");
+  RunOptions o;
+  CLI::App* run = app.add_subcommand("run", "Run a scenario (the embedded 1.17.3 incident when none is given)");
+  run->add_option("scenario", o.scenario_path, "Scenario YAML file");
+  run->add_option("--seed", o.overrides.seed, "Root seed (overrides the scenario's seed)");
+  run->add_option("--duration", o.duration, "Virtual time to simulate, e.g. 24h");
+  run->add_option("--format", o.format, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
+  run->add_option("--kubernetes-version", o.overrides.kubernetes_version,
+                  "Kubernetes version preset for every business cluster, e.g. 1.17.13");
+  run->add_option("--concurrent-endpoint-syncs", o.overrides.concurrent_endpoint_syncs,
+                  "kube-controller-manager --concurrent-endpoint-syncs (default 5)")
+      ->check(CLI::Range(1, epsim::app::kMaxWorkers));
+  run->add_option("--kube-api-qps", o.overrides.kube_api_qps, "kube-controller-manager --kube-api-qps (default 20)")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--kube-api-burst", o.overrides.kube_api_burst,
+                  "kube-controller-manager --kube-api-burst (default 30)")
+      ->check(CLI::Range(1, 1'000'000));
+  run->add_option("--min-resync-period", o.min_resync_period,
+                  "kube-controller-manager --min-resync-period (default 12h)");
+  run->add_option("--endpoint-updates-batch-period", o.endpoint_updates_batch_period,
+                  "kube-controller-manager --endpoint-updates-batch-period (default 0s)");
 
   try {
     app.parse(argc, argv);
@@ -102,7 +111,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (run->parsed()) return run_command(run_options);
+    if (run->parsed()) return run_command(o);
     std::cout << app.help();
     return epsim::app::kExitOk;
   } catch (const InputError& e) {

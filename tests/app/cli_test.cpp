@@ -15,17 +15,40 @@ TEST_CASE("epsim --version and --help exit 0") {
   CHECK(h.out.find("run") != std::string::npos);
 }
 
-TEST_CASE("epsim run on the embedded default prints a summary") {
+TEST_CASE("epsim run on the embedded default shows the 1.17.3 resync storm") {
   const auto r = run_epsim("run");
   CHECK(r.exit_code == 0);
-  CHECK(r.out.find("events") != std::string::npos);
+  CHECK(r.out.find("scenario incident-1.17.3") != std::string::npos);
+  CHECK(r.out.find("16h25m0s     12989") != std::string::npos);
   CHECK(r.err.empty());
+}
+
+TEST_CASE("the real kube-controller-manager flag spellings override the scenario") {
+  const auto r = run_epsim("run --format json --kube-api-qps 100 --kube-api-burst 120 --concurrent-endpoint-syncs 30 "
+                           "--min-resync-period 6h --endpoint-updates-batch-period 1s --kubernetes-version 1.17.13");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("\"kube_api_qps\": 100.0") != std::string::npos);
+  CHECK(r.out.find("\"kube_api_burst\": 120") != std::string::npos);
+  CHECK(r.out.find("\"concurrent_endpoint_syncs\": 30") != std::string::npos);
+  CHECK(r.out.find("\"kubernetes_version\": \"1.17.13\"") != std::string::npos);
+  CHECK(r.out.find("\"headlessLabelCompare\": false") != std::string::npos);
+
+  CHECK(run_epsim("run --kube-api-qps 0").exit_code == 2);
+  CHECK(run_epsim("run --kube-api-burst -1").exit_code == 2);
+  CHECK(run_epsim("run --concurrent-endpoint-syncs 0").exit_code == 2);
+  const auto version = run_epsim("run --kubernetes-version 1.9");
+  CHECK(version.exit_code == 2);
+  CHECK(version.err.find("unknown version \"1.9\"") != std::string::npos);
+  const auto period = run_epsim("run --min-resync-period 12");
+  CHECK(period.exit_code == 2);
+  CHECK(period.err.find("--min-resync-period") != std::string::npos);
 }
 
 TEST_CASE("two runs with the same seed give byte-identical JSON and another seed differs") {
   const auto a = run_epsim("run --format json --seed 7");
   const auto b = run_epsim("run --format json --seed 7");
   const auto c = run_epsim("run --format json --seed 8");
+  CHECK(a.out.find("\"seed\": 7") != std::string::npos);
   REQUIRE(a.exit_code == 0);
   auto strip_wall = [](std::string s) { return s.substr(0, s.find("\"wall_s\"")); };
   CHECK(strip_wall(a.out) == strip_wall(b.out));

@@ -1,0 +1,91 @@
+#include "app/pipeline.h"
+
+#include <fmt/format.h>
+
+#include "app/input_error.h"
+
+namespace epsim::app {
+
+Pipeline::Pipeline(const Scenario& scenario)
+    : scenario_(scenario), simulator_(sim::SimulatorOptions{scenario.max_events}) {
+  for (const ClusterSpec& c : scenario.clusters) build_cluster(c);
+}
+
+void Pipeline::build_cluster(const ClusterSpec& spec) {
+  auto rt = std::make_unique<ClusterRuntime>();
+  rt->spec = &spec;
+  rt->switches = resolve_switches(spec);
+  rt->api = std::make_unique<models::ApiServer>(simulator_, metrics_, scenario_.seed, spec.name, spec.api_server);
+  rt->deployments = std::make_unique<models::Deployments>(simulator_, *rt->api, scenario_.seed, spec.name);
+
+  models::ServiceId next = 0;
+  double churn = -1;
+  for (const ServiceGroupSpec& g : spec.services) {
+    for (std::uint32_t i = 1; i <= g.count; ++i) {
+      const std::string name = fmt::format("{}/{}{:05d}", g.namespace_name, g.name_prefix, i);
+      if (!rt->service_ids.emplace(name, next).second) {
+        throw InputError(fmt::format("{}: service {} is defined twice in cluster {}", g.origin, name, spec.name));
+      }
+      rt->service_names.push_back(name);
+      models::Service s;
+      s.id = next;
+      s.headless = g.headless;
+      s.has_selector = g.selector;
+      s.publish_not_ready = g.publish_not_ready_addresses;
+      s.creation_time = sim::Time::zero();
+      rt->deployments->add_service(s, g.workload);
+      ++next;
+    }
+    // One churn rate per cluster: the largest any group asks for.
+    churn = std::max(churn, g.pod_status_churn_per_hour);
+  }
+
+  models::ControllerManagerConfig cm = spec.controller_manager;
+  cm.endpoints.switches = rt->switches;
+  rt->controller_manager = std::make_unique<models::ControllerManager>(simulator_, metrics_, *rt->api, scenario_.seed,
+                                                                       spec.name, cm, rt->service_names.size());
+  rt->controller_manager->start_steady(sim::Time::zero() - spec.informer_start);
+  for (const sim::Duration& at : spec.leader_changes) {
+    rt->controller_manager->schedule_leader_change(sim::Time::zero() + at);
+  }
+  const sim::Time end = sim::Time::zero() + scenario_.duration;
+  if (churn > 0) rt->deployments->start_status_churn(churn, end);
+  clusters_.push_back(std::move(rt));
+  schedule_deploys(*clusters_.back());
+}
+
+void Pipeline::schedule_deploys(ClusterRuntime& cluster) {
+  const sim::Time end = sim::Time::zero() + scenario_.duration;
+  for (const DeploySpec& d : cluster.spec->deploys) {
+    if (d.kind == DeploySpec::Kind::background) {
+      std::vector<models::ServiceId> all(cluster.service_names.size());
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<models::ServiceId>(i);
+      cluster.deployments->start_background_deploys(d.rate_per_hour, end, std::move(all));
+      continue;
+    }
+    const auto it = cluster.service_ids.find(d.service);
+    if (it == cluster.service_ids.end()) {
+      throw InputError(fmt::format("{}: deploy of unknown service \"{}\" in cluster {} (names look like {})", d.origin,
+                                   d.service, cluster.spec->name, cluster.service_names.front()));
+    }
+    sim::Time at = sim::Time::zero() + d.at;
+    if (d.kind == DeploySpec::Kind::after_resync) {
+      // Resync instants of the first term are fixed at start: first + (n-1)·P.
+      const auto& cm = *cluster.controller_manager;
+      at = cm.first_resync_at() + cm.resync_period() * (d.nth_resync - 1) + d.offset;
+    }
+    if (at > end) continue;  // beyond the scenario: nothing to simulate
+    cluster.deployments->schedule_rollout(it->second, at);
+  }
+}
+
+void Pipeline::run() {
+  const sim::Time end = sim::Time::zero() + scenario_.duration;
+  if (simulator_.run_until(end) == sim::RunOutcome::event_limit) {
+    throw InputError(fmt::format("event limit of {} reached at t={:.3f}s before the scenario end ({}s); raise maxEvents "
+                                 "or shorten the duration",
+                                 simulator_.max_events(), simulator_.now().seconds_f(), end.seconds_f()));
+  }
+}
+
+}  // namespace epsim::app

@@ -1,0 +1,95 @@
+// The typed scenario: what a YAML file (plus its includes and the CLI
+// overrides) asks epsim to simulate. Every field starts at the real upstream
+// default; docs/scenario.md documents each key.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/api_server.h"
+#include "models/controller_manager.h"
+#include "models/deployment.h"
+#include "sim/time.h"
+
+namespace epsim::app {
+
+// Documented input limits (README "Input limits").
+inline constexpr std::uint64_t kMaxServicesPerScenario = 2'000'000;
+inline constexpr int kMaxPodsPerService = 10'000;
+inline constexpr std::uint64_t kMaxPodsPerScenario = 20'000'000;
+inline constexpr int kMaxWorkers = 10'000;
+
+struct ServiceGroupSpec {
+  std::string name_prefix = "svc-";
+  std::string namespace_name = "default";
+  std::uint32_t count = 1;
+  bool headless = false;
+  bool selector = true;
+  bool publish_not_ready_addresses = false;
+  models::WorkloadSpec workload;
+  double pod_status_churn_per_hour = 0;  // RV-only pod updates per pod per hour
+  std::string origin;                    // file:line:column of the entry
+};
+
+struct DeploySpec {
+  enum class Kind { absolute, after_resync, background };
+  Kind kind = Kind::absolute;
+  std::string service;                   // namespace/name (absolute, after_resync)
+  sim::Duration at;                      // absolute
+  sim::Duration offset;                  // after_resync
+  int nth_resync = 1;                    // after_resync: 1 = the first periodic resync
+  double rate_per_hour = 0;              // background
+  std::string origin;
+};
+
+struct ClusterSpec {
+  std::string name;
+  std::string role = "business";
+  std::string kubernetes_version = "1.17.3";
+  models::ApiServerConfig api_server;
+  models::ControllerManagerConfig controller_manager;
+  sim::Duration informer_start;          // resync phase: the factory started this long before t=0
+  std::vector<sim::Duration> leader_changes;
+  std::map<std::string, bool> switch_overrides;
+  std::vector<ServiceGroupSpec> services;
+  std::vector<DeploySpec> deploys;
+  std::string origin;
+};
+
+struct Scenario {
+  std::string name = "unnamed";
+  std::string description;
+  std::string path;                      // "" for the embedded default
+  std::string text_digest;               // sha256 over the texts of every file read
+  std::uint64_t seed = 1;
+  sim::Duration duration = sim::Duration::hours(24);
+  std::uint64_t max_events = 200'000'000;
+  std::vector<ClusterSpec> clusters;
+};
+
+// CLI overrides with the real flag spellings; applied to every business cluster.
+struct Overrides {
+  std::optional<std::uint64_t> seed;
+  std::optional<sim::Duration> duration;
+  std::optional<int> concurrent_endpoint_syncs;
+  std::optional<double> kube_api_qps;
+  std::optional<int> kube_api_burst;
+  std::optional<sim::Duration> min_resync_period;
+  std::optional<sim::Duration> endpoint_updates_batch_period;
+  std::optional<std::string> kubernetes_version;
+};
+
+// Loads a scenario file (or, with an empty path, the embedded default).
+// Throws InputError with file:line:column on any problem.
+Scenario load_scenario(const std::string& path);
+void apply_overrides(Scenario& scenario, const Overrides& overrides);
+// Resolves each cluster's switches: the version preset, then the overrides.
+models::ControllerSwitches resolve_switches(const ClusterSpec& cluster);
+
+extern const char* const kEmbeddedDefaultScenario;
+extern const char* const kEmbeddedDefaultName;
+
+}  // namespace epsim::app

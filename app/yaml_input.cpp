@@ -1,0 +1,167 @@
+#include "app/yaml_input.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+#include "app/input_error.h"
+
+namespace epsim::app {
+
+std::string where(const std::string& file, const YAML::Mark& mark) {
+  if (mark.line < 0) return file;
+  return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);
+}
+
+std::string where(const std::string& file, const YAML::Node& node) { return where(file, node.Mark()); }
+
+namespace {
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string describe(const YAML::Node& node) {
+  if (node.IsScalar()) return "\"" + node.Scalar() + "\"";
+  if (node.IsSequence()) return "a list";
+  if (node.IsMap()) return "a mapping";
+  return "nothing";
+}
+}  // namespace
+
+std::string closest_key(const std::string& key, const std::vector<std::string>& valid) {
+  std::string best;
+  std::size_t best_distance = std::max<std::size_t>(3, key.size() / 3) + 1;
+  for (const std::string& v : valid) {
+    const std::size_t d = edit_distance(key, v);
+    if (d < best_distance) {
+      best_distance = d;
+      best = v;
+    }
+  }
+  return best;
+}
+
+void read_map(const YAML::Node& node, const std::string& file, const std::string& context,
+              const std::vector<std::string>& valid,
+              const std::function<void(const std::string& key, const YAML::Node& value)>& handle) {
+  if (!node.IsMap()) {
+    throw InputError(fmt::format("{}: {} must be a mapping, got {}", where(file, node), context, describe(node)));
+  }
+  std::vector<std::string> seen;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) throw InputError(fmt::format("{}: keys must be plain strings", where(file, kv.first)));
+    const std::string key = kv.first.Scalar();
+    if (std::find(valid.begin(), valid.end(), key) == valid.end()) {
+      const std::string hint = closest_key(key, valid);
+      std::string valid_list;
+      for (const auto& v : valid) valid_list += (valid_list.empty() ? "" : ", ") + v;
+      throw InputError(fmt::format("{}: unknown key \"{}\" in {}{}", where(file, kv.first), key, context,
+                                   hint.empty() ? fmt::format(" (valid keys: {})", valid_list)
+                                                : fmt::format("; did you mean \"{}\"?", hint)));
+    }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      throw InputError(fmt::format("{}: duplicate key \"{}\" in {}", where(file, kv.first), key, context));
+    }
+    seen.push_back(key);
+    handle(key, kv.second);
+  }
+}
+
+std::string read_string(const YAML::Node& node, const std::string& file, const std::string& key) {
+  if (!node.IsScalar()) {
+    throw InputError(fmt::format("{}: {} must be a string, got {}", where(file, node), key, describe(node)));
+  }
+  return node.Scalar();
+}
+
+bool read_bool(const YAML::Node& node, const std::string& file, const std::string& key) {
+  const std::string s = node.IsScalar() ? node.Scalar() : "";
+  if (s == "true") return true;
+  if (s == "false") return false;
+  throw InputError(fmt::format("{}: {} must be true or false, got {}", where(file, node), key, describe(node)));
+}
+
+double read_number(const YAML::Node& node, const std::string& file, const std::string& key, double min,
+                   double max, bool min_exclusive) {
+  if (!node.IsScalar()) {
+    throw InputError(fmt::format("{}: {} must be a number, got {}", where(file, node), key, describe(node)));
+  }
+  const std::string& s = node.Scalar();
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v)) {
+    throw InputError(fmt::format("{}: {} must be a number, got \"{}\"", where(file, node), key, s));
+  }
+  if (v < min || (min_exclusive && v == min) || v > max) {
+    throw InputError(fmt::format("{}: {} = {} is out of range: must be {} {} and <= {}", where(file, node), key, s,
+                                 min_exclusive ? ">" : ">=", min, max));
+  }
+  return v;
+}
+
+std::int64_t read_integer(const YAML::Node& node, const std::string& file, const std::string& key,
+                          std::int64_t min, std::int64_t max) {
+  if (!node.IsScalar()) {
+    throw InputError(fmt::format("{}: {} must be an integer, got {}", where(file, node), key, describe(node)));
+  }
+  const std::string& s = node.Scalar();
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(s.c_str(), &end, 10);
+  if (s.empty() || end != s.c_str() + s.size()) {
+    throw InputError(fmt::format("{}: {} must be an integer, got \"{}\"", where(file, node), key, s));
+  }
+  if (errno == ERANGE || v < min || v > max) {
+    throw InputError(
+        fmt::format("{}: {} = {} is out of range: must be between {} and {}", where(file, node), key, s, min, max));
+  }
+  return v;
+}
+
+sim::Duration read_duration(const YAML::Node& node, const std::string& file, const std::string& key,
+                            sim::Duration min) {
+  if (!node.IsScalar()) {
+    throw InputError(fmt::format("{}: {} must be a duration such as \"30s\", got {}", where(file, node), key,
+                                 describe(node)));
+  }
+  sim::Duration d;
+  try {
+    d = sim::parse_duration(node.Scalar());
+  } catch (const sim::DurationParseError& e) {
+    throw InputError(fmt::format("{}: {}: {}", where(file, node), key, e.what()));
+  }
+  if (d < min) {
+    throw InputError(fmt::format("{}: {} = {} must be at least {}", where(file, node), key, node.Scalar(),
+                                 sim::format_duration(min)));
+  }
+  return d;
+}
+
+std::vector<YAML::Node> read_list(const YAML::Node& node, const std::string& file, const std::string& key) {
+  std::vector<YAML::Node> out;
+  if (node.IsSequence()) {
+    for (const auto& item : node) out.push_back(item);
+  } else if (node.IsScalar() || node.IsMap()) {
+    out.push_back(node);
+  } else if (!node.IsNull()) {
+    throw InputError(fmt::format("{}: {} must be a list", where(file, node), key));
+  }
+  return out;
+}
+
+}  // namespace epsim::app

@@ -1,0 +1,41 @@
+// Strict reading of YAML scenario input: every error names file:line:column,
+// unknown keys are rejected with the closest valid key suggested, numbers are
+// range-checked and durations need units.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sim/time.h"
+
+namespace epsim::app {
+
+std::string where(const std::string& file, const YAML::Node& node);
+std::string where(const std::string& file, const YAML::Mark& mark);
+
+// The valid key closest to `key` (edit distance), or "" when none is close.
+std::string closest_key(const std::string& key, const std::vector<std::string>& valid);
+
+// Calls `handle(key, value)` for every entry of the mapping `node`; a key not
+// in `valid` is an InputError with a suggestion. `context` names the mapping
+// in messages ("cluster", "controllerManager", …).
+void read_map(const YAML::Node& node, const std::string& file, const std::string& context,
+              const std::vector<std::string>& valid,
+              const std::function<void(const std::string& key, const YAML::Node& value)>& handle);
+
+std::string read_string(const YAML::Node& node, const std::string& file, const std::string& key);
+bool read_bool(const YAML::Node& node, const std::string& file, const std::string& key);
+double read_number(const YAML::Node& node, const std::string& file, const std::string& key, double min,
+                   double max, bool min_exclusive = false);
+std::int64_t read_integer(const YAML::Node& node, const std::string& file, const std::string& key,
+                          std::int64_t min, std::int64_t max);
+sim::Duration read_duration(const YAML::Node& node, const std::string& file, const std::string& key,
+                            sim::Duration min = sim::Duration::zero());
+// A YAML sequence, or a single scalar read as a one-element sequence.
+std::vector<YAML::Node> read_list(const YAML::Node& node, const std::string& file, const std::string& key);
+
+}  // namespace epsim::app

@@ -1,0 +1,283 @@
+#include "models/api_server.h"
+
+#include <cassert>
+#include <cmath>
+#include <stdexcept>
+
+namespace epsim::models {
+
+namespace {
+
+// apiserver pkg/endpoints/metrics/metrics.go (1.17) requestLatencies buckets.
+const std::vector<double> kRequestDurationBuckets = {0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5,
+                                                     0.6,  0.7, 0.8,  0.9, 1.0,  1.25, 1.5, 1.75, 2.0, 2.5,
+                                                     3.0,  3.5, 4.0,  4.5, 5,    6,    7,   8,    9,   10,
+                                                     15,   20,  25,   30,  40,   50,   60};
+
+const char* verb_name(Verb v) {
+  switch (v) {
+    case Verb::create: return "POST";
+    case Verb::update: return "PUT";
+    case Verb::remove: return "DELETE";
+  }
+  return "?";
+}
+
+template <class T>
+void ensure_slot(std::vector<T>& objects, std::vector<bool>& present, std::size_t id) {
+  if (id >= objects.size()) {
+    objects.resize(id + 1);
+    present.resize(id + 1, false);
+  }
+}
+
+}  // namespace
+
+ApiServer::ApiServer(sim::Simulator& simulator, sim::MetricsRegistry& metrics, std::uint64_t seed, std::string cluster,
+                     ApiServerConfig config)
+    : sim_(simulator),
+      metrics_(metrics),
+      latency_rng_(seed, "apiserver/" + cluster + "/latency"),
+      cluster_(std::move(cluster)),
+      config_(config) {
+  if (!(config_.latency_median > sim::Duration::zero()) || config_.latency_p99 < config_.latency_median) {
+    throw std::invalid_argument("apiserver latency needs 0 < median <= p99");
+  }
+  // Log-normal from its median and 99th percentile: p99 = median · e^(2.3263·σ).
+  latency_mu_ = std::log(config_.latency_median.seconds_f());
+  latency_sigma_ = std::log(config_.latency_p99.seconds_f() / config_.latency_median.seconds_f()) / 2.3263478740408408;
+  if (config_.mutating_throughput > 0) {
+    service_time_ = sim::Duration::from_seconds(1.0 / config_.mutating_throughput);
+  }
+  request_duration_ = &metrics_.histogram("apiserver_request_duration_seconds",
+                                          "Response latency distribution in seconds for each verb and resource.",
+                                          kRequestDurationBuckets, {{"cluster", cluster_}});
+}
+
+void ApiServer::seed_service(const Service& service) {
+  ensure_slot(services_, service_present_, service.id);
+  services_[service.id] = service;
+  services_[service.id].resource_version = ++resource_version_;
+  service_present_[service.id] = true;
+}
+
+void ApiServer::seed_pod(const Pod& pod) {
+  ensure_slot(pods_, pod_present_, pod.id);
+  pods_[pod.id] = pod;
+  pods_[pod.id].resource_version = ++resource_version_;
+  pod_present_[pod.id] = true;
+}
+
+void ApiServer::seed_endpoints(const Endpoints& endpoints) {
+  ensure_slot(endpoints_, endpoints_present_, endpoints.service);
+  endpoints_[endpoints.service] = endpoints;
+  endpoints_[endpoints.service].resource_version = ++resource_version_;
+  endpoints_present_[endpoints.service] = true;
+}
+
+const Service* ApiServer::service(ServiceId id) const {
+  return id < services_.size() && service_present_[id] ? &services_[id] : nullptr;
+}
+const Pod* ApiServer::pod(PodId id) const { return id < pods_.size() && pod_present_[id] ? &pods_[id] : nullptr; }
+const Endpoints* ApiServer::endpoints(ServiceId id) const {
+  return id < endpoints_.size() && endpoints_present_[id] ? &endpoints_[id] : nullptr;
+}
+
+std::uint32_t ApiServer::new_request() {
+  if (!free_requests_.empty()) {
+    const std::uint32_t r = free_requests_.back();
+    free_requests_.pop_back();
+    return r;
+  }
+  requests_.emplace_back();
+  return static_cast<std::uint32_t>(requests_.size() - 1);
+}
+
+void ApiServer::write_endpoints(Verb verb, const Endpoints& object, ResourceVersion precondition, ApiClient* client,
+                                std::uint64_t tag, const char* user_agent) {
+  const std::uint32_t id = new_request();
+  Request& r = requests_[id];
+  r.resource = Resource::endpoints;
+  r.verb = verb;
+  r.client = client;
+  r.tag = tag;
+  r.precondition = precondition;
+  r.user_agent = user_agent;
+  r.submitted = sim_.now();
+  r.endpoints = object;
+  admit(id);
+}
+
+void ApiServer::write_pod(Verb verb, const Pod& object, ApiClient* client, std::uint64_t tag, const char* user_agent) {
+  const std::uint32_t id = new_request();
+  Request& r = requests_[id];
+  r.resource = Resource::pods;
+  r.verb = verb;
+  r.client = client;
+  r.tag = tag;
+  r.precondition = 0;
+  r.user_agent = user_agent;
+  r.submitted = sim_.now();
+  r.pod = object;
+  admit(id);
+}
+
+sim::Duration ApiServer::sample_latency() {
+  return sim::Duration::from_seconds(latency_rng_.lognormal(latency_mu_, latency_sigma_));
+}
+
+void ApiServer::admit(std::uint32_t request) {
+  ++requests_total_;
+  if (inflight_ >= config_.max_mutating_requests_inflight) {
+    // maxinflight.go: over the limit → 429 with Retry-After: 1, at once.
+    ApiResponse refused;
+    refused.code = 429;
+    refused.retry_after = config_.retry_after;
+    count(requests_[request], 429, sim::Duration::zero());
+    respond(request, refused);
+    return;
+  }
+  ++inflight_;
+  // FIFO write processor, then the sampled latency (etcd, encoding, network).
+  sim::Time start = sim_.now();
+  if (processor_free_at_ > start) start = processor_free_at_;
+  processor_free_at_ = start + service_time_;
+  const sim::Time done = processor_free_at_ + sample_latency();
+  sim_.schedule_at(done, [this, request] { complete(request); });
+}
+
+void ApiServer::complete(std::uint32_t request) {
+  --inflight_;
+  assert(inflight_ >= 0);
+  const Request& r = requests_[request];
+  const ApiResponse response = r.resource == Resource::endpoints ? apply_endpoints(r) : apply_pod(r);
+  count(r, response.code, sim_.now() - r.submitted);
+  respond(request, response);
+}
+
+void ApiServer::respond(std::uint32_t request, const ApiResponse& response) {
+  Request& r = requests_[request];
+  ApiClient* client = r.client;
+  const std::uint64_t tag = r.tag;
+  free_requests_.push_back(request);  // free before the callback: it may write again
+  if (client != nullptr) client->on_response(tag, response);
+}
+
+void ApiServer::count(const Request& r, int code, sim::Duration latency) {
+  const char* resource = r.resource == Resource::endpoints ? "endpoints" : "pods";
+  std::string key = std::string(verb_name(r.verb)) + "|" + resource + "|" + std::to_string(code) + "|" + r.user_agent;
+  sim::Counter*& counter = request_counters_[key];
+  if (counter == nullptr) {
+    counter = &metrics_.counter("apiserver_request_total",
+                                "Counter of apiserver requests broken out for each verb, resource and code.",
+                                {{"cluster", cluster_},
+                                 {"verb", verb_name(r.verb)},
+                                 {"resource", resource},
+                                 {"code", std::to_string(code)},
+                                 {"client", r.user_agent}});
+  }
+  counter->inc();
+  if (code != 429) request_duration_->observe(latency.seconds_f());
+}
+
+ApiResponse ApiServer::apply_endpoints(const Request& r) {
+  const ServiceId id = r.endpoints.service;
+  ensure_slot(endpoints_, endpoints_present_, id);
+  ApiResponse response;
+  Endpoints& stored = endpoints_[id];
+  switch (r.verb) {
+    case Verb::create:
+      if (endpoints_present_[id]) return ApiResponse{409, false, stored.resource_version, {}};
+      stored = r.endpoints;
+      stored.resource_version = ++resource_version_;
+      endpoints_present_[id] = true;
+      ++writes_applied_;
+      notify_endpoints(WatchEventType::added, stored);
+      return ApiResponse{201, false, stored.resource_version, {}};
+    case Verb::update:
+      if (!endpoints_present_[id]) return ApiResponse{404, false, 0, {}};
+      // The PUT carries the RV the client read from its cache.
+      if (r.precondition != 0 && r.precondition != stored.resource_version) {
+        return ApiResponse{409, false, stored.resource_version, {}};
+      }
+      if (config_.noop_update_elision && stored.same_content(r.endpoints)) {
+        ++noop_updates_;
+        return ApiResponse{200, true, stored.resource_version, {}};
+      }
+      stored = r.endpoints;
+      stored.resource_version = ++resource_version_;
+      ++writes_applied_;
+      notify_endpoints(WatchEventType::modified, stored);
+      return ApiResponse{200, false, stored.resource_version, {}};
+    case Verb::remove:
+      if (!endpoints_present_[id]) return ApiResponse{404, false, 0, {}};
+      endpoints_present_[id] = false;
+      ++resource_version_;
+      ++writes_applied_;
+      notify_endpoints(WatchEventType::deleted, stored);
+      return ApiResponse{200, false, resource_version_, {}};
+  }
+  return response;
+}
+
+ApiResponse ApiServer::apply_pod(const Request& r) {
+  const PodId id = r.pod.id;
+  ensure_slot(pods_, pod_present_, id);
+  Pod& stored = pods_[id];
+  switch (r.verb) {
+    case Verb::create:
+      if (pod_present_[id]) return ApiResponse{409, false, stored.resource_version, {}};
+      stored = r.pod;
+      stored.resource_version = ++resource_version_;
+      pod_present_[id] = true;
+      ++writes_applied_;
+      notify_pods(WatchEventType::added, stored);
+      return ApiResponse{201, false, stored.resource_version, {}};
+    case Verb::update:
+      if (!pod_present_[id]) return ApiResponse{404, false, 0, {}};
+      // Pod writers (kubelet, deployment model) always send a real change.
+      stored = r.pod;
+      stored.resource_version = ++resource_version_;
+      ++writes_applied_;
+      notify_pods(WatchEventType::modified, stored);
+      return ApiResponse{200, false, stored.resource_version, {}};
+    case Verb::remove:
+      if (!pod_present_[id]) return ApiResponse{404, false, 0, {}};
+      pod_present_[id] = false;
+      ++resource_version_;
+      ++writes_applied_;
+      notify_pods(WatchEventType::deleted, stored);
+      return ApiResponse{200, false, resource_version_, {}};
+  }
+  return ApiResponse{};
+}
+
+// Watch fan-out: every change is delivered after the same delay, so a FIFO of
+// pending notifications and one event per change keep the order.
+void ApiServer::notify_endpoints(WatchEventType type, const Endpoints& object) {
+  if (endpoints_watchers_.empty()) return;
+  endpoints_notifications_.push_back({type, object});
+  sim_.schedule_after(config_.watch_delay, [this] { deliver_endpoints(); });
+}
+
+void ApiServer::notify_pods(WatchEventType type, const Pod& object) {
+  if (pod_watchers_.empty()) return;
+  pod_notifications_.push_back({type, object});
+  sim_.schedule_after(config_.watch_delay, [this] { deliver_pods(); });
+}
+
+void ApiServer::deliver_endpoints() {
+  assert(!endpoints_notifications_.empty());
+  const Notification<Endpoints> n = std::move(endpoints_notifications_.front());
+  endpoints_notifications_.pop_front();
+  for (WatchSink<Endpoints>* w : endpoints_watchers_) w->on_watch_event(n.type, n.object);
+}
+
+void ApiServer::deliver_pods() {
+  assert(!pod_notifications_.empty());
+  const Notification<Pod> n = pod_notifications_.front();
+  pod_notifications_.pop_front();
+  for (WatchSink<Pod>* w : pod_watchers_) w->on_watch_event(n.type, n.object);
+}
+
+}  // namespace epsim::models

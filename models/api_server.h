@@ -1,0 +1,155 @@
+// One cluster's kube-apiserver: the object store (Services, Pods, Endpoints)
+// with a cluster-wide resourceVersion, the write path and watch fan-out.
+//
+// Write path: a mutating request is refused with 429 when
+// --max-mutating-requests-inflight requests are already in flight (apiserver
+// pkg/server/filters/maxinflight.go, Retry-After: 1); otherwise it waits for
+// the server's write processor (a FIFO at `mutating_throughput` requests/s:
+// the calibrated server-side bound of DESIGN.md §1), then takes a sampled
+// latency (log-normal), then is applied. An update whose result equals the
+// stored object is a no-op: no new RV, no watch event (apiserver
+// pkg/storage/etcd3/store.go GuaranteedUpdate), unless elision is switched
+// off. Changes reach watchers after `watch_delay`, in order.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "models/objects.h"
+#include "models/watch.h"
+#include "sim/metrics.h"
+#include "sim/random.h"
+#include "sim/simulator.h"
+
+namespace epsim::models {
+
+struct ApiServerConfig {
+  sim::Duration latency_median = sim::Duration::milliseconds(10);
+  sim::Duration latency_p99 = sim::Duration::milliseconds(100);
+  double mutating_throughput = 0;              // requests/s; 0 = unbounded
+  int max_mutating_requests_inflight = 200;    // --max-mutating-requests-inflight
+  sim::Duration retry_after = sim::Duration::seconds(1);
+  sim::Duration watch_delay = sim::Duration::milliseconds(50);
+  bool noop_update_elision = true;
+};
+
+enum class Verb { create, update, remove };
+
+struct ApiResponse {
+  int code = 200;               // 200/201 ok, 404, 409 conflict, 429 too many requests
+  bool noop = false;            // an update that changed nothing in storage
+  ResourceVersion resource_version = 0;
+  sim::Duration retry_after;    // set with 429
+};
+
+class ApiClient {
+ public:
+  virtual ~ApiClient() = default;
+  virtual void on_response(std::uint64_t tag, const ApiResponse& response) = 0;
+};
+
+class ApiServer {
+ public:
+  ApiServer(sim::Simulator& simulator, sim::MetricsRegistry& metrics, std::uint64_t seed,
+            std::string cluster, ApiServerConfig config);
+
+  // Steady-state objects present at the start: no request, no watch event.
+  void seed_service(const Service& service);
+  void seed_pod(const Pod& pod);
+  void seed_endpoints(const Endpoints& endpoints);
+
+  const Service* service(ServiceId id) const;
+  const Pod* pod(PodId id) const;
+  const Endpoints* endpoints(ServiceId id) const;
+  std::size_t service_slots() const { return services_.size(); }
+  std::size_t pod_slots() const { return pods_.size(); }
+  ResourceVersion resource_version() const { return resource_version_; }
+
+  // Mutating requests. `precondition` (updates) is the resourceVersion the
+  // client read; a mismatch is a 409 Conflict. The response arrives through
+  // client->on_response(tag, …) when the request completes.
+  void write_endpoints(Verb verb, const Endpoints& object, ResourceVersion precondition, ApiClient* client,
+                       std::uint64_t tag, const char* user_agent);
+  void write_pod(Verb verb, const Pod& object, ApiClient* client, std::uint64_t tag, const char* user_agent);
+
+  void watch_services(WatchSink<Service>* sink) { service_watchers_.push_back(sink); }
+  void watch_pods(WatchSink<Pod>* sink) { pod_watchers_.push_back(sink); }
+  void watch_endpoints(WatchSink<Endpoints>* sink) { endpoints_watchers_.push_back(sink); }
+
+  int mutating_inflight() const { return inflight_; }
+  std::uint64_t writes_applied() const { return writes_applied_; }
+  std::uint64_t noop_updates() const { return noop_updates_; }
+  std::uint64_t requests_total() const { return requests_total_; }
+  const ApiServerConfig& config() const { return config_; }
+
+ private:
+  enum class Resource : std::uint8_t { pods, endpoints };
+  struct Request {
+    Resource resource;
+    Verb verb;
+    ApiClient* client;
+    std::uint64_t tag;
+    ResourceVersion precondition;
+    const char* user_agent;
+    sim::Time submitted;
+    Endpoints endpoints;
+    Pod pod;
+  };
+  template <class Object>
+  struct Notification {
+    WatchEventType type;
+    Object object;
+  };
+
+  std::uint32_t new_request();
+  void admit(std::uint32_t request);
+  void complete(std::uint32_t request);
+  void respond(std::uint32_t request, const ApiResponse& response);
+  ApiResponse apply_endpoints(const Request& r);
+  ApiResponse apply_pod(const Request& r);
+  void notify_endpoints(WatchEventType type, const Endpoints& object);
+  void notify_pods(WatchEventType type, const Pod& object);
+  void deliver_endpoints();
+  void deliver_pods();
+  sim::Duration sample_latency();
+  void count(const Request& r, int code, sim::Duration latency);
+
+  sim::Simulator& sim_;
+  sim::MetricsRegistry& metrics_;
+  sim::RandomStream latency_rng_;
+  std::string cluster_;
+  ApiServerConfig config_;
+  double latency_mu_ = 0;
+  double latency_sigma_ = 0;
+  sim::Duration service_time_;  // 1 / mutating_throughput
+
+  ResourceVersion resource_version_ = 1;
+  std::vector<Service> services_;
+  std::vector<bool> service_present_;
+  std::vector<Pod> pods_;
+  std::vector<bool> pod_present_;
+  std::vector<Endpoints> endpoints_;
+  std::vector<bool> endpoints_present_;
+
+  std::vector<Request> requests_;
+  std::vector<std::uint32_t> free_requests_;
+  int inflight_ = 0;
+  sim::Time processor_free_at_;
+
+  std::vector<WatchSink<Service>*> service_watchers_;
+  std::vector<WatchSink<Pod>*> pod_watchers_;
+  std::vector<WatchSink<Endpoints>*> endpoints_watchers_;
+  std::deque<Notification<Pod>> pod_notifications_;
+  std::deque<Notification<Endpoints>> endpoints_notifications_;
+
+  std::uint64_t writes_applied_ = 0;
+  std::uint64_t noop_updates_ = 0;
+  std::uint64_t requests_total_ = 0;
+  sim::Histogram* request_duration_ = nullptr;
+  std::map<std::string, sim::Counter*> request_counters_;
+};
+
+}  // namespace epsim::models

@@ -1,0 +1,121 @@
+#include "models/controller_manager.h"
+
+#include <algorithm>
+
+namespace epsim::models {
+
+namespace {
+template <class Object, class Getter>
+std::vector<Object> snapshot(std::size_t slots, Getter get) {
+  std::vector<Object> out;
+  for (std::uint32_t id = 0; id < slots; ++id) {
+    if (const Object* o = get(id)) out.push_back(*o);
+  }
+  return out;
+}
+}  // namespace
+
+ControllerManager::ControllerManager(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& api,
+                                     std::uint64_t seed, const std::string& cluster, ControllerManagerConfig config,
+                                     std::size_t service_space)
+    : sim_(simulator),
+      api_(api),
+      cluster_(cluster),
+      config_(config),
+      service_space_(service_space),
+      resync_rng_(seed, "kube-controller-manager/" + cluster + "/resync-period"),
+      controller_(std::make_unique<EndpointsController>(simulator, metrics, api, cluster, config.endpoints,
+                                                        service_space)) {}
+
+sim::Duration ControllerManager::sample_resync_period() {
+  // ResyncPeriod(c)(): MinResyncPeriod.Nanoseconds() * (rand.Float64() + 1).
+  const double factor = resync_rng_.uniform01() + 1.0;
+  const sim::Duration sampled =
+      sim::Duration::nanoseconds(static_cast<std::int64_t>(static_cast<double>(config_.min_resync_period.ns()) * factor));
+  return config_.resync_period.value_or(sampled);
+}
+
+void ControllerManager::new_informers() {
+  if (services_) {
+    services_->set_running(false);
+    pods_->set_running(false);
+    endpoints_->set_running(false);
+    old_services_.push_back(std::move(services_));
+    old_pods_.push_back(std::move(pods_));
+    old_endpoints_.push_back(std::move(endpoints_));
+  }
+  services_ = std::make_unique<Informer<Service>>(cluster_ + "/services");
+  pods_ = std::make_unique<Informer<Pod>>(cluster_ + "/pods");
+  endpoints_ = std::make_unique<Informer<Endpoints>>(cluster_ + "/endpoints");
+  api_.watch_services(services_.get());
+  api_.watch_pods(pods_.get());
+  api_.watch_endpoints(endpoints_.get());
+  controller_->attach(*services_, *pods_, *endpoints_);
+}
+
+void ControllerManager::start_steady(sim::Time informers_started_at) {
+  ++term_;
+  resync_period_ = sample_resync_period();
+  new_informers();
+  services_->list(snapshot<Service>(api_.service_slots(), [&](std::uint32_t id) { return api_.service(id); }), false);
+  pods_->list(snapshot<Pod>(api_.pod_slots(), [&](std::uint32_t id) { return api_.pod(id); }), false);
+  endpoints_->list(snapshot<Endpoints>(api_.service_slots(), [&](std::uint32_t id) { return api_.endpoints(id); }),
+                   false);
+  controller_->begin_term(sim_.now(), true);
+  controller_->rebuild_pod_index();
+  // Steady state: this process has synced every service before, so the
+  // trigger-time tracker knows each one and its pods' latest transition.
+  std::vector<sim::Time> latest(service_space_, sim::Time::zero());
+  for (std::uint32_t p = 0; p < pods_->id_space(); ++p) {
+    if (const Pod* pod = pods_->get(p)) latest[pod->service] = std::max(latest[pod->service], pod->ready_transition);
+  }
+  for (std::uint32_t id = 0; id < service_space_; ++id) {
+    if (services_->get(id) != nullptr) controller_->mark_seen(id, latest[id]);
+  }
+  // The reflector's resync timer ticks every period from the factory start.
+  sim::Time first = informers_started_at + resync_period_;
+  while (first < sim_.now()) first += resync_period_;
+  first_resync_ = first;
+  schedule_resync(first);
+}
+
+void ControllerManager::schedule_resync(sim::Time at) {
+  sim_.cancel(resync_event_);
+  next_resync_ = at;
+  resync_event_ = sim_.schedule_at(at, [this] { resync(); });
+}
+
+void ControllerManager::resync() {
+  EndpointsController& c = *controller_;
+  c.begin_episode(SyncEpisode::Kind::resync);
+  // Each informer's reflector fires its own resync; Services first is an
+  // arbitrary but fixed order.
+  services_->resync();
+  pods_->resync();
+  endpoints_->resync();
+  c.end_episode_dispatch();
+  schedule_resync(sim_.now() + resync_period_);
+}
+
+void ControllerManager::schedule_leader_change(sim::Time at) {
+  sim_.schedule_at(at, [this] { leader_change(); });
+}
+
+void ControllerManager::leader_change() {
+  ++term_;
+  resync_period_ = sample_resync_period();
+  controller_->begin_term(sim_.now(), true);
+  new_informers();
+  controller_->begin_episode(SyncEpisode::Kind::startup);
+  // The reflectors LIST: every object arrives as Add (Services enqueue, Pods
+  // AddAfter their Services), then Run() checks leftover Endpoints.
+  endpoints_->list(snapshot<Endpoints>(api_.service_slots(), [&](std::uint32_t id) { return api_.endpoints(id); }),
+                   true);
+  services_->list(snapshot<Service>(api_.service_slots(), [&](std::uint32_t id) { return api_.service(id); }), true);
+  pods_->list(snapshot<Pod>(api_.pod_slots(), [&](std::uint32_t id) { return api_.pod(id); }), true);
+  controller_->check_leftover_endpoints();
+  controller_->end_episode_dispatch();
+  schedule_resync(sim_.now() + resync_period_);
+}
+
+}  // namespace epsim::models

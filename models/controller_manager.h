@@ -1,0 +1,82 @@
+// kube-controller-manager as far as endpoints are concerned: one shared
+// informer factory per leadership term (Services, Pods, Endpoints) whose
+// resync period is min-resync-period × U[1,2), sampled once per term
+// (cmd/kube-controller-manager/app/controllermanager.go ResyncPeriod, called
+// in CreateControllerContext), and the endpoints controller on top.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/api_server.h"
+#include "models/endpoints_controller.h"
+#include "models/informer.h"
+#include "sim/random.h"
+#include "sim/simulator.h"
+
+namespace epsim::models {
+
+struct ControllerManagerConfig {
+  sim::Duration min_resync_period = sim::Duration::hours(12);  // --min-resync-period
+  std::optional<sim::Duration> resync_period;                  // pin instead of sampling
+  EndpointsControllerConfig endpoints;
+};
+
+class ControllerManager {
+ public:
+  ControllerManager(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& api, std::uint64_t seed,
+                    const std::string& cluster, ControllerManagerConfig config, std::size_t service_space);
+
+  // The scenario begins with this controller manager already leading, its
+  // caches synced and every Endpoints up to date: no start-up burst. Its
+  // factory started at `informers_started_at` (<= 0, the resync phase).
+  void start_steady(sim::Time informers_started_at);
+  // A start or leader change at `at`: a new term lists everything (every
+  // Service and Pod delivered as Add), runs checkLeftoverEndpoints, samples
+  // a new resync period and begins a new resync phase.
+  void schedule_leader_change(sim::Time at);
+
+  // The resync period of the current term and the instants of the resyncs
+  // scheduled so far.
+  sim::Duration resync_period() const { return resync_period_; }
+  sim::Time next_resync_at() const { return next_resync_; }
+  // The first periodic resync after the steady start (for relative deploys).
+  sim::Time first_resync_at() const { return first_resync_; }
+
+  EndpointsController& endpoints_controller() { return *controller_; }
+  const EndpointsController& endpoints_controller() const { return *controller_; }
+  const Informer<Pod>& pod_informer() const { return *pods_; }
+
+ private:
+  void new_informers();
+  sim::Duration sample_resync_period();
+  void schedule_resync(sim::Time at);
+  void resync();
+  void leader_change();
+
+  sim::Simulator& sim_;
+  ApiServer& api_;
+  std::string cluster_;
+  ControllerManagerConfig config_;
+  std::size_t service_space_;
+  sim::RandomStream resync_rng_;
+  std::unique_ptr<EndpointsController> controller_;
+  std::unique_ptr<Informer<Service>> services_;
+  std::unique_ptr<Informer<Pod>> pods_;
+  std::unique_ptr<Informer<Endpoints>> endpoints_;
+  // Informers of previous terms stay registered with the API server's watch
+  // but stopped; they are kept alive here.
+  std::vector<std::unique_ptr<Informer<Service>>> old_services_;
+  std::vector<std::unique_ptr<Informer<Pod>>> old_pods_;
+  std::vector<std::unique_ptr<Informer<Endpoints>>> old_endpoints_;
+  sim::Duration resync_period_;
+  sim::Time next_resync_ = sim::Time::max();
+  sim::Time first_resync_ = sim::Time::max();
+  sim::EventId resync_event_;
+  std::uint32_t term_ = 0;
+};
+
+}  // namespace epsim::models

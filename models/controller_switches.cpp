@@ -1,0 +1,50 @@
+#include "models/controller_switches.h"
+
+#include <cstdio>
+
+namespace epsim::models {
+
+const std::vector<SwitchInfo>& controller_switch_table() {
+  static const std::vector<SwitchInfo> table = {
+      {"headlessLabelCompare", &ControllerSwitches::headless_label_compare, "kubernetes PR #94112"},
+      {"serviceLabelMutation", &ControllerSwitches::service_label_mutation, "kubernetes PR #85361"},
+      {"targetRefResourceVersionCompare", &ControllerSwitches::target_ref_resource_version_compare,
+       "kubernetes PR #108078"},
+      {"triggerTimeAnnotationRewrite", &ControllerSwitches::trigger_time_annotation_rewrite,
+       "kubernetes PR #74294"},
+  };
+  return table;
+}
+
+namespace {
+struct Version {
+  int major = 0, minor = 0, patch = 0;
+};
+bool at_least(const Version& v, int minor, int patch) {
+  return v.minor > minor || (v.minor == minor && v.patch >= patch);
+}
+}  // namespace
+
+std::optional<ControllerSwitches> switches_for_version(const std::string& text) {
+  Version v;
+  std::string s = text;
+  if (!s.empty() && s[0] == 'v') s.erase(0, 1);
+  char extra = 0;
+  const int n = std::sscanf(s.c_str(), "%d.%d.%d%c", &v.major, &v.minor, &v.patch, &extra);
+  if (n < 2 || n > 3 || v.major != 1 || v.minor < 16 || v.minor > 40 || v.patch < 0) return std::nullopt;
+  if (n == 2) v.patch = 0;
+  ControllerSwitches sw;
+  // #85361 landed in 1.17.0-beta.2; 1.16 still masked A.
+  sw.service_label_mutation = v.minor < 17;
+  // #94112 and its backports: 1.17.13, 1.18.10, 1.19.3, 1.20.0.
+  const bool a_fixed = (v.minor == 17 && v.patch >= 13) || (v.minor == 18 && v.patch >= 10) ||
+                       (v.minor == 19 && v.patch >= 3) || v.minor >= 20;
+  sw.headless_label_compare = !a_fixed;
+  // #108078 in 1.24.0 (cherry-picks to 1.21–1.23 patch releases are not
+  // confirmed, so those minors keep the bug).
+  sw.target_ref_resource_version_compare = !at_least(v, 24, 0);
+  sw.trigger_time_annotation_rewrite = true;
+  return sw;
+}
+
+}  // namespace epsim::models

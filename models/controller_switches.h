@@ -1,0 +1,41 @@
+// Named behaviour switches of the endpoints controller: bugs and their fixes,
+// each defaulted by a Kubernetes version preset and overridable by the
+// scenario (the FoundationDB habit of naming and recording every deliberate
+// deviation). Sources: shared/reference/k8s-semantics.md §2.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace epsim::models {
+
+struct ControllerSwitches {
+  // A (#94112): syncService compares the Endpoints' labels, which carry
+  // service.kubernetes.io/headless, with the Service's labels, which do not:
+  // every sync of a headless Service PUTs. Fixed in 1.17.13, 1.18.10, 1.19.3, 1.20.
+  bool headless_label_compare = false;
+  // B (#85361): before 1.17.0-beta.2 the controller wrote the headless label
+  // into the cached Service, which made A's comparison equal by accident.
+  bool service_label_mutation = false;
+  // C (#108078): TargetRef.ResourceVersion is compared inside subsets, so a
+  // pod update that changed only its RV makes the next resync PUT. Fixed in 1.24.
+  bool target_ref_resource_version_compare = false;
+  // E (#74294): a PUT rewrites last-change-trigger-time, deleting it when
+  // nothing triggered the sync (every version).
+  bool trigger_time_annotation_rewrite = true;
+};
+
+struct SwitchInfo {
+  const char* name;       // the scenario / report key
+  bool ControllerSwitches::*field;
+  const char* source;
+};
+
+const std::vector<SwitchInfo>& controller_switch_table();
+
+// Preset of a Kubernetes version ("1.17.3", "1.20", "v1.24.1"); nullopt if
+// the version cannot be parsed or is older than 1.16.
+std::optional<ControllerSwitches> switches_for_version(const std::string& version);
+
+}  // namespace epsim::models

@@ -1,0 +1,231 @@
+#include "models/deployment.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace epsim::models {
+
+namespace {
+constexpr std::uint64_t kOpShift = 32;
+constexpr std::uint32_t kNodes = 500;
+}  // namespace
+
+Deployments::Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster)
+    : sim_(simulator),
+      api_(api),
+      cluster_(cluster),
+      deploy_rng_(seed, "deployments/" + cluster + "/deploys"),
+      churn_rng_(seed, "deployments/" + cluster + "/status-churn") {}
+
+void Deployments::add_live(PodId pod) {
+  if (pod >= live_index_.size()) live_index_.resize(pod + 1, 0);
+  live_index_[pod] = static_cast<std::uint32_t>(live_.size());
+  live_.push_back(pod);
+}
+
+void Deployments::remove_live(PodId pod) {
+  const std::uint32_t i = live_index_[pod];
+  assert(i < live_.size() && live_[i] == pod);
+  live_[i] = live_.back();
+  live_index_[live_[i]] = i;
+  live_.pop_back();
+}
+
+PodId Deployments::create_pod(ServiceId service, bool seeded) {
+  const auto id = static_cast<PodId>(pods_.size());
+  Pod pod;
+  pod.id = id;
+  pod.service = service;
+  pod.ip = next_ip_++;
+  pod.node = next_node_++ % kNodes;
+  pods_.push_back(pod);
+  pod_revision_.push_back(workloads_[service].revision);
+  PodRecord record;
+  record.pod = id;
+  record.service = service;
+  record.ip = pod.ip;
+  record.created = sim_.now();
+  records_.push_back(record);
+  workloads_[service].pods.push_back(id);
+  add_live(id);
+  if (seeded) {
+    pods_[id].ready = true;
+    records_[id].ready_at = sim_.now();
+    api_.seed_pod(pods_[id]);
+    pods_[id].resource_version = api_.pod(id)->resource_version;
+  } else {
+    write(Op::create, id, Verb::create);
+  }
+  return id;
+}
+
+void Deployments::add_service(const Service& service, const WorkloadSpec& spec) {
+  if (service.id >= workloads_.size()) workloads_.resize(service.id + 1);
+  workloads_[service.id].spec = spec;
+  api_.seed_service(service);
+  Endpoints endpoints;
+  endpoints.service = service.id;
+  endpoints.headless_label = service.headless;
+  for (int i = 0; i < spec.replicas; ++i) {
+    const PodId p = create_pod(service.id, true);
+    endpoints.addresses.push_back(EndpointAddress{pods_[p].ip, p, pods_[p].node, pods_[p].resource_version});
+  }
+  std::sort(endpoints.addresses.begin(), endpoints.addresses.end(),
+            [](const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; });
+  if (service.has_selector) api_.seed_endpoints(endpoints);
+}
+
+void Deployments::write(Op op, PodId pod, Verb verb) {
+  const char* agent = op == Op::create || op == Op::terminate ? "replicaset-controller" : "kubelet";
+  api_.write_pod(verb, pods_[pod], this, (static_cast<std::uint64_t>(op) << kOpShift) | pod, agent);
+}
+
+void Deployments::schedule_rollout(ServiceId service, sim::Time at) {
+  sim_.schedule_at(at, [this, service] { rollout(service); });
+}
+
+void Deployments::rollout(ServiceId service) {
+  Workload& w = workloads_[service];
+  ++w.revision;  // a mid-rollout update makes the current new pods old too
+  if (w.rollout < 0) {
+    w.rollout = static_cast<std::int64_t>(rollouts_.size());
+    rollouts_.push_back(RolloutRecord{service, sim_.now(), sim::Time::max()});
+  }
+  step(service);
+}
+
+// One reconcile of the rolling update (rolling.go reconcileNewReplicaSet /
+// reconcileOldReplicaSets), run at the start and whenever a pod of the
+// service becomes ready.
+void Deployments::step(ServiceId service) {
+  Workload& w = workloads_[service];
+  const int replicas = w.spec.replicas;
+  const int max_surge = static_cast<int>(std::ceil(replicas * w.spec.max_surge_fraction));
+  int max_unavailable = static_cast<int>(std::floor(replicas * w.spec.max_unavailable_fraction));
+  if (max_surge == 0 && max_unavailable == 0) max_unavailable = 1;  // validation forbids both 0
+
+  int old_live = 0, old_ready = 0, new_live = 0, new_ready = 0;
+  for (PodId p : w.pods) {
+    const Pod& pod = pods_[p];
+    if (pod.terminating) continue;
+    const bool is_new = pod_revision_[p] == w.revision;
+    (is_new ? new_live : old_live) += 1;
+    if (pod.ready) (is_new ? new_ready : old_ready) += 1;
+  }
+  // Scale up the new ReplicaSet within replicas + maxSurge.
+  const int can_create = std::min(replicas - new_live, replicas + max_surge - (old_live + new_live));
+  for (int i = 0; i < can_create; ++i) {
+    create_pod(service, false);
+    ++new_live;
+  }
+  // Scale down old pods while replicas − maxUnavailable stay available;
+  // unready old pods go first.
+  int can_remove = std::min(old_live, old_ready + new_ready - (replicas - max_unavailable));
+  for (int pass = 0; pass < 2 && can_remove > 0; ++pass) {
+    for (PodId p : w.pods) {
+      if (can_remove <= 0) break;
+      Pod& pod = pods_[p];
+      if (pod.terminating || pod_revision_[p] == w.revision) continue;
+      if ((pass == 0) == pod.ready) continue;  // pass 0: unready, pass 1: ready
+      terminate(p);
+      if (pass == 1) --can_remove;
+    }
+  }
+  if (w.rollout >= 0 && old_live == 0 && new_ready == replicas) {
+    rollouts_[static_cast<std::size_t>(w.rollout)].finished = sim_.now();
+    w.rollout = -1;
+  }
+}
+
+void Deployments::terminate(PodId pod) {
+  Pod& p = pods_[pod];
+  p.terminating = true;
+  p.deletion_timestamp = sim_.now();
+  write(Op::terminate, pod, Verb::update);
+}
+
+void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
+  const auto op = static_cast<Op>(tag >> kOpShift);
+  const auto pod = static_cast<PodId>(tag & 0xffffffffULL);
+  PodRecord& record = records_[pod];
+  if (response.code >= 300) return;  // pod writes are not refused at the modelled loads
+  pods_[pod].resource_version = response.resource_version;
+  switch (op) {
+    case Op::create: {
+      const sim::Duration delay = workloads_[pods_[pod].service].spec.readiness_delay;
+      sim_.schedule_after(delay, [this, pod] {
+        Pod& p = pods_[pod];
+        if (p.terminating) return;
+        p.ready = true;
+        p.ready_transition = sim_.now();
+        write(Op::ready, pod, Verb::update);
+      });
+      break;
+    }
+    case Op::ready:
+      record.ready_at = sim_.now();
+      step(pods_[pod].service);
+      break;
+    case Op::terminate: {
+      record.terminating_at = sim_.now();
+      const sim::Duration grace = workloads_[pods_[pod].service].spec.termination_grace_period;
+      sim_.schedule_after(grace, [this, pod] {
+        records_[pod].dead_at = sim_.now();
+        write(Op::remove, pod, Verb::remove);
+      });
+      step(pods_[pod].service);
+      break;
+    }
+    case Op::remove: {
+      auto& list = workloads_[pods_[pod].service].pods;
+      list.erase(std::remove(list.begin(), list.end(), pod), list.end());
+      remove_live(pod);
+      break;
+    }
+    case Op::churn:
+      break;
+  }
+}
+
+void Deployments::start_background_deploys(double per_hour, sim::Time until, std::vector<ServiceId> candidates) {
+  if (per_hour <= 0 || candidates.empty()) return;
+  deploys_per_hour_ = per_hour;
+  deploys_until_ = until;
+  deploy_candidates_ = std::move(candidates);
+  next_background_deploy();
+}
+
+void Deployments::next_background_deploy() {
+  const sim::Duration gap = deploy_rng_.exponential_duration(sim::Duration::from_seconds(3600.0 / deploys_per_hour_));
+  if (sim_.now() + gap >= deploys_until_) return;
+  sim_.schedule_after(gap, [this] {
+    const auto i = deploy_rng_.uniform_int(0, static_cast<std::int64_t>(deploy_candidates_.size()) - 1);
+    rollout(deploy_candidates_[static_cast<std::size_t>(i)]);
+    next_background_deploy();
+  });
+}
+
+void Deployments::start_status_churn(double per_pod_per_hour, sim::Time until) {
+  if (per_pod_per_hour <= 0) return;
+  churn_per_pod_per_hour_ = per_pod_per_hour;
+  churn_until_ = until;
+  next_churn();
+}
+
+void Deployments::next_churn() {
+  const double rate_per_s = churn_per_pod_per_hour_ * static_cast<double>(std::max<std::size_t>(live_.size(), 1)) / 3600.0;
+  const sim::Duration gap = sim::Duration::from_seconds(churn_rng_.exponential(1.0 / rate_per_s));
+  if (sim_.now() + gap >= churn_until_) return;
+  sim_.schedule_after(gap, [this] {
+    if (!live_.empty()) {
+      const auto i = churn_rng_.uniform_int(0, static_cast<std::int64_t>(live_.size()) - 1);
+      const PodId pod = live_[static_cast<std::size_t>(i)];
+      // An update that changes only the pod's resourceVersion (#108078).
+      if (!pods_[pod].terminating) write(Op::churn, pod, Verb::update);
+    }
+    next_churn();
+  });
+}
+
+}  // namespace epsim::models

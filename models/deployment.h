@@ -1,0 +1,115 @@
+// Deployments, their pods and rolling updates, and the kubelet's part of a
+// pod's life. A rollout follows the Deployment controller's RollingUpdate
+// strategy (apps/v1 defaults: maxSurge 25 % rounded up, maxUnavailable 25 %
+// rounded down, pkg/controller/deployment/rolling.go): new pods are created
+// up to replicas + maxSurge, old pods are scaled down while at least
+// replicas − maxUnavailable pods are available. The rollout is paced by pod
+// readiness, never by Endpoints, which is why a backlogged endpoints
+// controller lets it finish while the old IPs are still routed to.
+//
+// Pod deletion: the API server sets deletionTimestamp (an informer Update);
+// after the termination grace period (30 s default,
+// core/v1 DefaultTerminationGracePeriodSeconds; a preStop hook runs inside
+// it) the process is gone and its IP no longer answers; the kubelet then
+// deletes the pod object.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/api_server.h"
+#include "models/objects.h"
+#include "sim/random.h"
+#include "sim/simulator.h"
+
+namespace epsim::models {
+
+struct WorkloadSpec {
+  int replicas = 3;
+  sim::Duration readiness_delay = sim::Duration::seconds(10);          // creation → Ready
+  sim::Duration termination_grace_period = sim::Duration::seconds(30); // deletion → IP dead
+  double max_surge_fraction = 0.25;        // rounded up
+  double max_unavailable_fraction = 0.25;  // rounded down
+};
+
+// One pod's life as the data plane will need it.
+struct PodRecord {
+  PodId pod = 0;
+  ServiceId service = 0;
+  PodIp ip = 0;
+  sim::Time created;
+  sim::Time ready_at = sim::Time::max();
+  sim::Time terminating_at = sim::Time::max();  // deletionTimestamp stored
+  sim::Time dead_at = sim::Time::max();         // IP stops answering
+};
+
+struct RolloutRecord {
+  ServiceId service = 0;
+  sim::Time started;
+  sim::Time finished = sim::Time::max();  // every old pod terminating and every new pod ready
+};
+
+class Deployments : public ApiClient {
+ public:
+  Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster);
+
+  // A Service with `spec.replicas` ready pods and up-to-date Endpoints, as
+  // the scenario's steady state (seeded into the API server directly).
+  void add_service(const Service& service, const WorkloadSpec& spec);
+
+  void schedule_rollout(ServiceId service, sim::Time at);
+  // Poisson deploys at `per_hour` over [now, until), each on a service drawn
+  // uniformly from `candidates`.
+  void start_background_deploys(double per_hour, sim::Time until, std::vector<ServiceId> candidates);
+  // RV-only pod updates (status heartbeats, annotations) at `per_pod_per_hour`.
+  void start_status_churn(double per_pod_per_hour, sim::Time until);
+
+  const std::vector<PodRecord>& pod_records() const { return records_; }
+  const std::vector<RolloutRecord>& rollouts() const { return rollouts_; }
+  std::size_t live_pods() const { return live_.size(); }
+
+  void on_response(std::uint64_t tag, const ApiResponse& response) override;
+
+ private:
+  enum class Op : std::uint8_t { create, ready, terminate, remove, churn };
+  struct Workload {
+    WorkloadSpec spec;
+    std::uint32_t revision = 0;
+    std::vector<PodId> pods;       // not yet deleted
+    std::int64_t rollout = -1;     // index into rollouts_ while one runs
+  };
+
+  void rollout(ServiceId service);
+  void step(ServiceId service);
+  PodId create_pod(ServiceId service, bool seeded);
+  void terminate(PodId pod);
+  void write(Op op, PodId pod, Verb verb);
+  void next_background_deploy();
+  void next_churn();
+  void add_live(PodId pod);
+  void remove_live(PodId pod);
+
+  sim::Simulator& sim_;
+  ApiServer& api_;
+  std::string cluster_;
+  sim::RandomStream deploy_rng_;
+  sim::RandomStream churn_rng_;
+  std::vector<Workload> workloads_;          // by ServiceId
+  std::vector<Pod> pods_;                    // this model's view, by PodId
+  std::vector<std::uint32_t> pod_revision_;
+  std::vector<PodRecord> records_;           // by PodId
+  std::vector<RolloutRecord> rollouts_;
+  std::vector<PodId> live_;                  // pods not deleted, for churn draws
+  std::vector<std::uint32_t> live_index_;
+  PodIp next_ip_ = 1;
+  std::uint32_t next_node_ = 0;
+
+  double deploys_per_hour_ = 0;
+  sim::Time deploys_until_;
+  std::vector<ServiceId> deploy_candidates_;
+  double churn_per_pod_per_hour_ = 0;
+  sim::Time churn_until_;
+};
+
+}  // namespace epsim::models

@@ -1,0 +1,70 @@
+// The Kubernetes objects the pipeline moves, reduced to the fields that decide
+// behaviour. Objects are identified by dense ids (a Service's index, a Pod's
+// index) so that stores and caches are vectors, not maps: 13k Services and
+// their pods must cost a few MB. Names are the app's business.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sim/time.h"
+
+namespace epsim::models {
+
+using ServiceId = std::uint32_t;
+using PodId = std::uint32_t;
+using ResourceVersion = std::uint64_t;
+using PodIp = std::uint32_t;  // 0 = no IP yet; IPs are never reused
+
+struct Service {
+  ServiceId id = 0;
+  bool headless = false;            // spec.clusterIP None: Endpoints get service.kubernetes.io/headless
+  bool has_selector = true;         // no selector: the controller leaves its Endpoints alone
+  bool publish_not_ready = false;   // spec.publishNotReadyAddresses
+  sim::Time creation_time;
+  ResourceVersion resource_version = 0;
+};
+
+struct Pod {
+  PodId id = 0;
+  ServiceId service = 0;            // the Service whose selector matches the pod's labels
+  ResourceVersion resource_version = 0;
+  PodIp ip = 0;
+  std::uint32_t node = 0;
+  bool ready = false;
+  sim::Time ready_transition;       // Ready condition lastTransitionTime
+  bool terminating = false;         // deletionTimestamp set
+  sim::Time deletion_timestamp;
+};
+
+// One address of an Endpoints subset, with the TargetRef fields that matter.
+struct EndpointAddress {
+  PodIp ip = 0;
+  PodId pod = 0;
+  std::uint32_t node = 0;
+  ResourceVersion target_ref_resource_version = 0;  // pod RV at the sync that wrote it
+  friend bool operator==(const EndpointAddress&, const EndpointAddress&) = default;
+};
+
+struct Endpoints {
+  ServiceId service = 0;
+  ResourceVersion resource_version = 0;
+  std::vector<EndpointAddress> addresses;            // sorted by IP (RepackSubsets)
+  std::vector<EndpointAddress> not_ready_addresses;  // sorted by IP
+  // Labels: the Service's own labels are copied; the only label that can
+  // differ is the one the controller adds to headless Services' Endpoints.
+  bool headless_label = false;
+  // endpoints.kubernetes.io/last-change-trigger-time; absent when !has_trigger_time.
+  bool has_trigger_time = false;
+  sim::Time trigger_time;
+
+  // Equality of everything the API server stores (its no-op test compares
+  // encoded bytes: all fields but the resourceVersion).
+  bool same_content(const Endpoints& o) const {
+    return addresses == o.addresses && not_ready_addresses == o.not_ready_addresses &&
+           headless_label == o.headless_label && has_trigger_time == o.has_trigger_time &&
+           (!has_trigger_time || trigger_time == o.trigger_time);
+  }
+};
+
+}  // namespace epsim::models

@@ -1,0 +1,214 @@
+#include "models/work_queue.h"
+
+#include <cassert>
+#include <stdexcept>
+#include <utility>
+
+#include "models/token_bucket.h"
+
+namespace epsim::models {
+
+namespace {
+
+// component-base v0.17.3 metrics/prometheus/workqueue/metrics.go: the
+// duration histograms use prometheus.ExponentialBuckets(10e-9, 10, 10).
+std::vector<double> duration_buckets() { return sim::Histogram::exponential_buckets(1e-8, 10, 10); }
+
+// workqueue/metrics.go: sinceInSeconds = clock.Since(start).Seconds().
+double seconds_since(sim::Time now, std::int64_t start_ns) { return go_seconds(now - sim::Time::from_ns(start_ns)); }
+
+}  // namespace
+
+WorkQueue::WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, const std::string& name,
+                     std::size_t key_space, ControllerRateLimiter::Config limiter)
+    : sim_(simulator),
+      name_(name),
+      limiter_(limiter, simulator.now(), key_space),
+      keys_(key_space),
+      // Names, help texts and the single label `name` as component-base
+      // v0.17.3 metrics/prometheus/workqueue/metrics.go registers them.
+      depth_gauge_(metrics.gauge("workqueue_depth", "Current depth of workqueue", {{"name", name}})),
+      adds_counter_(metrics.counter("workqueue_adds_total", "Total number of adds handled by workqueue",
+                                    {{"name", name}})),
+      queue_duration_(metrics.histogram("workqueue_queue_duration_seconds",
+                                        "How long in seconds an item stays in workqueue before being requested.",
+                                        duration_buckets(), {{"name", name}})),
+      work_duration_(metrics.histogram("workqueue_work_duration_seconds",
+                                       "How long in seconds processing an item from workqueue takes.",
+                                       duration_buckets(), {{"name", name}})),
+      retries_counter_(metrics.counter("workqueue_retries_total", "Total number of retries handled by workqueue",
+                                       {{"name", name}})) {
+  // Keys are uint32 and must stay representable.
+  if (key_space > std::size_t{std::numeric_limits<Key>::max()} + 1) {
+    throw std::invalid_argument("work queue key space exceeds uint32 keys");
+  }
+}
+
+WorkQueue::~WorkQueue() {
+  // Pending timers capture `this`; drop them so none fires into a dead queue.
+  for (std::size_t k = 0; waiting_count_ > 0 && k < keys_.size(); ++k) {
+    if (keys_[k].timer.valid()) {
+      sim_.cancel(keys_[k].timer);
+      keys_[k].timer = {};
+      --waiting_count_;
+    }
+  }
+}
+
+void WorkQueue::set_on_item_available(std::function<void()> callback) { on_item_available_ = std::move(callback); }
+
+void WorkQueue::check_key(Key key) const {
+  if (key >= keys_.size()) throw std::out_of_range("work queue key out of range");
+}
+
+void WorkQueue::append(Key key) {
+  fifo_.push_back(key);
+  // queue.go: q.cond.Signal() after appending; here the owner wakes a worker.
+  // State is consistent before the call, so the callback may re-enter.
+  if (on_item_available_) on_item_available_();
+}
+
+void WorkQueue::add(Key key) {
+  check_key(key);
+  KeyState& s = keys_[key];
+  // client-go util/workqueue/queue.go: Add of a dirty key is a no-op; the key
+  // keeps its position in the queue and its first add time.
+  if (s.dirty_since_ns != kNone) return;
+  // queue.go: q.metrics.add(item) runs for every non-deduplicated Add, so
+  // depth also counts a key deferred below while it is processing.
+  ++adds_total_;
+  adds_counter_.inc();
+  ++depth_;
+  depth_gauge_.add(1);
+  // metrics.go add(): addTimes[item] is set only if absent, and it is deleted
+  // at Get exactly when dirty is cleared, so it is the time of this Add.
+  s.dirty_since_ns = sim_.now().ns();
+  // queue.go: a key being processed is only marked dirty; Done re-appends it,
+  // so one key is never handed to two workers at once.
+  if (s.processing_since_ns != kNone) return;
+  append(key);
+}
+
+void WorkQueue::add_after(Key key, sim::Duration delay) {
+  check_key(key);
+  // client-go util/workqueue/delaying_queue.go: AddAfter calls
+  // q.metrics.retry() before looking at the delay.
+  ++retries_total_;
+  retries_counter_.inc();
+  if (delay <= sim::Duration::zero()) {
+    add(key);  // delaying_queue.go: "immediately add things with no delay"
+    return;
+  }
+  const sim::Time now = sim_.now();
+  const sim::Time ready = delay >= sim::Time::max() - now ? sim::Time::max() : now + delay;
+  KeyState& s = keys_[key];
+  if (s.timer.valid()) {
+    // delaying_queue.go insert(): an existing waiting entry only moves if the
+    // new readyAt is earlier ("update the time only if it would cause the item
+    // to be queued sooner").
+    if (ready >= sim::Time::from_ns(s.timer.time_ns)) return;
+    sim_.cancel(s.timer);
+    s.timer = sim_.schedule_at(ready, [this, key] { on_timer(key); });
+    return;
+  }
+  s.timer = sim_.schedule_at(ready, [this, key] { on_timer(key); });
+  ++waiting_count_;
+}
+
+void WorkQueue::on_timer(Key key) {
+  // delaying_queue.go waitingLoop: pop the ready entry, q.Add(entry.data),
+  // delete(waitingEntryByData, ...). A dirty key dedups as for any Add.
+  KeyState& s = keys_[key];
+  assert(s.timer.valid() && "add_after timer fired for a key that is not waiting");
+  s.timer = {};
+  --waiting_count_;
+  add(key);
+}
+
+void WorkQueue::add_rate_limited(Key key) {
+  check_key(key);
+  // client-go util/workqueue/rate_limiting_queue.go: AddRateLimited =
+  // AddAfter(item, rateLimiter.When(item)); When runs first.
+  add_after(key, limiter_.when(key, sim_.now()));
+}
+
+void WorkQueue::forget(Key key) {
+  check_key(key);
+  limiter_.forget(key);
+}
+
+int WorkQueue::num_requeues(Key key) const {
+  check_key(key);
+  return limiter_.num_requeues(key);
+}
+
+bool WorkQueue::try_get(Key& out) {
+  if (fifo_.empty()) return false;
+  const Key key = fifo_.front();
+  fifo_.pop_front();
+  KeyState& s = keys_[key];
+  // Only dirty, non-processing keys are ever appended (add and done ensure
+  // it), so this holds unless the bookkeeping is broken.
+  assert(s.processing_since_ns == kNone && "key handed out while already processing");
+  assert(s.dirty_since_ns != kNone && "queued key is not dirty");
+  const sim::Time now = sim_.now();
+  // queue.go Get: q.metrics.get(item): depth.Dec(), processingStartTimes,
+  // latency.Observe(since addTimes[item]); then processing.insert, dirty.delete.
+  --depth_;
+  assert(depth_ >= 0 && "workqueue depth went negative");
+  depth_gauge_.add(-1);
+  queue_duration_.observe(seconds_since(now, s.dirty_since_ns));
+  s.processing_since_ns = now.ns();
+  s.processing_added_ns = s.dirty_since_ns;
+  s.dirty_since_ns = kNone;
+  ++processing_count_;
+  out = key;
+  return true;
+}
+
+void WorkQueue::done(Key key) {
+  check_key(key);
+  KeyState& s = keys_[key];
+  // Upstream Done of a key that is not processing would append a dirty key a
+  // second time; treat it as the caller's bug.
+  if (s.processing_since_ns == kNone) throw std::logic_error("work queue done() for a key not being processed");
+  // queue.go Done: metrics.done (work duration), processing.delete, and a
+  // key re-added meanwhile goes to the tail.
+  work_duration_.observe(seconds_since(sim_.now(), s.processing_since_ns));
+  s.processing_since_ns = kNone;
+  s.processing_added_ns = kNone;
+  assert(processing_count_ > 0);
+  --processing_count_;
+  if (s.dirty_since_ns != kNone) append(key);
+}
+
+bool WorkQueue::is_dirty(Key key) const {
+  check_key(key);
+  return keys_[key].dirty_since_ns != kNone;
+}
+
+bool WorkQueue::is_processing(Key key) const {
+  check_key(key);
+  return keys_[key].processing_since_ns != kNone;
+}
+
+bool WorkQueue::is_waiting(Key key) const {
+  check_key(key);
+  return keys_[key].timer.valid();
+}
+
+sim::Time WorkQueue::ready_at(Key key) const {
+  check_key(key);
+  if (!keys_[key].timer.valid()) throw std::logic_error("work queue ready_at() for a key that is not waiting");
+  return sim::Time::from_ns(keys_[key].timer.time_ns);
+}
+
+sim::Time WorkQueue::added_at(Key key) const {
+  check_key(key);
+  const KeyState& s = keys_[key];
+  if (s.dirty_since_ns != kNone) return sim::Time::from_ns(s.dirty_since_ns);
+  if (s.processing_added_ns != kNone) return sim::Time::from_ns(s.processing_added_ns);
+  throw std::logic_error("work queue added_at() for a key neither dirty nor processing");
+}
+
+}  // namespace epsim::models

@@ -1,0 +1,120 @@
+// client-go v0.17.3 util/workqueue: the rate-limiting work queue a controller
+// drains, as one object: queue.go (FIFO + dirty set + processing set),
+// delaying_queue.go (AddAfter's waiting heap) and rate_limiting_queue.go
+// (AddRateLimited with DefaultControllerRateLimiter), plus the metrics of
+// workqueue/metrics.go as registered by k8s.io/component-base v0.17.3
+// metrics/prometheus/workqueue.
+//
+// Workers do not block in Get: the owner calls try_get() and is told through
+// set_on_item_available() whenever a key is appended, which is where upstream
+// would cond.Signal() a blocked worker. Shutdown is not modelled.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "models/rate_limiter.h"
+#include "sim/metrics.h"
+#include "sim/simulator.h"
+#include "sim/time.h"
+
+namespace epsim::models {
+
+using Key = std::uint32_t;  // dense keys 0..key_space-1 (e.g. a service index)
+
+class WorkQueue {
+ public:
+  // The simulator and the registry must outlive the queue (pending add_after
+  // timers capture `this` and are cancelled by the destructor).
+  WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, const std::string& name,
+            std::size_t key_space, ControllerRateLimiter::Config limiter = {});
+  ~WorkQueue();
+  WorkQueue(const WorkQueue&) = delete;
+  WorkQueue& operator=(const WorkQueue&) = delete;
+
+  // Called synchronously every time a key is appended to the FIFO (by add(),
+  // by done() re-appending, or when an add_after timer fires). The callback
+  // may call back into the queue (e.g. try_get).
+  void set_on_item_available(std::function<void()> callback);
+
+  // Add: dirty -> no-op keeping position; processing -> mark dirty, append at
+  // done(); else mark dirty and append.
+  void add(Key key);
+  // AddAfter: retries_total++ first (even for delay <= 0); delay <= 0 -> add
+  // now; else wait. A second add_after of a waiting key keeps the earlier
+  // ready time.
+  void add_after(Key key, sim::Duration delay);
+  // AddRateLimited: add_after(key, limiter.when(key)).
+  void add_rate_limited(Key key);
+  void forget(Key key);
+  int num_requeues(Key key) const;
+
+  // Get without blocking: pops the head (dirty -> processing); false if the
+  // FIFO is empty.
+  bool try_get(Key& out);
+  // Done: processing -> out; a key made dirty meanwhile goes to the tail.
+  // Throws std::logic_error if the key is not being processed.
+  void done(Key key);
+
+  std::size_t len() const { return fifo_.size(); }
+  std::size_t processing_count() const { return processing_count_; }
+  std::size_t waiting_count() const { return waiting_count_; }
+  std::size_t key_space() const { return keys_.size(); }
+  bool is_dirty(Key key) const;
+  bool is_processing(Key key) const;
+  bool is_waiting(Key key) const;
+  // When a waiting key's add_after timer fires; requires is_waiting(key).
+  sim::Time ready_at(Key key) const;
+  // FIFO empty and nothing processing (add_after timers may be pending).
+  bool idle() const { return fifo_.empty() && processing_count_ == 0; }
+  // Time of the Add that made the key dirty, the start of its queue latency.
+  // While the key is processing and not dirty again: the add time of the item
+  // being processed. Throws std::logic_error when neither dirty nor processing.
+  sim::Time added_at(Key key) const;
+  // Non-deduplicated adds (= workqueue_adds_total).
+  std::uint64_t adds_total() const { return adds_total_; }
+  std::uint64_t retries_total() const { return retries_total_; }
+  std::int64_t depth() const { return depth_; }  // = workqueue_depth
+  const ControllerRateLimiter& limiter() const { return limiter_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  static constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
+
+  // 40 bytes per key; the FIFO holds each key at most once.
+  struct KeyState {
+    std::int64_t dirty_since_ns = kNone;        // metrics addTimes[item]; kNone = not dirty
+    std::int64_t processing_added_ns = kNone;   // dirty_since of the item handed out
+    std::int64_t processing_since_ns = kNone;   // metrics processingStartTimes[item]; kNone = not processing
+    sim::EventId timer;                         // pending add_after; time_ns is its readyAt
+  };
+
+  void check_key(Key key) const;
+  void append(Key key);
+  void on_timer(Key key);
+
+  sim::Simulator& sim_;
+  std::string name_;
+  ControllerRateLimiter limiter_;
+  std::vector<KeyState> keys_;
+  std::deque<Key> fifo_;
+  std::size_t processing_count_ = 0;
+  std::size_t waiting_count_ = 0;
+  std::int64_t depth_ = 0;
+  std::uint64_t adds_total_ = 0;
+  std::uint64_t retries_total_ = 0;
+  std::function<void()> on_item_available_;
+
+  sim::Gauge& depth_gauge_;
+  sim::Counter& adds_counter_;
+  sim::Histogram& queue_duration_;
+  sim::Histogram& work_duration_;
+  sim::Counter& retries_counter_;
+};
+
+}  // namespace epsim::models

@@ -1,0 +1,33 @@
+#include <doctest/doctest.h>
+
+#include "models/controller_switches.h"
+
+using epsim::models::switches_for_version;
+
+TEST_CASE("version presets set the bug switches from the releases that fixed them") {
+  const auto v1173 = switches_for_version("1.17.3");
+  REQUIRE(v1173);
+  CHECK(v1173->headless_label_compare);
+  CHECK_FALSE(v1173->service_label_mutation);
+  CHECK(v1173->target_ref_resource_version_compare);
+  CHECK(v1173->trigger_time_annotation_rewrite);
+
+  CHECK_FALSE(switches_for_version("1.17.13")->headless_label_compare);  // #94935 backport
+  CHECK(switches_for_version("1.17.12")->headless_label_compare);
+  CHECK(switches_for_version("1.18.9")->headless_label_compare);
+  CHECK_FALSE(switches_for_version("1.18.10")->headless_label_compare);
+  CHECK(switches_for_version("1.19.2")->headless_label_compare);
+  CHECK_FALSE(switches_for_version("1.19.3")->headless_label_compare);
+  CHECK_FALSE(switches_for_version("1.20")->headless_label_compare);
+  CHECK(switches_for_version("1.22")->target_ref_resource_version_compare);
+  CHECK_FALSE(switches_for_version("v1.24.0")->target_ref_resource_version_compare);
+  CHECK(switches_for_version("1.16.8")->service_label_mutation);
+}
+
+TEST_CASE("unparseable or unsupported versions have no preset") {
+  CHECK_FALSE(switches_for_version("1.15.0"));
+  CHECK_FALSE(switches_for_version("2.0"));
+  CHECK_FALSE(switches_for_version("latest"));
+  CHECK_FALSE(switches_for_version("1.17.3x"));
+  CHECK_FALSE(switches_for_version(""));
+}

@@ -1,0 +1,175 @@
+#include <doctest/doctest.h>
+
+#include <memory>
+
+#include "models/controller_manager.h"
+#include "models/deployment.h"
+
+using namespace epsim::models;
+using epsim::sim::Duration;
+using epsim::sim::MetricsRegistry;
+using epsim::sim::Simulator;
+using epsim::sim::Time;
+
+namespace {
+
+// A small business cluster on a hand-stepped clock: `services` headless
+// Services with two ready pods each, a controller manager in steady state.
+struct Cluster {
+  Simulator sim;
+  MetricsRegistry metrics;
+  std::unique_ptr<ApiServer> api;
+  std::unique_ptr<Deployments> deployments;
+  std::unique_ptr<ControllerManager> cm;
+
+  Cluster(std::uint32_t services, const std::string& version, double qps, int burst, int workers,
+          std::optional<Duration> resync = Duration::hours(1), std::uint64_t seed = 1, double throughput = 0) {
+    ApiServerConfig a;
+    a.latency_median = Duration::milliseconds(10);
+    a.latency_p99 = Duration::milliseconds(10);
+    a.mutating_throughput = throughput;
+    api = std::make_unique<ApiServer>(sim, metrics, seed, "idc", a);
+    deployments = std::make_unique<Deployments>(sim, *api, seed, "idc");
+    WorkloadSpec w;
+    w.replicas = 2;
+    for (std::uint32_t i = 0; i < services; ++i) {
+      Service s;
+      s.id = i;
+      s.headless = true;
+      deployments->add_service(s, w);
+    }
+    ControllerManagerConfig c;
+    c.resync_period = resync;
+    c.endpoints.kube_api_qps = qps;
+    c.endpoints.kube_api_burst = burst;
+    c.endpoints.concurrent_endpoint_syncs = workers;
+    c.endpoints.switches = *switches_for_version(version);
+    cm = std::make_unique<ControllerManager>(sim, metrics, *api, seed, "idc", c, services);
+    cm->start_steady(Time::zero());
+  }
+  const EndpointsController& controller() { return cm->endpoints_controller(); }
+  void run_to(Duration d) { sim.run_until(Time::zero() + d); }
+};
+
+}  // namespace
+
+TEST_CASE("steady state issues no writes before the first resync") {
+  Cluster c(50, "1.17.3", 20, 30, 5);
+  c.run_to(Duration::minutes(59));
+  CHECK(c.controller().endpoint_writes_total() == 0);
+  CHECK(c.controller().episodes().empty());
+}
+
+TEST_CASE("the 1.17.3 headless label bug makes a resync PUT every headless Service at the client qps") {
+  // 1,300 services at qps 2, burst 3: the storm of the incident at 1/10 scale
+  // and 1/10 rate lasts (1300 - 3) / 2 ≈ 648.5 s.
+  Cluster c(1300, "1.17.3", 2, 3, 5);
+  c.run_to(Duration::hours(2));
+  const auto& episodes = c.controller().episodes();
+  REQUIRE(episodes.size() >= 1);
+  const SyncEpisode& e = episodes[0];
+  CHECK(e.kind == SyncEpisode::Kind::resync);
+  CHECK(e.at == Time::zero() + Duration::hours(1));
+  CHECK(e.enqueued == 1300);
+  CHECK(e.puts == 1300);
+  CHECK(e.noop_puts == 1300);  // labels, subsets and annotation unchanged: storage no-ops
+  CHECK(e.max_queue_depth == 1300);
+  REQUIRE(e.finished);
+  const double duration_s = (e.ended - e.at).seconds_f();
+  CHECK(duration_s == doctest::Approx(648.5 + 0.01).epsilon(0.002));
+  CHECK(c.metrics.value("workqueue_adds_total", {{"name", "endpoint"}}) >= 1300);
+}
+
+TEST_CASE("with the fix (1.17.13) a resync enqueues every Service but PUTs none") {
+  Cluster c(1300, "1.17.13", 2, 3, 5);
+  c.run_to(Duration::hours(2));
+  const auto& episodes = c.controller().episodes();
+  REQUIRE(episodes.size() == 2);
+  CHECK(episodes[0].enqueued == 1300);
+  CHECK(episodes[0].puts == 0);
+  REQUIRE(episodes[0].finished);
+  CHECK((episodes[0].ended - episodes[0].at) < Duration::seconds(1));
+  CHECK(c.controller().endpoint_writes_total() == 0);
+}
+
+TEST_CASE("more workers do not help when the client bucket is the bottleneck but a faster bucket does") {
+  Cluster slow(400, "1.17.3", 2, 3, 30);
+  slow.run_to(Duration::hours(2));
+  const auto& s = slow.controller().episodes().at(0);
+  CHECK((s.ended - s.at).seconds_f() == doctest::Approx((400 - 3) / 2.0).epsilon(0.01));
+
+  // qps 100 but a server that completes 20 writes/s: the server bounds it.
+  Cluster bounded(400, "1.17.3", 100, 120, 30, Duration::hours(1), 1, 20);
+  bounded.run_to(Duration::hours(2));
+  const auto& b = bounded.controller().episodes().at(0);
+  CHECK((b.ended - b.at).seconds_f() == doctest::Approx(400 / 20.0).epsilon(0.05));
+}
+
+TEST_CASE("a leader change lists everything and records a startup burst") {
+  Cluster c(200, "1.17.3", 20, 30, 5, Duration::hours(10));
+  c.cm->schedule_leader_change(Time::zero() + Duration::minutes(30));
+  c.run_to(Duration::hours(1));
+  const auto& episodes = c.controller().episodes();
+  REQUIRE(episodes.size() == 1);
+  CHECK(episodes[0].kind == SyncEpisode::Kind::startup);
+  CHECK(episodes[0].enqueued == 200);
+  // A new process: the trigger-time annotation is set to the creation time,
+  // a real write for every Endpoints.
+  CHECK(episodes[0].puts == 200);
+  CHECK(episodes[0].noop_puts == 0);
+  // The new term's resync phase starts at the leader change.
+  CHECK(c.cm->next_resync_at() == Time::zero() + Duration::minutes(30) + Duration::hours(10));
+}
+
+TEST_CASE("unpinned resyncs are evenly spaced by one sampled period from 12h to 24h that depends on the seed") {
+  std::vector<Duration> periods;
+  for (std::uint64_t seed : {1, 2, 3}) {
+    Cluster c(10, "1.17.13", 20, 30, 5, std::nullopt, seed);
+    c.run_to(Duration::hours(24 * 5));
+    const Duration p = c.cm->resync_period();
+    CHECK(p >= Duration::hours(12));
+    CHECK(p < Duration::hours(24));
+    const auto& episodes = c.controller().episodes();
+    REQUIRE(episodes.size() >= 5);
+    for (std::size_t i = 0; i < episodes.size(); ++i) {
+      CHECK(episodes[i].at == Time::zero() + p * static_cast<std::int64_t>(i + 1));
+    }
+    periods.push_back(p);
+  }
+  CHECK(periods[0] != periods[1]);
+  CHECK(periods[1] != periods[2]);
+}
+
+TEST_CASE("a deleted pod leaves the Endpoints at the next sync and a new one joins when ready") {
+  Cluster c(3, "1.17.13", 20, 30, 5, Duration::hours(10));
+  c.deployments->schedule_rollout(0, Time::zero() + Duration::seconds(10));
+  c.run_to(Duration::minutes(5));
+  const Endpoints* e = c.api->endpoints(0);
+  REQUIRE(e != nullptr);
+  // Two replicas: maxSurge 1, maxUnavailable 0; after the rollout only the
+  // two new pods are listed.
+  CHECK(e->addresses.size() == 2);
+  for (const auto& a : e->addresses) CHECK(a.pod >= 6);
+  CHECK(e->not_ready_addresses.empty());
+  CHECK(c.controller().endpoint_writes_total() >= 4);
+  REQUIRE(c.deployments->rollouts().size() == 1);
+  CHECK(c.deployments->rollouts()[0].finished < Time::max());
+}
+
+TEST_CASE("RV-only pod updates are ignored at event time but make the next resync PUT before 1.24") {
+  for (const char* version : {"1.22", "1.24"}) {
+    CAPTURE(version);
+    Cluster c(100, version, 20, 30, 5);
+    c.deployments->start_status_churn(2.0, Time::zero() + Duration::minutes(50));
+    c.run_to(Duration::minutes(55));
+    CHECK(c.controller().endpoint_writes_total() == 0);
+    c.run_to(Duration::minutes(70));
+    const auto& e = c.controller().episodes().at(0);
+    if (std::string(version) == "1.22") {
+      CHECK(e.puts > 50);
+      CHECK(e.noop_puts == 0);  // the new target RVs are real changes
+    } else {
+      CHECK(e.puts == 0);
+    }
+  }
+}
