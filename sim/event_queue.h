@@ -1,25 +1,51 @@
-// The engine's pending-event set: a radix heap (Ahuja, Mehlhorn, Orlin &
-// Tarjan 1990) over 128-bit keys (time_ns, sequence). Simulation time is
-// monotone (nothing is scheduled before the last event popped), which is all
-// a radix heap needs; keys are unique, so the order is exactly (time,
-// sequence). Entries move only towards lower buckets, by sequential appends,
-// which beats a d-ary heap's dependent loads once the set outgrows L1/L2
-// (see bench/engine_bench and docs/architecture.md for the numbers).
+// The engine's pending-event set: a multi-level radix bucket queue over event
+// times, with 16-byte entries ordered exactly by (time_ns, sequence).
+//
+// Why this shape. Simulation time is monotone (nothing is scheduled before the
+// last event popped), so a radix structure works. Relative to a base time
+// `base_` (<= every bucketed time), an entry goes to level = index of the
+// highest 8-bit digit in which its time differs from `base_`, into the bucket
+// of its own digit at that level; buckets in (level, digit) order are in time
+// order. To pop, take the lowest non-empty bucket: if it is small (or at
+// level 0, a single instant) it becomes the "run", sorted and consumed in
+// order; otherwise `base_` moves to the start of its time range and its
+// entries spread over lower levels. With 8-bit digits an entry moves about
+// once or twice in a typical hold workload (versus ~10 times in a binary radix
+// heap), and each move is a sequential append.
+//
+// Buckets are chains of fixed-size chunks from one pool, recycled most
+// recently freed first. Per-bucket vectors would each keep the capacity of
+// their busiest moment (hundreds of MB at 1M pending) and every append would
+// land in cold memory; chunks keep the footprint near the live size and the
+// writes in cache.
+//
+// Keys that fall in the range already sorted into the run (a model scheduling
+// at `now`, or before the run after a peek past now) go to a small binary
+// heap, `late_`, merged with the run on pop, so every push stays cheap even
+// when the run is huge (a million events at one instant).
+//
+// Callbacks wait in a slot table owned by the queue (a free list reuses the
+// most recently freed slot); the buckets move only 16-byte keys. A pop reads
+// a random slot, a cache miss once the table outgrows L2, so the queue
+// prefetches the callbacks of the next entries of the run.
+//
+// Deterministic: only times, sequences and slot numbers decide anything
+// (chunk addresses only link chunks).
 #pragma once
 
-#include <algorithm>
-#include <array>
 #include <cassert>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "sim/callback.h"
 
 namespace epsim::sim {
 
 class EventQueue {
  public:
-  // 16 bytes, so that the several moves an entry makes stay cheap; the
-  // payload lives in the caller's slot table, indexed by the low bits.
+  // A queued key; the callback is in the slot named by the low bits.
   struct Entry {
     std::int64_t time_ns;         // >= 0
     std::uint64_t sequence_slot;  // sequence << kSlotBits | slot
@@ -30,117 +56,162 @@ class EventQueue {
     return static_cast<std::uint32_t>(e.sequence_slot & ((std::uint64_t{1} << kSlotBits) - 1));
   }
   static std::uint64_t sequence_of(const Entry& e) { return e.sequence_slot >> kSlotBits; }
-  __extension__ typedef unsigned __int128 Key;
   // Orders by (time, sequence): the slot bits sit below the sequence.
-  static Key key(const Entry& e) {
-    return (static_cast<Key>(static_cast<std::uint64_t>(e.time_ns)) << 64) | e.sequence_slot;
+  static bool before(const Entry& a, const Entry& b) {
+    return a.time_ns < b.time_ns || (a.time_ns == b.time_ns && a.sequence_slot < b.sequence_slot);
   }
+
+  // A popped event.
+  struct Event {
+    std::int64_t time_ns;
+    std::uint64_t sequence;
+    Callback callback;
+  };
+
+  EventQueue();
+  ~EventQueue();
+  EventQueue(const EventQueue&) = delete;
+  EventQueue& operator=(const EventQueue&) = delete;
 
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
-  void push(const Entry& e) {
-    assert(e.time_ns >= 0);
-    const Key k = key(e);
-    if (!front_.empty() && k < front_limit_) {
-      // Within the range already sorted into the front: insert in order.
-      auto it = front_.end();
-      while (it != front_.begin() && key(*(it - 1)) < k) --it;
-      front_.insert(it, e);
-    } else if (k < last_) {
-      // Only after a look past the clock (a tombstone discarded ahead of now):
-      // every bucketed key is >= last_, so this one leads.
-      front_.push_back(e);
-      front_limit_ = last_;
+  // Adds an event. time_ns must be >= 0 and >= the time of every event popped
+  // so far; sequence must be <= kMaxSequence and above every earlier one.
+  void push(std::int64_t time_ns, std::uint64_t sequence, const Callback& callback) {
+    assert(time_ns >= 0 && sequence <= kMaxSequence);
+    const std::uint64_t sequence_slot = (sequence << kSlotBits) | allocate_slot(callback);
+    if (static_cast<std::uint64_t>(time_ns) < run_limit_) [[unlikely]] {
+      push_late(Entry{time_ns, sequence_slot});
     } else {
-      put(e);
+      put(time_ns, sequence_slot);
     }
     ++size_;
   }
 
-  // Removes and returns the earliest entry if its time is <= end_ns.
-  bool pop_if_due(std::int64_t end_ns, Entry& out) {
-    if (front_.empty()) {
-      if (size_ == 0) return false;
-      refill_front();
+  // Removes the earliest event into `out` if its time is <= end_ns.
+  bool pop_if_due(std::int64_t end_ns, Event& out) {
+    if (late_.empty()) [[likely]] {
+      if (run_pos_ == run_end_) [[unlikely]] {
+        if (size_ == 0) return false;
+        refill_run();
+      }
+      if (run_pos_->time_ns > end_ns) return false;
+      take(*run_pos_++, out);
+      // Start the miss on a callback a few events ahead.
+      if (kPrefetchDistance < static_cast<std::size_t>(run_end_ - run_pos_)) {
+        prefetch_callback(run_pos_[kPrefetchDistance]);
+      }
+      return true;
     }
-    if (front_.back().time_ns > end_ns) return false;
-    out = front_.back();
-    front_.pop_back();
-    --size_;
-    return true;
+    return pop_merged(end_ns, out);
   }
 
-  // The next entry if it is already known without work, else nullptr (lets
-  // the caller prefetch what that entry points to).
-  const Entry* upcoming() const { return front_.empty() ? nullptr : &front_.back(); }
-
-  // Earliest entry without removing it; the queue must not be empty.
-  const Entry& peek() {
-    if (front_.empty()) refill_front();
-    return front_.back();
-  }
+  // Time and sequence of the earliest event; the queue must not be empty.
+  const Entry& peek();
 
  private:
-  // Bucket = bit width of (key XOR last): 0 for the key equal to last.
-  int bucket_of(const Entry& e) const {
-    const Key x = key(e) ^ last_;
-    const auto hi = static_cast<std::uint64_t>(x >> 64);
-    const auto lo = static_cast<std::uint64_t>(x);
-    if (hi != 0) return 128 - __builtin_clzll(hi);
-    return lo == 0 ? 0 : 64 - __builtin_clzll(lo);
-  }
-  void put(const Entry& e) {
-    const int i = bucket_of(e);
-    buckets_[static_cast<std::size_t>(i)].push_back(e);
-    nonempty_[static_cast<std::size_t>(i) >> 6] |= std::uint64_t{1} << (i & 63);
-  }
-  // Moves the earliest keys into front_, sorted descending (pop from the
-  // back). A large lowest bucket is first split around its minimum, as in a
-  // plain radix heap; a small one (<= kFrontSort) is sorted directly, which
-  // saves the last several moves of each entry.
-  void refill_front() {
-    assert(front_.empty() && size_ > 0);
-    for (;;) {
-      const int i = lowest_nonempty();
-      std::vector<Entry>& b = buckets_[static_cast<std::size_t>(i)];
-      clear_bit(i);
-      if (b.size() <= kFrontSort || i == 0) {
-        // Copies rather than swaps keep every vector's capacity where it is
-        // needed; swapping buffers around made the allocator churn.
-        front_.assign(b.begin(), b.end());
-        b.clear();
-        std::sort(front_.begin(), front_.end(), [](const Entry& x, const Entry& y) { return key(x) > key(y); });
-        // Everything still in the buckets is above bucket i's range.
-        front_limit_ = i >= 128 ? ~Key{0} : ((last_ >> i) + 1) << i;
-        if (i == 0) front_limit_ = last_ + 1;
-        return;
-      }
-      Key min_key = key(b[0]);
-      for (const Entry& e : b) min_key = std::min(min_key, key(e));
-      last_ = min_key;
-      scratch_.assign(b.begin(), b.end());
-      b.clear();
-      for (const Entry& e : scratch_) put(e);
-    }
-  }
-  void clear_bit(int i) { nonempty_[static_cast<std::size_t>(i) >> 6] &= ~(std::uint64_t{1} << (i & 63)); }
-  int lowest_nonempty() const {
-    for (std::size_t w = 0; w < nonempty_.size(); ++w) {
-      if (nonempty_[w] != 0) return static_cast<int>(w * 64) + __builtin_ctzll(nonempty_[w]);
-    }
-    assert(false && "lowest_nonempty on an empty queue");
-    return 0;
+  static constexpr int kDigitBits = 8;
+  static constexpr int kDigits = 1 << kDigitBits;
+  static constexpr int kLevels = (64 + kDigitBits - 1) / kDigitBits;
+  static constexpr int kBuckets = kLevels * kDigits;
+  static constexpr int kWords = kBuckets / 64;
+  static_assert(kBuckets % 64 == 0 && kWords <= 64, "one summary bit per bitmap word");
+  // A lowest bucket this small is sorted into the run rather than spread one
+  // level down (sorting a few dozen keys beats another move of each).
+  static constexpr std::uint32_t kRunSort = 256;
+  // How far ahead pop_if_due prefetches callbacks: enough events to cover a
+  // memory access, few enough that most of a short run benefits.
+  static constexpr std::size_t kPrefetchDistance = 6;
+  static constexpr std::uint32_t kChunkEntries = 64;  // 1 KiB of entries
+
+  struct alignas(64) Chunk {
+    Entry entries[kChunkEntries];
+    Chunk* next;
+  };
+  // Every chunk of a bucket but the tail is full.
+  struct Bucket {
+    Chunk* head = nullptr;
+    Chunk* tail = nullptr;
+    std::uint32_t size = 0;
+  };
+
+  // Appends an entry to its bucket relative to base_ (requires time >=
+  // base_). Takes the fields apart: an Entry built on the stack from two
+  // 8-byte stores and copied with one 16-byte load stalls store forwarding.
+  void put(std::int64_t time_ns, std::uint64_t sequence_slot) {
+    const auto t = static_cast<std::uint64_t>(time_ns);
+    assert(t >= base_);
+    // `| 1` maps t == base_ to level 0 without a branch.
+    const int msb = 63 - __builtin_clzll((t ^ base_) | 1);
+    const int level = msb / kDigitBits;
+    const auto digit = static_cast<int>((t >> (level * kDigitBits)) & (kDigits - 1));
+    const auto i = static_cast<std::size_t>(level * kDigits + digit);
+    Bucket& b = buckets_[i];
+    const std::uint32_t fill = b.size % kChunkEntries;
+    if (fill == 0) [[unlikely]] add_chunk(b);
+    b.tail->entries[fill].time_ns = time_ns;
+    b.tail->entries[fill].sequence_slot = sequence_slot;
+    ++b.size;
+    nonempty_[i / 64] |= std::uint64_t{1} << (i % 64);
+    summary_ |= std::uint64_t{1} << (i / 64);
   }
 
-  static constexpr std::size_t kFrontSort = 32;
-  std::array<std::vector<Entry>, 129> buckets_;
-  std::vector<Entry> front_;    // earliest entries, sorted descending
-  Key front_limit_ = 0;         // every key in the buckets is >= this
-  std::vector<Entry> scratch_;
-  std::array<std::uint64_t, 3> nonempty_ = {0, 0, 0};
-  Key last_ = 0;
+  std::uint32_t allocate_slot(const Callback& callback) {
+    if (free_slots_.empty()) [[unlikely]] return grow_slots(callback);
+    const std::uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[slot] = callback;
+    return slot;
+  }
+  // Copies the event out and frees its slot (the callback is copied, so a
+  // push from inside it may reuse the slot at once).
+  void take(const Entry& e, Event& out) {
+    const std::uint32_t slot = slot_of(e);
+    out.time_ns = e.time_ns;
+    out.sequence = sequence_of(e);
+    out.callback = slots_[slot];
+    free_slots_.push_back(slot);
+    --size_;
+  }
+  void prefetch_callback(const Entry& e) const {
+    // A Callback is 40 bytes: it may straddle two cache lines.
+    const char* p = reinterpret_cast<const char*>(&slots_[slot_of(e)]);
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + sizeof(Callback) - 1);
+  }
+
+  void add_chunk(Bucket& b);
+  void free_chain(Chunk* head);
+  std::uint32_t grow_slots(const Callback& callback);
+  void push_late(const Entry& e);
+  bool pop_merged(std::int64_t end_ns, Event& out);
+  void refill_run();
+  void sort_run_by_time();
+
+  // By level * kDigits + digit; on the heap (48 KiB) so that a Simulator
+  // stays small enough for the stack.
+  std::vector<Bucket> buckets_;
+  std::uint64_t nonempty_[kWords] = {};  // bit per non-empty bucket
+  std::uint64_t summary_ = 0;            // bit per non-zero nonempty_ word
+  std::uint64_t base_ = 0;               // <= every bucketed time
+
+  // The run: the earliest bucketed entries, sorted, consumed from run_pos_.
+  // Every bucketed time is >= run_limit_; every run time is below it.
+  std::vector<Entry> run_;
+  std::vector<Entry> run_scratch_;  // the radix sort's other buffer
+  const Entry* run_pos_ = nullptr;
+  const Entry* run_end_ = nullptr;
+  std::uint64_t run_limit_ = 0;
+  // Entries pushed below run_limit_: a min-heap by (time, sequence).
+  std::vector<Entry> late_;
   std::size_t size_ = 0;
+
+  Chunk* free_chunks_ = nullptr;  // linked through Chunk::next
+  std::vector<std::unique_ptr<Chunk[]>> chunk_blocks_;
+
+  std::vector<Callback> slots_;  // callbacks of queued events, by slot
+  std::vector<std::uint32_t> free_slots_;
 };
 
 }  // namespace epsim::sim

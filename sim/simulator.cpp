@@ -8,26 +8,6 @@ namespace epsim::sim {
 
 Simulator::Simulator(SimulatorOptions options) : options_(options) {}
 
-std::uint32_t Simulator::allocate_slot(Callback callback) {
-  if (!free_slots_.empty()) {
-    const std::uint32_t slot = free_slots_.back();
-    free_slots_.pop_back();
-    slots_[slot] = callback;
-    return slot;
-  }
-  if (slots_.size() >= (std::size_t{1} << EventQueue::kSlotBits)) {
-    throw std::length_error("too many pending events");
-  }
-  slots_.push_back(callback);
-  return static_cast<std::uint32_t>(slots_.size() - 1);
-}
-
-void Simulator::take(const EventQueue::Entry& e) {
-  last_taken_time_ns_ = e.time_ns;
-  last_taken_sequence_ = EventQueue::sequence_of(e);
-  free_slots_.push_back(EventQueue::slot_of(e));
-}
-
 EventId Simulator::schedule_at(Time at, Callback callback) {
   if (at < now_) {
     throw std::logic_error("event scheduled in the past: at " + format_duration(at.since_start()) +
@@ -36,8 +16,7 @@ EventId Simulator::schedule_at(Time at, Callback callback) {
   assert(callback && "scheduling an empty callback");
   if (next_sequence_ > EventQueue::kMaxSequence) throw std::length_error("event sequence numbers exhausted");
   const std::uint64_t sequence = next_sequence_++;
-  const std::uint32_t slot = allocate_slot(callback);
-  queue_.push(EventQueue::Entry{at.ns(), (sequence << EventQueue::kSlotBits) | slot});
+  queue_.push(at.ns(), sequence, callback);
   return EventId{at.ns(), sequence};
 }
 
@@ -48,7 +27,7 @@ EventId Simulator::schedule_after(Duration delay, Callback callback) {
 
 bool Simulator::cancel(EventId id) {
   if (!id.valid() || id.sequence >= next_sequence_) return false;
-  // Entries leave the queue in key order: one at or below the last taken
+  // Events leave the queue in key order: one at or below the last taken
   // has already run (or was already discarded).
   if (id.time_ns < last_taken_time_ns_ ||
       (id.time_ns == last_taken_time_ns_ && id.sequence <= last_taken_sequence_)) {
@@ -57,10 +36,10 @@ bool Simulator::cancel(EventId id) {
   return cancelled_.insert(id.sequence).second;
 }
 
-bool Simulator::pop_live(std::int64_t end_ns, EventQueue::Entry& out) {
+bool Simulator::pop_live(std::int64_t end_ns, EventQueue::Event& out) {
   while (queue_.pop_if_due(end_ns, out)) {
-    take(out);
-    if (cancelled_.empty() || cancelled_.erase(EventQueue::sequence_of(out)) == 0) return true;
+    note_taken(out);
+    if (cancelled_.empty() || cancelled_.erase(out.sequence) == 0) return true;
   }
   return false;
 }
@@ -70,20 +49,20 @@ Time Simulator::next_event_time() {
     const EventQueue::Entry& top = queue_.peek();
     if (!cancelled_.contains(EventQueue::sequence_of(top))) return Time::from_ns(top.time_ns);
     // Discard the tombstone. This may look past the clock; the queue copes
-    // with a later schedule before it (EventQueue::push rebases).
-    EventQueue::Entry discarded;
+    // with a later schedule before it (EventQueue::push_late).
+    EventQueue::Event discarded;
     const bool popped = queue_.pop_if_due(top.time_ns, discarded);
     assert(popped);
     (void)popped;
-    cancelled_.erase(EventQueue::sequence_of(discarded));
-    take(discarded);
+    cancelled_.erase(discarded.sequence);
+    note_taken(discarded);
   }
   return Time::max();
 }
 
 RunOutcome Simulator::run_until(Time end) {
   stop_requested_ = false;
-  EventQueue::Entry e;
+  EventQueue::Event e;
   for (;;) {
     if (events_processed_ >= options_.max_events) {
       // The bound counts live events: only a due live event exceeds it.
@@ -95,11 +74,8 @@ RunOutcome Simulator::run_until(Time end) {
     assert(e.time_ns >= now_.ns() && "virtual time went backwards");
     now_ = Time::from_ns(e.time_ns);
     ++events_processed_;
-    // Copy the callback out: the slot is already free for what it schedules.
-    Callback callback = slots_[EventQueue::slot_of(e)];
-    // The next event's callback is a random slot: fetch it while this one runs.
-    if (const EventQueue::Entry* next = queue_.upcoming()) __builtin_prefetch(&slots_[EventQueue::slot_of(*next)]);
-    callback();
+    // e.callback is a copy: its slot is already free for what it schedules.
+    e.callback();
     if (stop_requested_) {
       stop_requested_ = false;
       return RunOutcome::stopped;

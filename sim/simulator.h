@@ -2,14 +2,13 @@
 // Kubernetes. The facade follows ns-3's Simulator (schedule, cancel, run,
 // stop) with integer time; events are keyed by (time, sequence number), so
 // events due at the same instant run in the order they were scheduled. The
-// pending set (sim/event_queue.h) is a radix heap of 16-byte keys; the
-// callbacks wait in a slot table. Cancel is O(1): it tombstones the event, which the run loop
-// discards when it surfaces.
+// pending set (sim/event_queue.h) is a multi-level radix bucket queue of
+// 16-byte keys whose callbacks wait in a slot table. Cancel is O(1): it
+// tombstones the event, which the run loop discards when it surfaces.
 #pragma once
 
 #include <cstdint>
 #include <unordered_set>
-#include <vector>
 
 #include "sim/callback.h"
 #include "sim/event_queue.h"
@@ -68,10 +67,12 @@ class Simulator {
   Time next_event_time();
 
  private:
-  // Pops the next entry due by `end_ns`, discarding tombstones.
-  bool pop_live(std::int64_t end_ns, EventQueue::Entry& out);
-  void take(const EventQueue::Entry& e);
-  std::uint32_t allocate_slot(Callback callback);
+  // Pops the next event due by `end_ns`, discarding tombstones.
+  bool pop_live(std::int64_t end_ns, EventQueue::Event& out);
+  void note_taken(const EventQueue::Event& e) {
+    last_taken_time_ns_ = e.time_ns;
+    last_taken_sequence_ = e.sequence;
+  }
 
   SimulatorOptions options_;
   Time now_ = Time::zero();
@@ -83,8 +84,6 @@ class Simulator {
   std::uint64_t last_taken_sequence_ = 0;
   bool stop_requested_ = false;
   EventQueue queue_;
-  std::vector<Callback> slots_;  // callbacks of queued events, by slot
-  std::vector<std::uint32_t> free_slots_;
   // Sequence numbers of cancelled, still-queued events. Only membership is
   // ever asked, never iteration order, so it cannot affect determinism.
   std::unordered_set<std::uint64_t> cancelled_;
