@@ -4,11 +4,55 @@
 
 #include "app/input_error.h"
 
+#include <algorithm>
+
 namespace epsim::app {
 
 Pipeline::Pipeline(const Scenario& scenario)
     : scenario_(scenario), simulator_(sim::SimulatorOptions{scenario.max_events}) {
+  sampler_ = std::make_unique<sim::TimeSeriesSampler>(simulator_, sim::Duration::seconds(1));
   for (const ClusterSpec& c : scenario.clusters) build_cluster(c);
+  for (auto& c : clusters_) add_series(*c);
+  sampler_->start(sim::Time::zero(), sim::Time::zero() + scenario.duration);
+}
+
+void Pipeline::add_series(ClusterRuntime& c) {
+  using Kind = sim::TimeSeriesSampler::Kind;
+  const std::string prefix = c.spec->name + "/";
+  const auto& controller = c.controller_manager->endpoints_controller();
+  const models::ApiServer* api = c.api.get();
+  const models::EndpointsController* ec = &controller;
+  sampler_->add_series(prefix + "workqueue_depth", Kind::level, [ec] {
+    return static_cast<double>(ec->queue().len() + ec->queue().processing_count());
+  });
+  sampler_->add_series(prefix + "workqueue_adds", Kind::delta,
+                       [ec] { return static_cast<double>(ec->queue().adds_total()); });
+  sampler_->add_series(prefix + "endpoint_puts", Kind::delta,
+                       [ec] { return static_cast<double>(ec->endpoint_writes_total()); });
+  sampler_->add_series(prefix + "apiserver_requests", Kind::delta,
+                       [api] { return static_cast<double>(api->requests_total()); });
+  sampler_->add_series(prefix + "apiserver_writes", Kind::delta,
+                       [api] { return static_cast<double>(api->writes_applied()); });
+  sampler_->add_series(prefix + "apiserver_mutating_inflight", Kind::level,
+                       [api] { return static_cast<double>(api->mutating_inflight()); });
+}
+
+void Pipeline::record_spans() {
+  const sim::Time end = sim::Time::zero() + scenario_.duration;
+  const std::uint32_t resync = spans_.name("resync storm");
+  const std::uint32_t startup = spans_.name("controller start");
+  const std::uint32_t rollout = spans_.name("rollout");
+  for (const auto& c : clusters_) {
+    const std::uint32_t track = spans_.track(c->spec->name + " endpoints controller");
+    for (const auto& e : c->controller_manager->endpoints_controller().episodes()) {
+      spans_.record(track, e.kind == models::SyncEpisode::Kind::resync ? resync : startup, e.at,
+                    e.finished ? e.ended : end);
+    }
+    const std::uint32_t deploys = spans_.track(c->spec->name + " deployments");
+    for (const auto& r : c->deployments->rollouts()) {
+      spans_.record(deploys, rollout, r.started, std::min(r.finished, end));
+    }
+  }
 }
 
 void Pipeline::build_cluster(const ClusterSpec& spec) {
@@ -86,6 +130,7 @@ void Pipeline::run() {
                                  "or shorten the duration",
                                  simulator_.max_events(), simulator_.now().seconds_f(), end.seconds_f()));
   }
+  record_spans();
 }
 
 }  // namespace epsim::app

@@ -14,6 +14,8 @@
 #include "models/deployment.h"
 #include "sim/metrics.h"
 #include "sim/simulator.h"
+#include "sim/span_recorder.h"
+#include "sim/time_series.h"
 
 namespace epsim::app {
 
@@ -37,15 +39,23 @@ class Pipeline {
   const sim::Simulator& simulator() const { return simulator_; }
   const sim::MetricsRegistry& metrics() const { return metrics_; }
   const std::vector<std::unique_ptr<ClusterRuntime>>& clusters() const { return clusters_; }
+  // Per-second samples of the pipeline (columns named "<cluster>/<series>").
+  const sim::TimeSeriesSampler& time_series() const { return *sampler_; }
+  // Spans for the trace: storms, rollouts (filled by run()).
+  const sim::SpanRecorder& spans() const { return spans_; }
 
  private:
   void build_cluster(const ClusterSpec& spec);
   void schedule_deploys(ClusterRuntime& cluster);
+  void add_series(ClusterRuntime& cluster);
+  void record_spans();
 
   const Scenario& scenario_;
   sim::Simulator simulator_;
   sim::MetricsRegistry metrics_;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;
+  std::unique_ptr<sim::TimeSeriesSampler> sampler_;
+  sim::SpanRecorder spans_;
 };
 
 }  // namespace epsim::app
