@@ -7,15 +7,28 @@ RUN_ARGS ?= run
 
 DEBIAN_PACKAGES := g++ cmake make ccache libboost-graph-dev libboost-dev libeigen3-dev \
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
+# Only `make fuzz` needs these (libFuzzer ships in libclang-rt-14-dev).
+FUZZ_PACKAGES := clang libclang-rt-14-dev
 
-.PHONY: all deps configure build run test bench clean
+# `make test-asan`: the whole suite with AddressSanitizer + UBSan, assertions on.
+ASAN_BUILD_DIR ?= build-asan
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# `make fuzz`: the libFuzzer targets of fuzz/ for FUZZ_SECONDS, seeded from scenarios/.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+
+.PHONY: all deps deps-fuzz configure build run test test-asan fuzz bench clean
 
 all: build
 
 # Installs only what is missing; skips apt entirely when everything is there.
-deps:
+deps: PACKAGES = $(DEBIAN_PACKAGES)
+deps-fuzz: PACKAGES = $(DEBIAN_PACKAGES) $(FUZZ_PACKAGES)
+deps deps-fuzz:
 	@missing=""; \
-	for p in $(DEBIAN_PACKAGES); do \
+	for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -36,6 +49,26 @@ run: build
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+	  -DEPSIM_SANITIZE=ON -DEPSIM_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+	@cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS)
+
+# New corpus entries go to $(FUZZ_BUILD_DIR)/corpus; a finding is written to
+# $(FUZZ_BUILD_DIR)/artifacts/ and fails the target.
+fuzz: deps-fuzz
+	@cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DEPSIM_FUZZ=ON -DEPSIM_BUILD_TESTS=OFF -DEPSIM_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target scenario_fuzz
+	@rm -rf $(FUZZ_BUILD_DIR)/seeds && mkdir -p $(FUZZ_BUILD_DIR)/seeds $(FUZZ_BUILD_DIR)/corpus $(FUZZ_BUILD_DIR)/artifacts
+	@cp scenarios/*.yaml $(FUZZ_BUILD_DIR)/seeds/ && for f in scenarios/common/*.yaml; do cp $$f $(FUZZ_BUILD_DIR)/seeds/common-$$(basename $$f); done
+	@echo "Fuzzing for $(FUZZ_SECONDS)s (progress in $(FUZZ_BUILD_DIR)/fuzz.log)"
+	@$(SANITIZER_ENV) $(FUZZ_BUILD_DIR)/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  -max_len=8192 -dict=fuzz/scenario.dict -artifact_prefix=$(FUZZ_BUILD_DIR)/artifacts/ -print_final_stats=1 \
+	  $(FUZZ_ARGS) $(FUZZ_BUILD_DIR)/corpus $(FUZZ_BUILD_DIR)/seeds >$(FUZZ_BUILD_DIR)/fuzz.log 2>&1; \
+	rc=$$?; grep -v -e '^#[0-9]' -e '^\"' $(FUZZ_BUILD_DIR)/fuzz.log; exit $$rc
 
 bench: build
 	@$(BUILD_DIR)/bench/engine_bench

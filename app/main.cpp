@@ -7,10 +7,15 @@
 #include <iostream>
 #include <optional>
 
+#include "app/atomic_files.h"
 #include "app/input_error.h"
 #include "app/pipeline.h"
+#include "app/prometheus_text.h"
 #include "app/report.h"
 #include "app/scenario.h"
+#include "app/svg_charts.h"
+#include "app/timeseries_csv.h"
+#include "app/trace_events.h"
 #include "app/version.h"
 
 namespace {
@@ -23,6 +28,7 @@ struct RunOptions {
   std::optional<std::string> duration;
   std::optional<std::string> min_resync_period;
   std::optional<std::string> endpoint_updates_batch_period;
+  std::optional<std::string> out_dir;
   epsim::app::Overrides overrides;
 };
 
@@ -53,6 +59,8 @@ int run_command(RunOptions options) {
       throw InputError("--endpoint-updates-batch-period must not be negative");
     }
   }
+  // A bad --out fails before the run, not after it.
+  if (options.out_dir) epsim::app::check_output_dir(*options.out_dir);
   epsim::app::Scenario scenario = epsim::app::load_scenario(options.scenario_path);
   epsim::app::apply_overrides(scenario, options.overrides);
 
@@ -60,9 +68,22 @@ int run_command(RunOptions options) {
   pipeline.run();
   auto report = epsim::app::build_report(pipeline);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  auto json_text = [&] {
+    auto with_wall = report;
+    with_wall["wall_s"] = wall_s;
+    return with_wall.dump(2) + "\n";
+  };
+  if (options.out_dir) {
+    // All five files or none (temp + rename), before anything reaches stdout.
+    epsim::app::write_files_atomically(*options.out_dir,
+                                       {{"report.json", json_text()},
+                                        {"timeseries.csv", epsim::app::timeseries_csv(pipeline.time_series())},
+                                        {"metrics.prom", epsim::app::prometheus_text(pipeline.metrics())},
+                                        {"trace.json", epsim::app::trace_events_json(pipeline.spans(), report)},
+                                        {"charts.svg", epsim::app::svg_charts(pipeline.time_series(), report)}});
+  }
   if (options.format == "json") {
-    report["wall_s"] = wall_s;
-    std::cout << report.dump(2) << "\n";
+    std::cout << json_text();
   } else {
     std::cout << epsim::app::format_text_report(report);
   }
@@ -96,6 +117,9 @@ int main(int argc, char** argv) {
                   "kube-controller-manager --min-resync-period (default 12h)");
   run->add_option("--endpoint-updates-batch-period", o.endpoint_updates_batch_period,
                   "kube-controller-manager --endpoint-updates-batch-period (default 0s)");
+  run->add_option("--out", o.out_dir,
+                  "Directory for report.json, timeseries.csv, metrics.prom, trace.json and charts.svg "
+                  "(created if missing; written atomically)");
 
   try {
     app.parse(argc, argv);

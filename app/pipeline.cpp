@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/input_error.h"
+#include "app/topology.h"
 
 #include <algorithm>
 
@@ -10,10 +11,91 @@ namespace epsim::app {
 
 Pipeline::Pipeline(const Scenario& scenario)
     : scenario_(scenario), simulator_(sim::SimulatorOptions{scenario.max_events}) {
+  // Components start in topology order (sources before their consumers);
+  // building the order also proves the topology acyclic.
+  (void)Topology(scenario).start_order();
   sampler_ = std::make_unique<sim::TimeSeriesSampler>(simulator_, sim::Duration::seconds(1));
-  for (const ClusterSpec& c : scenario.clusters) build_cluster(c);
+  for (const ClusterSpec& c : scenario.clusters) {
+    if (c.role == "business") build_cluster(c);
+  }
+  if (scenario.sync.present) build_data_plane();
   for (auto& c : clusters_) add_series(*c);
   sampler_->start(sim::Time::zero(), sim::Time::zero() + scenario.duration);
+}
+
+void Pipeline::build_data_plane() {
+  const SyncSpec& sync = scenario_.sync;
+  const IngressSpec& in = scenario_.ingress;
+  auto dp = std::make_unique<DataPlane>();
+  for (const auto& c : scenario_.clusters) {
+    if (c.name == sync.to) dp->spec = &c;
+  }
+  dp->api = std::make_unique<models::ApiServer>(simulator_, metrics_, scenario_.seed, dp->spec->name,
+                                                dp->spec->api_server);
+  // Backends: the services of each synced business cluster, in sync.from order.
+  std::vector<double> rates;
+  std::vector<ClusterRuntime*> sources;
+  for (const auto& name : sync.from) {
+    for (std::size_t i = 0; i < clusters_.size(); ++i) {
+      ClusterRuntime& c = *clusters_[i];
+      if (c.spec->name != name) continue;
+      c.backend_offset = static_cast<std::uint32_t>(dp->backends.size());
+      sources.push_back(&c);
+      models::ServiceId id = 0;
+      for (const ServiceGroupSpec& g : c.spec->services) {
+        for (std::uint32_t k = 0; k < g.count; ++k, ++id) {
+          dp->backends.push_back(Backend{i, id});
+          rates.push_back(g.requests_per_second);
+        }
+      }
+    }
+  }
+  const std::size_t backends = dp->backends.size();
+  const auto traits = *ingress_version_traits(in.version);
+  // Steady state: the access cluster's Endpoints (and slices) copy the business ones.
+  for (std::uint32_t b = 0; b < backends; ++b) {
+    const ClusterRuntime& c = *clusters_[dp->backends[b].cluster];
+    models::Service service;
+    service.id = b;
+    service.has_selector = false;
+    dp->api->seed_service(service);
+    if (const models::Endpoints* e = c.api->endpoints(dp->backends[b].service)) {
+      models::Endpoints copy;
+      copy.service = b;
+      copy.addresses = e->addresses;
+      copy.not_ready_addresses = e->not_ready_addresses;
+      dp->api->seed_endpoints(copy);
+      if (traits.read_endpoint_slices) dp->api->seed_endpoint_slice(copy);
+    }
+  }
+  dp->sync = std::make_unique<models::EndpointSync>(simulator_, metrics_, *dp->api, sync.config, backends);
+  for (ClusterRuntime* c : sources) {
+    dp->sync->add_source(*c->api, c->backend_offset, c->service_names.size(), c->spec->name);
+  }
+  const sim::Time end = sim::Time::zero() + scenario_.duration;
+  dp->sync->start_steady(end);
+  if (traits.read_endpoint_slices) {
+    models::MirroringConfig m;
+    m.workers = dp->spec->mirroring_workers;
+    m.kube_api_qps = dp->spec->controller_manager.endpoints.kube_api_qps;
+    m.kube_api_burst = dp->spec->controller_manager.endpoints.kube_api_burst;
+    dp->mirroring = std::make_unique<models::EndpointSliceMirroring>(simulator_, metrics_, *dp->api, m, backends);
+    dp->mirroring->start_steady();
+  }
+  models::IngressNginxConfig ic = in.config;
+  ic.read_endpoint_slices = traits.read_endpoint_slices;
+  ic.dynamic_configuration = traits.dynamic_configuration;
+  dp->traffic = std::make_unique<models::Traffic>(simulator_, scenario_.seed, scenario_.traffic, ic.worker_processes);
+  for (double r : rates) dp->traffic->add_backend(r);
+  dp->ingress = std::make_unique<models::IngressNginx>(simulator_, metrics_, *dp->api, *dp->traffic, scenario_.seed,
+                                                      ic, backends);
+  dp->ingress->start_steady();
+  models::Traffic* traffic = dp->traffic.get();
+  for (ClusterRuntime* c : sources) {
+    c->deployments->set_on_ip_dead([traffic](models::PodIp ip) { traffic->set_ip_dead(ip); });
+  }
+  dp->traffic->start(end);
+  data_plane_ = std::move(dp);
 }
 
 void Pipeline::add_series(ClusterRuntime& c) {
@@ -60,7 +142,9 @@ void Pipeline::build_cluster(const ClusterSpec& spec) {
   rt->spec = &spec;
   rt->switches = resolve_switches(spec);
   rt->api = std::make_unique<models::ApiServer>(simulator_, metrics_, scenario_.seed, spec.name, spec.api_server);
-  rt->deployments = std::make_unique<models::Deployments>(simulator_, *rt->api, scenario_.seed, spec.name);
+  // Pod IPs: each business cluster gets its own range (2^24 pods).
+  const auto first_ip = static_cast<models::PodIp>((clusters_.size() << 24) + 1);
+  rt->deployments = std::make_unique<models::Deployments>(simulator_, *rt->api, scenario_.seed, spec.name, first_ip);
 
   models::ServiceId next = 0;
   double churn = -1;
@@ -130,6 +214,7 @@ void Pipeline::run() {
                                  "or shorten the duration",
                                  simulator_.max_events(), simulator_.now().seconds_f(), end.seconds_f()));
   }
+  if (data_plane_) data_plane_->traffic->finish();
   record_spans();
 }
 

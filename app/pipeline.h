@@ -19,6 +19,13 @@
 
 namespace epsim::app {
 
+// A Service of a business cluster as the data plane sees it: one backend of
+// ingress-nginx, one selector-less Service in the access cluster.
+struct Backend {
+  std::size_t cluster = 0;        // index into Pipeline::clusters()
+  models::ServiceId service = 0;  // in its business cluster
+};
+
 struct ClusterRuntime {
   const ClusterSpec* spec = nullptr;
   models::ControllerSwitches switches;
@@ -27,6 +34,18 @@ struct ClusterRuntime {
   std::unique_ptr<models::ApiServer> api;
   std::unique_ptr<models::ControllerManager> controller_manager;
   std::unique_ptr<models::Deployments> deployments;
+  std::uint32_t backend_offset = 0;  // its services' first backend id
+};
+
+// The access cluster and what runs in and around it.
+struct DataPlane {
+  const ClusterSpec* spec = nullptr;
+  std::unique_ptr<models::ApiServer> api;
+  std::unique_ptr<models::EndpointSync> sync;
+  std::unique_ptr<models::EndpointSliceMirroring> mirroring;  // ingress >= 1.4
+  std::unique_ptr<models::Traffic> traffic;
+  std::unique_ptr<models::IngressNginx> ingress;
+  std::vector<Backend> backends;
 };
 
 class Pipeline {
@@ -39,6 +58,8 @@ class Pipeline {
   const sim::Simulator& simulator() const { return simulator_; }
   const sim::MetricsRegistry& metrics() const { return metrics_; }
   const std::vector<std::unique_ptr<ClusterRuntime>>& clusters() const { return clusters_; }
+  // Null when the scenario has no sync/ingress section.
+  const DataPlane* data_plane() const { return data_plane_.get(); }
   // Per-second samples of the pipeline (columns named "<cluster>/<series>").
   const sim::TimeSeriesSampler& time_series() const { return *sampler_; }
   // Spans for the trace: storms, rollouts (filled by run()).
@@ -48,12 +69,14 @@ class Pipeline {
   void build_cluster(const ClusterSpec& spec);
   void schedule_deploys(ClusterRuntime& cluster);
   void add_series(ClusterRuntime& cluster);
+  void build_data_plane();
   void record_spans();
 
   const Scenario& scenario_;
   sim::Simulator simulator_;
   sim::MetricsRegistry metrics_;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;
+  std::unique_ptr<DataPlane> data_plane_;
   std::unique_ptr<sim::TimeSeriesSampler> sampler_;
   sim::SpanRecorder spans_;
 };

@@ -2,8 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
+#include "app/causality.h"
 #include "app/sha256.h"
 #include "app/version.h"
 #include "models/controller_switches.h"
@@ -79,7 +82,65 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
     clusters.push_back(cj);
   }
   r["clusters"] = clusters;
-  r["windows"] = nlohmann::ordered_json::array();
+  const DataPlane* dp = p.data_plane();
+  nlohmann::ordered_json windows = nlohmann::ordered_json::array();
+  std::vector<double> propagation_s;
+  double max_window_s = 0;
+  if (dp != nullptr) {
+    // Pods by (cluster, service), for following a window back to its cause.
+    std::vector<std::vector<std::vector<const models::PodRecord*>>> pods(p.clusters().size());
+    for (std::size_t ci = 0; ci < p.clusters().size(); ++ci) {
+      const auto& c = *p.clusters()[ci];
+      pods[ci].resize(c.service_names.size());
+      for (const auto& rec : c.deployments->pod_records()) {
+        pods[ci][rec.service].push_back(&rec);
+        if (rec.terminating_at < end) {
+          if (auto chain = follow_change(p, c, rec.service, rec.ip, rec.terminating_at, true)) {
+            propagation_s.push_back((chain->all_workers - chain->change).seconds_f());
+          }
+        }
+        if (rec.ready_at < end && rec.ready_at > sim::Time::zero()) {
+          if (auto chain = follow_change(p, c, rec.service, rec.ip, rec.ready_at, false)) {
+            propagation_s.push_back((chain->all_workers - chain->change).seconds_f());
+          }
+        }
+      }
+    }
+    for (const auto& w : dp->traffic->windows()) {
+      const Backend& b = dp->backends[w.backend];
+      const ClusterRuntime& c = *p.clusters()[b.cluster];
+      // The dead pod whose removal reached the last nginx worker latest
+      // within the window is the one that kept it open.
+      std::optional<PropagationChain> cause;
+      for (const models::PodRecord* rec : pods[b.cluster][b.service]) {
+        if (rec->dead_at > w.end) continue;
+        auto chain = follow_change(p, c, b.service, rec->ip, rec->terminating_at, true);
+        if (!chain || chain->all_workers < w.start) continue;
+        if (!cause || std::min(chain->all_workers, w.end) > std::min(cause->all_workers, w.end)) cause = chain;
+      }
+      nlohmann::ordered_json wj;
+      wj["service"] = c.service_names[b.service];
+      wj["cluster"] = c.spec->name;
+      wj["start_s"] = seconds(w.start);
+      wj["end_s"] = seconds(w.end);
+      wj["duration_s"] = seconds(w.end - w.start);
+      wj["requests"] = std::llround(w.requests);
+      wj["requests_502"] = std::llround(w.requests_502);
+      wj["requests_503"] = std::llround(w.requests_503);
+      wj["requests_504"] = std::llround(w.requests_504);
+      wj["peak_fail_fraction"] = std::round(w.peak_fail_fraction * 1e6) / 1e6;
+      StageBreakdown bd;
+      if (cause) bd = breakdown(*cause, w.start, w.end);
+      auto r3 = [](double x) { return std::round(x * 1000.0) / 1000.0; };
+      wj["cause"] = {{"workqueue_wait_s", r3(bd.workqueue_wait_s)},   {"client_throttle_s", r3(bd.client_throttle_s)},
+                     {"apiserver_s", r3(bd.apiserver_s)},             {"sync_component_s", r3(bd.sync_component_s)},
+                     {"mirroring_s", r3(bd.mirroring_s)},             {"ingress_s", r3(bd.ingress_s)},
+                     {"nginx_worker_s", r3(bd.nginx_worker_s)}};
+      max_window_s = std::max(max_window_s, wj["duration_s"].get<double>());
+      windows.push_back(wj);
+    }
+  }
+  r["windows"] = windows;
   nlohmann::ordered_json summary;
   std::uint64_t resync_count = 0;
   double worst = 0;
@@ -91,7 +152,23 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
   }
   summary["resyncs"] = resync_count;
   summary["max_resync_duration_s"] = worst;
-  summary["windows"] = 0;
+  models::BackendTotals totals;
+  if (dp != nullptr) totals = dp->traffic->grand_totals();
+  summary["requests_total"] = std::llround(totals.requests);
+  summary["requests_502"] = std::llround(totals.requests_502);
+  summary["requests_503"] = std::llround(totals.requests_503);
+  summary["requests_504"] = std::llround(totals.requests_504);
+  summary["windows"] = windows.size();
+  summary["max_window_s"] = max_window_s;
+  std::sort(propagation_s.begin(), propagation_s.end());
+  auto quantile = [&](double q) {
+    if (propagation_s.empty()) return 0.0;
+    const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(propagation_s.size()))) - 1;
+    return std::round(propagation_s[std::min(i, propagation_s.size() - 1)] * 1000.0) / 1000.0;
+  };
+  summary["propagation_changes"] = propagation_s.size();
+  summary["propagation_p50_s"] = quantile(0.50);
+  summary["propagation_p99_s"] = quantile(0.99);
   r["summary"] = summary;
   r["digest"] = sha256_hex(r.dump());
   return r;
@@ -134,6 +211,48 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
     out += fmt::format("  Endpoints writes: {} ({} changed storage, {} no-op at the API server); rollouts: {}\n",
                        c["endpoint_puts_total"].get<std::uint64_t>(), c["apiserver_writes_applied"].get<std::uint64_t>(),
                        c["apiserver_noop_updates"].get<std::uint64_t>(), c["rollouts"].get<std::uint64_t>());
+  }
+  const auto& sm = r["summary"];
+  const auto& windows = r["windows"];
+  if (sm.contains("requests_total") && sm["requests_total"].get<std::int64_t>() > 0) {
+    out += fmt::format("\ntraffic: {} requests, {} 502, {} 503, {} 504; propagation p50 {:.1f}s p99 {:.1f}s\n",
+                       sm["requests_total"].get<std::int64_t>(), sm["requests_502"].get<std::int64_t>(),
+                       sm["requests_503"].get<std::int64_t>(), sm["requests_504"].get<std::int64_t>(),
+                       sm["propagation_p50_s"].get<double>(), sm["propagation_p99_s"].get<double>());
+  }
+  if (!windows.empty()) {
+    // The longest windows first; ties by start.
+    std::vector<const nlohmann::ordered_json*> order;
+    for (const auto& w : windows) order.push_back(&w);
+    std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+      return (*a)["duration_s"].template get<double>() > (*b)["duration_s"].template get<double>();
+    });
+    out += fmt::format("{} failure windows (longest first):\n", windows.size());
+    out += fmt::format("  {:<22} {:>9} {:>8} {:>7} {:>7}  {}\n", "service", "start", "length", "504", "502",
+                       "mostly waiting in");
+    const std::pair<const char*, const char*> stages[] = {
+        {"workqueue_wait_s", "endpoints workqueue"}, {"client_throttle_s", "client throttle"},
+        {"apiserver_s", "API server"},              {"sync_component_s", "sync component"},
+        {"mirroring_s", "slice mirroring"},         {"ingress_s", "ingress sync"},
+        {"nginx_worker_s", "nginx worker pickup"}};
+    for (std::size_t i = 0; i < order.size() && i < 10; ++i) {
+      const auto& w = *order[i];
+      const char* dominant = "-";
+      double best = 0;
+      for (const auto& [key, label] : stages) {
+        const double v = w["cause"][key].get<double>();
+        if (v > best) {
+          best = v;
+          dominant = label;
+        }
+      }
+      std::string name = w["service"].get<std::string>();
+      if (name.size() > 22) name = name.substr(0, 21) + "~";
+      out += fmt::format("  {:<22} {:>9} {:>7.1f}s {:>7} {:>7}  {}\n", name,
+                         sim::format_duration(sim::Duration::seconds(std::llround(w["start_s"].get<double>()))),
+                         w["duration_s"].get<double>(), w["requests_504"].get<std::int64_t>(),
+                         w["requests_502"].get<std::int64_t>(), dominant);
+    }
   }
   out += fmt::format("\ndigest {}\n", r["digest"].get<std::string>());
   return out;

@@ -3,12 +3,15 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 #include "app/embedded_scenarios.h"
 #include "app/input_error.h"
@@ -24,6 +27,37 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no
+// overlong forms, surrogates or code points above U+10FFFF), or npos. Names
+// reach the JSON report, which only holds UTF-8.
+std::size_t invalid_utf8_at(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;  // continuation bytes
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the first continuation byte
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) n = 2, lo = 0xA0;
+    else if (c == 0xED) n = 2, hi = 0x9F;
+    else if (c >= 0xE1 && c <= 0xEF) n = 2;
+    else if (c == 0xF0) n = 3, lo = 0x90;
+    else if (c == 0xF4) n = 3, hi = 0x8F;
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else return i;
+    if (s.size() - i <= n) return i;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string::npos;
+}
+
 struct SourceFile {
   std::string path;     // as shown in messages
   std::string dir;      // includes resolve against it
@@ -37,9 +71,13 @@ struct Loader {
   std::vector<std::string> stack;      // for cycle detection
   std::string all_text;
 
+  // `text`, when given, is the file's content (load_scenario_text): nothing is
+  // read and its includes resolve among the embedded scenarios.
   void load(const std::string& path, const std::string& shown, bool embedded, const YAML::Mark* from,
-            const std::string& from_file) {
-    const std::string canonical = embedded ? "embedded:" + path : fs::weakly_canonical(path).string();
+            const std::string& from_file, const std::string* text = nullptr) {
+    std::error_code ec;  // e.g. a name too long: the open below reports it as bad input
+    std::string canonical = text ? "text:" + path : embedded ? "embedded:" + path : fs::weakly_canonical(path, ec).string();
+    if (ec) canonical = path;
     for (const auto& s : stack) {
       if (s == canonical) {
         throw InputError(fmt::format("{}: include cycle: {} includes itself through {}", where(from_file, *from),
@@ -50,7 +88,9 @@ struct Loader {
     SourceFile f;
     f.path = shown;
     f.embedded = embedded;
-    if (embedded) {
+    if (text) {
+      f.text = *text;
+    } else if (embedded) {
       const auto& files_map = embedded_scenario_files();
       const auto it = files_map.find(path);
       if (it == files_map.end()) {
@@ -66,7 +106,10 @@ struct Loader {
         if (from) throw InputError(fmt::format("{}: cannot read included file {}: {}", where(from_file, *from), shown, reason));
         throw InputError(fmt::format("{}: cannot read scenario file: {}", shown, reason));
       }
-      if (fs::is_directory(path)) throw InputError(fmt::format("{}: cannot read scenario file: is a directory", shown));
+      if (fs::is_directory(path, ec)) {
+        if (from) throw InputError(fmt::format("{}: cannot read included file {}: is a directory", where(from_file, *from), shown));
+        throw InputError(fmt::format("{}: cannot read scenario file: is a directory", shown));
+      }
       std::ostringstream buf;
       buf << in.rdbuf();
       f.text = buf.str();
@@ -89,6 +132,13 @@ struct Loader {
 
   static void parse(SourceFile& f) {
     if (f.text.find('\0') != std::string::npos) throw InputError(f.path + ": not a YAML text file (contains NUL bytes)");
+    if (const std::size_t bad = invalid_utf8_at(f.text); bad != std::string::npos) {
+      const std::size_t newline = f.text.rfind('\n', bad);
+      const std::size_t column = newline == std::string::npos ? bad + 1 : bad - newline;
+      const auto line = 1 + std::count(f.text.begin(), f.text.begin() + static_cast<std::ptrdiff_t>(bad), '\n');
+      throw InputError(fmt::format("{}:{}:{}: not valid UTF-8 (byte 0x{:02x}); scenario files must be UTF-8 text",
+                                   f.path, line, column, static_cast<unsigned char>(f.text[bad])));
+    }
     try {
       f.root = YAML::Load(f.text);
     } catch (const YAML::ParserException& e) {
@@ -104,8 +154,19 @@ struct Loader {
   }
 };
 
-const std::vector<std::string> kTopKeys = {"name",           "description", "seed", "duration", "maxEvents",
-                                           "include",        "clusterDefaults", "clusters"};
+const std::vector<std::string> kTopKeys = {"name",    "description",     "seed",     "duration", "maxEvents",
+                                           "include", "clusterDefaults", "clusters", "traffic",  "sync",
+                                           "ingress"};
+const std::vector<std::string> kTrafficKeys = {"mode", "deadIP"};
+const std::vector<std::string> kSyncKeys = {"from",         "to",          "workers", "kubeAPIQPS", "kubeAPIBurst",
+                                            "compareBeforeWrite", "resyncPeriod"};
+const std::vector<std::string> kIngressKeys = {"cluster",     "version",       "workerProcesses", "syncRateLimit",
+                                               "configBuild", "post",          "reload",          "drainingShare",
+                                               "config"};
+const std::vector<std::string> kCostKeys = {"base", "perBackend"};
+const std::vector<std::string> kIngressConfigKeys = {"proxy-connect-timeout", "proxy-next-upstream",
+                                                     "proxy-next-upstream-tries", "worker-shutdown-timeout",
+                                                     "load-balance"};
 const std::vector<std::string> kClusterKeys = {"name",     "role",     "kubernetesVersion", "apiServer",
                                                "controllerManager", "services", "deploys"};
 const std::vector<std::string> kApiServerKeys = {"requestLatency", "mutatingThroughput", "maxMutatingRequestsInflight",
@@ -113,11 +174,12 @@ const std::vector<std::string> kApiServerKeys = {"requestLatency", "mutatingThro
 const std::vector<std::string> kLatencyKeys = {"median", "p99"};
 const std::vector<std::string> kControllerManagerKeys = {
     "concurrentEndpointSyncs", "kubeAPIQPS",       "kubeAPIBurst",  "minResyncPeriod", "resyncPeriod",
-    "endpointUpdatesBatchPeriod", "startedBefore", "leaderChanges", "switches"};
+    "endpointUpdatesBatchPeriod", "startedBefore", "leaderChanges", "switches",
+    "mirroringConcurrentServiceEndpointSyncs"};
 const std::vector<std::string> kServiceKeys = {"count",   "namePrefix",  "namespace", "headless", "selector",
                                                "publishNotReadyAddresses", "pods", "readinessDelay",
                                                "terminationGracePeriod", "maxSurge", "maxUnavailable",
-                                               "podStatusChurnPerHour"};
+                                               "podStatusChurnPerHour", "rps"};
 const std::vector<std::string> kDeployKeys = {"service", "at", "ratePerHour"};
 const std::vector<std::string> kRelativeAtKeys = {"after", "offset", "nth"};
 
@@ -173,6 +235,8 @@ void apply_controller_manager(const YAML::Node& node, const std::string& file, C
     } else if (key == "leaderChanges") {
       cluster.leader_changes.clear();
       for (const YAML::Node& t : read_list(v, file, key)) cluster.leader_changes.push_back(read_duration(t, file, key));
+    } else if (key == "mirroringConcurrentServiceEndpointSyncs") {
+      cluster.mirroring_workers = static_cast<int>(read_integer(v, file, key, 1, kMaxWorkers));
     } else if (key == "switches") {
       std::vector<std::string> names;
       for (const auto& s : models::controller_switch_table()) names.emplace_back(s.name);
@@ -213,6 +277,8 @@ ServiceGroupSpec read_service_group(const YAML::Node& node, const std::string& f
       g.workload.max_unavailable_fraction = read_percent(v, file, key);
     } else if (key == "podStatusChurnPerHour") {
       g.pod_status_churn_per_hour = read_number(v, file, key, 0, 3600);
+    } else if (key == "rps") {
+      g.requests_per_second = read_number(v, file, key, 0, 1e6);
     }
   });
   if (!has_count) throw InputError(fmt::format("{}: services entry needs a count", g.origin));
@@ -276,9 +342,9 @@ void apply_cluster(const YAML::Node& node, const std::string& file, ClusterSpec&
                c.name = read_string(v, file, key);
              } else if (key == "role") {
                c.role = read_string(v, file, key);
-               if (c.role != "business") {
-                 throw InputError(fmt::format("{}: role must be \"business\" (access clusters come with the data "
-                                              "plane), got \"{}\"", where(file, v), c.role));
+               if (c.role != "business" && c.role != "access") {
+                 throw InputError(fmt::format("{}: role must be \"business\" or \"access\", got \"{}\"",
+                                              where(file, v), c.role));
                }
              } else if (key == "kubernetesVersion") {
                c.kubernetes_version = read_string(v, file, key);
@@ -301,10 +367,168 @@ void apply_cluster(const YAML::Node& node, const std::string& file, ClusterSpec&
            });
 }
 
+sim::Duration read_seconds_or_duration(const YAML::Node& v, const std::string& file, const std::string& key) {
+  // ingress-nginx ConfigMap values are plain seconds ("5"); a Go duration is accepted too.
+  if (v.IsScalar() && !v.Scalar().empty() && v.Scalar().find_first_not_of("0123456789") == std::string::npos) {
+    return sim::Duration::seconds(read_integer(v, file, key, 0, 1'000'000));
+  }
+  return read_duration(v, file, key);
+}
+
+void read_cost(const YAML::Node& node, const std::string& file, const std::string& key, sim::Duration& base,
+               sim::Duration& per_backend) {
+  read_map(node, file, "ingress." + key, kCostKeys, [&](const std::string& k, const YAML::Node& v) {
+    (k == "base" ? base : per_backend) = read_duration(v, file, key + "." + k);
+  });
+}
+
+void apply_traffic(const YAML::Node& node, const std::string& file, models::TrafficConfig& t) {
+  read_map(node, file, "traffic", kTrafficKeys, [&](const std::string& key, const YAML::Node& v) {
+    const std::string value = read_string(v, file, key);
+    if (key == "mode") {
+      if (value == "fluid") t.mode = models::TrafficMode::fluid;
+      else if (value == "exact") t.mode = models::TrafficMode::exact;
+      else throw InputError(fmt::format("{}: traffic.mode must be fluid or exact, got \"{}\"", where(file, v), value));
+    } else {
+      if (value == "blackhole") t.dead_ip = models::DeadIpBehavior::blackhole;
+      else if (value == "refused") t.dead_ip = models::DeadIpBehavior::refused;
+      else if (value == "unreachable") t.dead_ip = models::DeadIpBehavior::unreachable;
+      else throw InputError(fmt::format("{}: traffic.deadIP must be blackhole, refused or unreachable, got \"{}\"",
+                                        where(file, v), value));
+    }
+  });
+}
+
+void apply_sync(const YAML::Node& node, const std::string& file, SyncSpec& s) {
+  s.present = true;
+  s.origin = where(file, node);
+  read_map(node, file, "sync", kSyncKeys, [&](const std::string& key, const YAML::Node& v) {
+    if (key == "from") {
+      s.from.clear();
+      for (const YAML::Node& c : read_list(v, file, key)) s.from.push_back(read_string(c, file, key));
+    } else if (key == "to") {
+      s.to = read_string(v, file, key);
+    } else if (key == "workers") {
+      s.config.workers = static_cast<int>(read_integer(v, file, key, 1, kMaxWorkers));
+    } else if (key == "kubeAPIQPS") {
+      s.config.kube_api_qps = read_number(v, file, key, 0, 1e6, true);
+    } else if (key == "kubeAPIBurst") {
+      s.config.kube_api_burst = static_cast<int>(read_integer(v, file, key, 1, 1'000'000));
+    } else if (key == "compareBeforeWrite") {
+      s.config.compare_before_write = read_bool(v, file, key);
+    } else if (key == "resyncPeriod") {
+      s.config.resync_period = read_duration(v, file, key);
+      if (!s.config.resync_period.is_zero() && s.config.resync_period < sim::Duration::seconds(1)) {
+        throw InputError(fmt::format("{}: sync.resyncPeriod must be 0 (none) or at least 1s", where(file, v)));
+      }
+    }
+  });
+}
+
+void apply_ingress(const YAML::Node& node, const std::string& file, IngressSpec& in, models::TrafficConfig& t) {
+  in.present = true;
+  in.origin = where(file, node);
+  auto& c = in.config;
+  read_map(node, file, "ingress", kIngressKeys, [&](const std::string& key, const YAML::Node& v) {
+    if (key == "cluster") {
+      in.cluster = read_string(v, file, key);
+    } else if (key == "version") {
+      in.version = read_string(v, file, key);
+      if (!ingress_version_traits(in.version)) {
+        throw InputError(fmt::format("{}: unknown ingress-nginx version \"{}\": write e.g. \"1.3.1\", \"1.9.4\" or "
+                                     "\"0.17.1\"", where(file, v), in.version));
+      }
+    } else if (key == "workerProcesses") {
+      c.worker_processes = static_cast<int>(read_integer(v, file, key, 1, 1024));
+    } else if (key == "syncRateLimit") {
+      c.sync_rate_limit = read_number(v, file, key, 0, 1e6, true);
+    } else if (key == "configBuild") {
+      read_cost(v, file, key, c.config_build_base, c.config_build_per_backend);
+    } else if (key == "post") {
+      read_cost(v, file, key, c.post_base, c.post_per_backend);
+    } else if (key == "reload") {
+      read_cost(v, file, key, c.reload_base, c.reload_per_backend);
+    } else if (key == "drainingShare") {
+      c.draining_share = read_number(v, file, key, 0, 1);
+    } else if (key == "config") {
+      read_map(v, file, "ingress.config", kIngressConfigKeys, [&](const std::string& k, const YAML::Node& cv) {
+        if (k == "proxy-connect-timeout") {
+          t.proxy_connect_timeout = read_seconds_or_duration(cv, file, k);
+        } else if (k == "worker-shutdown-timeout") {
+          c.worker_shutdown_timeout = read_seconds_or_duration(cv, file, k);
+        } else if (k == "proxy-next-upstream-tries") {
+          t.proxy_next_upstream_tries = static_cast<int>(read_integer(cv, file, k, 1, 100));
+        } else if (k == "proxy-next-upstream") {
+          t.next_upstream_on_error = false;
+          t.next_upstream_on_timeout = false;
+          std::istringstream words(read_string(cv, file, k));
+          std::string w;
+          while (words >> w) {
+            if (w == "error") t.next_upstream_on_error = true;
+            else if (w == "timeout") t.next_upstream_on_timeout = true;
+            else if (w == "off") {}
+            else if (w == "invalid_header" || w == "non_idempotent" || w.rfind("http_", 0) == 0) {}  // no effect on dead IPs
+            else throw InputError(fmt::format("{}: proxy-next-upstream: unknown condition \"{}\" (nginx accepts error, "
+                                              "timeout, invalid_header, http_5xx codes, non_idempotent, off)",
+                                              where(file, cv), w));
+          }
+        } else if (k == "load-balance") {
+          const std::string lb = read_string(cv, file, k);
+          if (lb != "round_robin") {
+            throw InputError(fmt::format("{}: load-balance \"{}\" is not modelled; epsim models round_robin, the "
+                                         "ingress-nginx default", where(file, cv), lb));
+          }
+        }
+      });
+    }
+  });
+}
+
+const ClusterSpec* find_cluster(const Scenario& s, const std::string& name) {
+  for (const auto& c : s.clusters) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+// Every ingress backend must resolve to a business cluster through the sync
+// component; the sync writes into an access cluster.
+void validate_topology(const Scenario& s) {
+  if (s.ingress.present && !s.sync.present) {
+    throw InputError(fmt::format("{}: ingress needs a sync section: ingress-nginx routes to the access cluster's "
+                                 "Endpoints, which the sync component writes", s.ingress.origin));
+  }
+  if (s.sync.present) {
+    const ClusterSpec* to = find_cluster(s, s.sync.to);
+    if (to == nullptr || to->role != "access") {
+      throw InputError(fmt::format("{}: sync.to must name an access cluster, got \"{}\"", s.sync.origin, s.sync.to));
+    }
+    if (s.sync.from.empty()) throw InputError(fmt::format("{}: sync.from lists no business cluster", s.sync.origin));
+    std::set<std::string> seen;
+    for (const auto& f : s.sync.from) {
+      const ClusterSpec* from = find_cluster(s, f);
+      if (from == nullptr || from->role != "business") {
+        throw InputError(fmt::format("{}: sync.from must name business clusters, got \"{}\"", s.sync.origin, f));
+      }
+      if (!seen.insert(f).second) throw InputError(fmt::format("{}: sync.from names {} twice", s.sync.origin, f));
+    }
+    if (!s.ingress.present) throw InputError(fmt::format("{}: a sync section needs an ingress section", s.sync.origin));
+    if (s.ingress.cluster != s.sync.to) {
+      throw InputError(fmt::format("{}: ingress.cluster must be the sync target \"{}\", got \"{}\"", s.ingress.origin,
+                                   s.sync.to, s.ingress.cluster));
+    }
+  }
+  int access = 0;
+  for (const auto& c : s.clusters) access += c.role == "access" ? 1 : 0;
+  if (access > 1) throw InputError("only one access cluster is supported");
+  if (access == 1 && !s.sync.present) throw InputError("an access cluster needs a sync section that writes into it");
+}
+
 Scenario build(Loader& loader) {
   Scenario s;
   std::vector<std::pair<YAML::Node, std::string>> defaults;
   std::pair<YAML::Node, std::string> clusters;
+  bool has_clusters = false;  // a default YAML::Node is a defined null node: `!node` cannot tell
   for (const SourceFile& f : loader.files) {
     read_map(f.root, f.path, "the scenario", kTopKeys, [&](const std::string& key, const YAML::Node& v) {
       if (key == "name") {
@@ -319,12 +543,19 @@ Scenario build(Loader& loader) {
         s.max_events = static_cast<std::uint64_t>(read_integer(v, f.path, key, 1, 50'000'000'000LL));
       } else if (key == "clusterDefaults") {
         defaults.emplace_back(v, f.path);
+      } else if (key == "traffic") {
+        apply_traffic(v, f.path, s.traffic);
+      } else if (key == "sync") {
+        apply_sync(v, f.path, s.sync);
+      } else if (key == "ingress") {
+        apply_ingress(v, f.path, s.ingress, s.traffic);
       } else if (key == "clusters") {
         clusters = {v, f.path};
+        has_clusters = true;
       }
     });
   }
-  if (!clusters.first) throw InputError(loader.files.back().path + ": the scenario needs a clusters list");
+  if (!has_clusters) throw InputError(loader.files.back().path + ": the scenario needs a clusters list");
   std::uint64_t total_services = 0, total_pods = 0;
   std::set<std::string> names;
   for (const YAML::Node& node : read_list(clusters.first, clusters.second, "clusters")) {
@@ -334,7 +565,13 @@ Scenario build(Loader& loader) {
     apply_cluster(node, clusters.second, c, false);
     if (c.name.empty()) throw InputError(fmt::format("{}: every cluster needs a name", c.origin));
     if (!names.insert(c.name).second) throw InputError(fmt::format("{}: duplicate cluster name \"{}\"", c.origin, c.name));
-    if (c.services.empty()) throw InputError(fmt::format("{}: cluster {} has no services", c.origin, c.name));
+    if (c.role == "business" && c.services.empty()) {
+      throw InputError(fmt::format("{}: business cluster {} has no services", c.origin, c.name));
+    }
+    if (c.role == "access" && !c.services.empty()) {
+      throw InputError(fmt::format("{}: access cluster {} gets its Services from the sync component; remove its "
+                                   "services list", c.origin, c.name));
+    }
     for (const auto& g : c.services) {
       total_services += g.count;
       total_pods += static_cast<std::uint64_t>(g.count) * static_cast<std::uint64_t>(g.workload.replicas);
@@ -350,11 +587,20 @@ Scenario build(Loader& loader) {
     throw InputError(fmt::format("{}: {} pods in all exceeds the limit of {}", where(clusters.second, clusters.first),
                                  total_pods, kMaxPodsPerScenario));
   }
+  validate_topology(s);
   s.text_digest = sha256_hex(loader.all_text);
   return s;
 }
 
 }  // namespace
+
+Scenario load_scenario_text(const std::string& text, const std::string& origin) {
+  Loader loader;
+  loader.load(origin, origin, true, nullptr, "", &text);
+  Scenario s = build(loader);
+  s.path = origin;
+  return s;
+}
 
 Scenario load_scenario(const std::string& path) {
   Loader loader;
@@ -369,14 +615,16 @@ Scenario load_scenario(const std::string& path) {
 void apply_overrides(Scenario& s, const Overrides& o) {
   if (o.seed) s.seed = *o.seed;
   if (o.duration) s.duration = *o.duration;
+  if (o.sync_rate_limit) s.ingress.config.sync_rate_limit = *o.sync_rate_limit;
   for (ClusterSpec& c : s.clusters) {
+    if (c.role != "business") continue;
     auto& e = c.controller_manager.endpoints;
     if (o.concurrent_endpoint_syncs) e.concurrent_endpoint_syncs = *o.concurrent_endpoint_syncs;
     if (o.kube_api_qps) e.kube_api_qps = *o.kube_api_qps;
     if (o.kube_api_burst) e.kube_api_burst = *o.kube_api_burst;
     if (o.min_resync_period) c.controller_manager.min_resync_period = *o.min_resync_period;
     if (o.endpoint_updates_batch_period) e.endpoint_updates_batch_period = *o.endpoint_updates_batch_period;
-    if (o.kubernetes_version) {
+    if (o.kubernetes_version && c.role == "business") {
       if (!models::switches_for_version(*o.kubernetes_version)) {
         throw InputError(fmt::format("--kubernetes-version: unknown version \"{}\": use 1.16 or later, e.g. 1.17.3, "
                                      "1.17.13, 1.20, 1.22, 1.24", *o.kubernetes_version));
@@ -384,6 +632,20 @@ void apply_overrides(Scenario& s, const Overrides& o) {
       c.kubernetes_version = *o.kubernetes_version;
     }
   }
+}
+
+std::optional<IngressVersionTraits> ingress_version_traits(const std::string& version) {
+  std::string v = version;
+  if (v.rfind("controller-", 0) == 0) v.erase(0, 11);
+  if (!v.empty() && v[0] == 'v') v.erase(0, 1);
+  int major = 0, minor = 0, patch = 0;
+  char extra = 0;
+  const int n = std::sscanf(v.c_str(), "%d.%d.%d%c", &major, &minor, &patch, &extra);
+  if (n < 2 || n > 3 || major < 0 || major > 1 || minor < 0 || patch < 0) return std::nullopt;
+  IngressVersionTraits t;
+  t.read_endpoint_slices = major == 1 && minor >= 4;       // PR #8890
+  t.dynamic_configuration = major == 1 || minor >= 18;     // PR #2794 (0.18.0)
+  return t;
 }
 
 models::ControllerSwitches resolve_switches(const ClusterSpec& cluster) {

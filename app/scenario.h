@@ -12,6 +12,10 @@
 #include "models/api_server.h"
 #include "models/controller_manager.h"
 #include "models/deployment.h"
+#include "models/endpoint_slice_mirroring.h"
+#include "models/endpoint_sync.h"
+#include "models/ingress_nginx.h"
+#include "models/traffic.h"
 #include "sim/time.h"
 
 namespace epsim::app {
@@ -31,6 +35,7 @@ struct ServiceGroupSpec {
   bool publish_not_ready_addresses = false;
   models::WorkloadSpec workload;
   double pod_status_churn_per_hour = 0;  // RV-only pod updates per pod per hour
+  double requests_per_second = 0;        // traffic through ingress-nginx to each service
   std::string origin;                    // file:line:column of the entry
 };
 
@@ -47,15 +52,32 @@ struct DeploySpec {
 
 struct ClusterSpec {
   std::string name;
-  std::string role = "business";
+  std::string role = "business";        // business | access
   std::string kubernetes_version = "1.17.3";
   models::ApiServerConfig api_server;
   models::ControllerManagerConfig controller_manager;
   sim::Duration informer_start;          // resync phase: the factory started this long before t=0
   std::vector<sim::Duration> leader_changes;
   std::map<std::string, bool> switch_overrides;
+  int mirroring_workers = 5;             // --mirroring-concurrent-service-endpoint-syncs (access clusters)
   std::vector<ServiceGroupSpec> services;
   std::vector<DeploySpec> deploys;
+  std::string origin;
+};
+
+struct SyncSpec {
+  bool present = false;
+  std::vector<std::string> from;
+  std::string to;
+  models::EndpointSyncConfig config;
+  std::string origin;
+};
+
+struct IngressSpec {
+  bool present = false;
+  std::string cluster;
+  std::string version = "1.3.1";
+  models::IngressNginxConfig config;
   std::string origin;
 };
 
@@ -68,6 +90,9 @@ struct Scenario {
   sim::Duration duration = sim::Duration::hours(24);
   std::uint64_t max_events = 200'000'000;
   std::vector<ClusterSpec> clusters;
+  models::TrafficConfig traffic;
+  SyncSpec sync;
+  IngressSpec ingress;
 };
 
 // CLI overrides with the real flag spellings; applied to every business cluster.
@@ -80,14 +105,26 @@ struct Overrides {
   std::optional<sim::Duration> min_resync_period;
   std::optional<sim::Duration> endpoint_updates_batch_period;
   std::optional<std::string> kubernetes_version;
+  std::optional<double> sync_rate_limit;
 };
 
 // Loads a scenario file (or, with an empty path, the embedded default).
 // Throws InputError with file:line:column on any problem.
 Scenario load_scenario(const std::string& path);
+// Loads a scenario from its text without touching the filesystem; `origin`
+// names it in messages and its includes resolve among the embedded scenarios
+// (e.g. common/apiserver-calibrated.yaml). Throws InputError like load_scenario.
+Scenario load_scenario_text(const std::string& text, const std::string& origin);
 void apply_overrides(Scenario& scenario, const Overrides& overrides);
 // Resolves each cluster's switches: the version preset, then the overrides.
 models::ControllerSwitches resolve_switches(const ClusterSpec& cluster);
+// ingress-nginx behaviour of a controller version ("1.3.1", "v1.9.4",
+// "controller-v1.4.0", "0.17.1"); nullopt when it cannot be parsed.
+struct IngressVersionTraits {
+  bool read_endpoint_slices;
+  bool dynamic_configuration;
+};
+std::optional<IngressVersionTraits> ingress_version_traits(const std::string& version);
 
 extern const char* const kEmbeddedDefaultScenario;
 extern const char* const kEmbeddedDefaultName;

@@ -68,19 +68,25 @@ void ApiServer::seed_pod(const Pod& pod) {
   pod_present_[pod.id] = true;
 }
 
-void ApiServer::seed_endpoints(const Endpoints& endpoints) {
-  ensure_slot(endpoints_, endpoints_present_, endpoints.service);
-  endpoints_[endpoints.service] = endpoints;
-  endpoints_[endpoints.service].resource_version = ++resource_version_;
-  endpoints_present_[endpoints.service] = true;
+void ApiServer::seed(EndpointsStore& store, const Endpoints& object) {
+  ensure_slot(store.objects, store.present, object.service);
+  store.objects[object.service] = object;
+  store.objects[object.service].resource_version = ++resource_version_;
+  store.present[object.service] = true;
 }
+
+void ApiServer::seed_endpoints(const Endpoints& endpoints) { seed(endpoints_, endpoints); }
+void ApiServer::seed_endpoint_slice(const Endpoints& slice) { seed(slices_, slice); }
 
 const Service* ApiServer::service(ServiceId id) const {
   return id < services_.size() && service_present_[id] ? &services_[id] : nullptr;
 }
 const Pod* ApiServer::pod(PodId id) const { return id < pods_.size() && pod_present_[id] ? &pods_[id] : nullptr; }
 const Endpoints* ApiServer::endpoints(ServiceId id) const {
-  return id < endpoints_.size() && endpoints_present_[id] ? &endpoints_[id] : nullptr;
+  return id < endpoints_.objects.size() && endpoints_.present[id] ? &endpoints_.objects[id] : nullptr;
+}
+const Endpoints* ApiServer::endpoint_slice(ServiceId id) const {
+  return id < slices_.objects.size() && slices_.present[id] ? &slices_.objects[id] : nullptr;
 }
 
 std::uint32_t ApiServer::new_request() {
@@ -95,9 +101,20 @@ std::uint32_t ApiServer::new_request() {
 
 void ApiServer::write_endpoints(Verb verb, const Endpoints& object, ResourceVersion precondition, ApiClient* client,
                                 std::uint64_t tag, const char* user_agent) {
+  write_endpoints_to(Resource::endpoints, verb, object, precondition, client, tag, user_agent);
+}
+
+void ApiServer::write_endpoint_slice(Verb verb, const Endpoints& object, ResourceVersion precondition,
+                                     ApiClient* client, std::uint64_t tag, const char* user_agent) {
+  write_endpoints_to(Resource::endpointslices, verb, object, precondition, client, tag, user_agent);
+}
+
+void ApiServer::write_endpoints_to(Resource resource, Verb verb, const Endpoints& object,
+                                   ResourceVersion precondition, ApiClient* client, std::uint64_t tag,
+                                   const char* user_agent) {
   const std::uint32_t id = new_request();
   Request& r = requests_[id];
-  r.resource = Resource::endpoints;
+  r.resource = resource;
   r.verb = verb;
   r.client = client;
   r.tag = tag;
@@ -150,7 +167,9 @@ void ApiServer::complete(std::uint32_t request) {
   --inflight_;
   assert(inflight_ >= 0);
   const Request& r = requests_[request];
-  const ApiResponse response = r.resource == Resource::endpoints ? apply_endpoints(r) : apply_pod(r);
+  const ApiResponse response = r.resource == Resource::pods        ? apply_pod(r)
+                               : r.resource == Resource::endpoints ? apply_endpoints(r, endpoints_)
+                                                                   : apply_endpoints(r, slices_);
   count(r, response.code, sim_.now() - r.submitted);
   respond(request, response);
 }
@@ -164,7 +183,9 @@ void ApiServer::respond(std::uint32_t request, const ApiResponse& response) {
 }
 
 void ApiServer::count(const Request& r, int code, sim::Duration latency) {
-  const char* resource = r.resource == Resource::endpoints ? "endpoints" : "pods";
+  const char* resource = r.resource == Resource::pods        ? "pods"
+                         : r.resource == Resource::endpoints ? "endpoints"
+                                                             : "endpointslices";
   std::string key = std::string(verb_name(r.verb)) + "|" + resource + "|" + std::to_string(code) + "|" + r.user_agent;
   sim::Counter*& counter = request_counters_[key];
   if (counter == nullptr) {
@@ -180,22 +201,23 @@ void ApiServer::count(const Request& r, int code, sim::Duration latency) {
   if (code != 429) request_duration_->observe(latency.seconds_f());
 }
 
-ApiResponse ApiServer::apply_endpoints(const Request& r) {
+ApiResponse ApiServer::apply_endpoints(const Request& r, EndpointsStore& store) {
   const ServiceId id = r.endpoints.service;
-  ensure_slot(endpoints_, endpoints_present_, id);
+  ensure_slot(store.objects, store.present, id);
   ApiResponse response;
-  Endpoints& stored = endpoints_[id];
+  Endpoints& stored = store.objects[id];
+  std::vector<bool>::reference present = store.present[id];
   switch (r.verb) {
     case Verb::create:
-      if (endpoints_present_[id]) return ApiResponse{409, false, stored.resource_version, {}};
+      if (present) return ApiResponse{409, false, stored.resource_version, {}};
       stored = r.endpoints;
       stored.resource_version = ++resource_version_;
-      endpoints_present_[id] = true;
+      present = true;
       ++writes_applied_;
-      notify_endpoints(WatchEventType::added, stored);
+      notify_endpoints(store, WatchEventType::added, stored);
       return ApiResponse{201, false, stored.resource_version, {}};
     case Verb::update:
-      if (!endpoints_present_[id]) return ApiResponse{404, false, 0, {}};
+      if (!present) return ApiResponse{404, false, 0, {}};
       // The PUT carries the RV the client read from its cache.
       if (r.precondition != 0 && r.precondition != stored.resource_version) {
         return ApiResponse{409, false, stored.resource_version, {}};
@@ -207,14 +229,14 @@ ApiResponse ApiServer::apply_endpoints(const Request& r) {
       stored = r.endpoints;
       stored.resource_version = ++resource_version_;
       ++writes_applied_;
-      notify_endpoints(WatchEventType::modified, stored);
+      notify_endpoints(store, WatchEventType::modified, stored);
       return ApiResponse{200, false, stored.resource_version, {}};
     case Verb::remove:
-      if (!endpoints_present_[id]) return ApiResponse{404, false, 0, {}};
-      endpoints_present_[id] = false;
+      if (!present) return ApiResponse{404, false, 0, {}};
+      present = false;
       ++resource_version_;
       ++writes_applied_;
-      notify_endpoints(WatchEventType::deleted, stored);
+      notify_endpoints(store, WatchEventType::deleted, stored);
       return ApiResponse{200, false, resource_version_, {}};
   }
   return response;
@@ -254,10 +276,11 @@ ApiResponse ApiServer::apply_pod(const Request& r) {
 
 // Watch fan-out: every change is delivered after the same delay, so a FIFO of
 // pending notifications and one event per change keep the order.
-void ApiServer::notify_endpoints(WatchEventType type, const Endpoints& object) {
-  if (endpoints_watchers_.empty()) return;
-  endpoints_notifications_.push_back({type, object});
-  sim_.schedule_after(config_.watch_delay, [this] { deliver_endpoints(); });
+void ApiServer::notify_endpoints(EndpointsStore& store, WatchEventType type, const Endpoints& object) {
+  if (store.watchers.empty()) return;
+  store.pending.push_back({type, object});
+  EndpointsStore* target = &store;
+  sim_.schedule_after(config_.watch_delay, [this, target] { deliver_endpoints(*target); });
 }
 
 void ApiServer::notify_pods(WatchEventType type, const Pod& object) {
@@ -266,11 +289,11 @@ void ApiServer::notify_pods(WatchEventType type, const Pod& object) {
   sim_.schedule_after(config_.watch_delay, [this] { deliver_pods(); });
 }
 
-void ApiServer::deliver_endpoints() {
-  assert(!endpoints_notifications_.empty());
-  const Notification<Endpoints> n = std::move(endpoints_notifications_.front());
-  endpoints_notifications_.pop_front();
-  for (WatchSink<Endpoints>* w : endpoints_watchers_) w->on_watch_event(n.type, n.object);
+void ApiServer::deliver_endpoints(EndpointsStore& store) {
+  assert(!store.pending.empty());
+  const Notification<Endpoints> n = std::move(store.pending.front());
+  store.pending.pop_front();
+  for (WatchSink<Endpoints>* w : store.watchers) w->on_watch_event(n.type, n.object);
 }
 
 void ApiServer::deliver_pods() {

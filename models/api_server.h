@@ -1,4 +1,6 @@
-// One cluster's kube-apiserver: the object store (Services, Pods, Endpoints)
+// One cluster's kube-apiserver: the object store (Services, Pods, Endpoints,
+// EndpointSlices — one slice per Service, which is what mirroring produces
+// for Services under 1000 endpoints)
 // with a cluster-wide resourceVersion, the write path and watch fan-out.
 //
 // Write path: a mutating request is refused with 429 when
@@ -64,6 +66,8 @@ class ApiServer {
   const Service* service(ServiceId id) const;
   const Pod* pod(PodId id) const;
   const Endpoints* endpoints(ServiceId id) const;
+  const Endpoints* endpoint_slice(ServiceId id) const;
+  void seed_endpoint_slice(const Endpoints& slice);
   std::size_t service_slots() const { return services_.size(); }
   std::size_t pod_slots() const { return pods_.size(); }
   ResourceVersion resource_version() const { return resource_version_; }
@@ -73,11 +77,15 @@ class ApiServer {
   // client->on_response(tag, …) when the request completes.
   void write_endpoints(Verb verb, const Endpoints& object, ResourceVersion precondition, ApiClient* client,
                        std::uint64_t tag, const char* user_agent);
+  // EndpointSlices, modelled with the Endpoints structure (one per Service).
+  void write_endpoint_slice(Verb verb, const Endpoints& object, ResourceVersion precondition, ApiClient* client,
+                            std::uint64_t tag, const char* user_agent);
   void write_pod(Verb verb, const Pod& object, ApiClient* client, std::uint64_t tag, const char* user_agent);
 
   void watch_services(WatchSink<Service>* sink) { service_watchers_.push_back(sink); }
   void watch_pods(WatchSink<Pod>* sink) { pod_watchers_.push_back(sink); }
-  void watch_endpoints(WatchSink<Endpoints>* sink) { endpoints_watchers_.push_back(sink); }
+  void watch_endpoints(WatchSink<Endpoints>* sink) { endpoints_.watchers.push_back(sink); }
+  void watch_endpoint_slices(WatchSink<Endpoints>* sink) { slices_.watchers.push_back(sink); }
 
   int mutating_inflight() const { return inflight_; }
   std::uint64_t writes_applied() const { return writes_applied_; }
@@ -86,7 +94,7 @@ class ApiServer {
   const ApiServerConfig& config() const { return config_; }
 
  private:
-  enum class Resource : std::uint8_t { pods, endpoints };
+  enum class Resource : std::uint8_t { pods, endpoints, endpointslices };
   struct Request {
     Resource resource;
     Verb verb;
@@ -103,16 +111,25 @@ class ApiServer {
     WatchEventType type;
     Object object;
   };
+  struct EndpointsStore {
+    std::vector<Endpoints> objects;
+    std::vector<bool> present;
+    std::vector<WatchSink<Endpoints>*> watchers;
+    std::deque<Notification<Endpoints>> pending;
+  };
 
   std::uint32_t new_request();
   void admit(std::uint32_t request);
   void complete(std::uint32_t request);
   void respond(std::uint32_t request, const ApiResponse& response);
-  ApiResponse apply_endpoints(const Request& r);
+  ApiResponse apply_endpoints(const Request& r, EndpointsStore& store);
+  void seed(EndpointsStore& store, const Endpoints& object);
+  void write_endpoints_to(Resource resource, Verb verb, const Endpoints& object, ResourceVersion precondition,
+                          ApiClient* client, std::uint64_t tag, const char* user_agent);
   ApiResponse apply_pod(const Request& r);
-  void notify_endpoints(WatchEventType type, const Endpoints& object);
+  void notify_endpoints(EndpointsStore& store, WatchEventType type, const Endpoints& object);
   void notify_pods(WatchEventType type, const Pod& object);
-  void deliver_endpoints();
+  void deliver_endpoints(EndpointsStore& store);
   void deliver_pods();
   sim::Duration sample_latency();
   void count(const Request& r, int code, sim::Duration latency);
@@ -131,8 +148,8 @@ class ApiServer {
   std::vector<bool> service_present_;
   std::vector<Pod> pods_;
   std::vector<bool> pod_present_;
-  std::vector<Endpoints> endpoints_;
-  std::vector<bool> endpoints_present_;
+  EndpointsStore endpoints_;
+  EndpointsStore slices_;
 
   std::vector<Request> requests_;
   std::vector<std::uint32_t> free_requests_;
@@ -141,9 +158,7 @@ class ApiServer {
 
   std::vector<WatchSink<Service>*> service_watchers_;
   std::vector<WatchSink<Pod>*> pod_watchers_;
-  std::vector<WatchSink<Endpoints>*> endpoints_watchers_;
   std::deque<Notification<Pod>> pod_notifications_;
-  std::deque<Notification<Endpoints>> endpoints_notifications_;
 
   std::uint64_t writes_applied_ = 0;
   std::uint64_t noop_updates_ = 0;

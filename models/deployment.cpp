@@ -11,12 +11,14 @@ constexpr std::uint64_t kOpShift = 32;
 constexpr std::uint32_t kNodes = 500;
 }  // namespace
 
-Deployments::Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster)
+Deployments::Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster,
+                         PodIp first_ip)
     : sim_(simulator),
       api_(api),
       cluster_(cluster),
       deploy_rng_(seed, "deployments/" + cluster + "/deploys"),
-      churn_rng_(seed, "deployments/" + cluster + "/status-churn") {}
+      churn_rng_(seed, "deployments/" + cluster + "/status-churn"),
+      next_ip_(first_ip) {}
 
 void Deployments::add_live(PodId pod) {
   if (pod >= live_index_.size()) live_index_.resize(pod + 1, 0);
@@ -172,6 +174,7 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
       const sim::Duration grace = workloads_[pods_[pod].service].spec.termination_grace_period;
       sim_.schedule_after(grace, [this, pod] {
         records_[pod].dead_at = sim_.now();
+        if (on_ip_dead_) on_ip_dead_(records_[pod].ip);
         write(Op::remove, pod, Verb::remove);
       });
       step(pods_[pod].service);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,13 @@ struct RolloutRecord {
 
 class Deployments : public ApiClient {
  public:
-  Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster);
+  // Pod IPs are allocated from `first_ip` upwards and never reused, so IPs of
+  // different clusters never collide.
+  Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster,
+              PodIp first_ip = 1);
+  // Called at the instant a pod's IP stops answering.
+  void set_on_ip_dead(std::function<void(PodIp)> callback) { on_ip_dead_ = std::move(callback); }
+  PodIp next_ip() const { return next_ip_; }
 
   // A Service with `spec.replicas` ready pods and up-to-date Endpoints, as
   // the scenario's steady state (seeded into the API server directly).
@@ -103,6 +110,7 @@ class Deployments : public ApiClient {
   std::vector<PodId> live_;                  // pods not deleted, for churn draws
   std::vector<std::uint32_t> live_index_;
   PodIp next_ip_ = 1;
+  std::function<void(PodIp)> on_ip_dead_;
   std::uint32_t next_node_ = 0;
 
   double deploys_per_hour_ = 0;

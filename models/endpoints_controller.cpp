@@ -168,6 +168,8 @@ void EndpointsController::wake_workers() {
     idle_workers_.pop_back();
     workers_[w].busy = true;
     workers_[w].key = key;
+    workers_[w].queued = queue_->added_at(key);
+    workers_[w].started = sim_.now();
     process(w);
   }
 }
@@ -310,6 +312,9 @@ void EndpointsController::on_response(std::uint64_t tag, const ApiResponse& resp
       if (term == term_) send(worker);
     });
     return;
+  }
+  if (response.code < 300 && !response.noop && w.verb != Verb::remove) {
+    writes_.record(w.key, StageWrite{w.queued, w.started, w.request_started, sim_.now(), ready_ips(w.object)});
   }
   if (response.code != 429) {
     ++writes_total_;

@@ -15,6 +15,7 @@
 #include "models/api_server.h"
 #include "models/controller_switches.h"
 #include "models/informer.h"
+#include "models/stage_log.h"
 #include "models/token_bucket.h"
 #include "models/work_queue.h"
 #include "sim/metrics.h"
@@ -80,6 +81,8 @@ class EndpointsController : public ApiClient {
   std::uint64_t endpoint_writes_total() const { return writes_total_; }
   std::uint64_t syncs_total() const { return syncs_total_; }
   const WorkQueue& queue() const { return *queue_; }
+  // Every Endpoints write that changed storage, per service.
+  const StageLog& writes() const { return writes_; }
   const EndpointsControllerConfig& config() const { return config_; }
 
   // ApiClient
@@ -95,6 +98,8 @@ class EndpointsController : public ApiClient {
     Endpoints object;
     ResourceVersion precondition = 0;
     int retry_after_attempts = 0;
+    sim::Time queued;
+    sim::Time started;
     sim::Time request_started;
   };
 
@@ -139,6 +144,7 @@ class EndpointsController : public ApiClient {
   bool episode_open_ = false;
   std::uint64_t episode_adds_before_ = 0;
 
+  StageLog writes_;
   std::uint64_t writes_total_ = 0;
   std::uint64_t syncs_total_ = 0;
   sim::Histogram* request_duration_ = nullptr;

@@ -1,0 +1,70 @@
+#include "app/causality.h"
+
+#include <algorithm>
+
+namespace epsim::app {
+
+std::optional<PropagationChain> follow_change(const Pipeline& p, const ClusterRuntime& cluster,
+                                              models::ServiceId service, models::PodIp ip, sim::Time change,
+                                              bool removal) {
+  const DataPlane* dp = p.data_plane();
+  if (dp == nullptr) return std::nullopt;
+  const std::uint32_t backend = cluster.backend_offset + service;
+  auto next = [&](const models::StageLog& log, std::uint32_t object, sim::Time after) {
+    return removal ? log.first_without(object, ip, after) : log.first_with(object, ip, after);
+  };
+  PropagationChain c;
+  c.change = change;
+  const models::StageWrite* b = next(cluster.controller_manager->endpoints_controller().writes(), service, change);
+  if (b == nullptr) return std::nullopt;
+  c.controller_started = b->started;
+  c.controller_sent = b->sent;
+  c.controller_stored = b->stored;
+  const models::StageWrite* s = next(dp->sync->writes(), backend, b->stored);
+  if (s == nullptr) return std::nullopt;
+  c.sync_stored = s->stored;
+  sim::Time upstream = s->stored;
+  if (dp->mirroring) {
+    const models::StageWrite* m = next(dp->mirroring->writes(), backend, s->stored);
+    if (m == nullptr) return std::nullopt;
+    c.mirroring_stored = m->stored;
+    upstream = m->stored;
+  }
+  // The first configuration read after the upstream write (the watch delay
+  // lies inside this interval).
+  const auto& syncs = dp->ingress->syncs();
+  const auto it = std::lower_bound(syncs.begin(), syncs.end(), upstream,
+                                   [](const models::IngressSync& x, sim::Time t) { return x.read_at < t; });
+  if (it == syncs.end()) return std::nullopt;
+  c.ingress_applied = it->applied_at;
+  c.all_workers = c.ingress_applied;
+  for (int w = 0; w < dp->ingress->workers(); ++w) {
+    const sim::Time t = dp->ingress->worker_pickup(w, it->version);
+    if (t == sim::Time::max()) return std::nullopt;
+    c.all_workers = std::max(c.all_workers, t);
+  }
+  return c;
+}
+
+namespace {
+double overlap_s(sim::Time a, sim::Time b, sim::Time start, sim::Time end) {
+  const sim::Time lo = std::max(a, start);
+  const sim::Time hi = std::min(b, end);
+  return hi > lo ? (hi - lo).seconds_f() : 0.0;
+}
+}  // namespace
+
+StageBreakdown breakdown(const PropagationChain& c, sim::Time start, sim::Time end) {
+  StageBreakdown out;
+  out.workqueue_wait_s = overlap_s(c.change, c.controller_started, start, end);
+  out.client_throttle_s = overlap_s(c.controller_started, c.controller_sent, start, end);
+  out.apiserver_s = overlap_s(c.controller_sent, c.controller_stored, start, end);
+  out.sync_component_s = overlap_s(c.controller_stored, c.sync_stored, start, end);
+  const sim::Time upstream = c.mirroring_stored.value_or(c.sync_stored);
+  if (c.mirroring_stored) out.mirroring_s = overlap_s(c.sync_stored, *c.mirroring_stored, start, end);
+  out.ingress_s = overlap_s(upstream, c.ingress_applied, start, end);
+  out.nginx_worker_s = overlap_s(c.ingress_applied, c.all_workers, start, end);
+  return out;
+}
+
+}  // namespace epsim::app

@@ -1,0 +1,37 @@
+// Follows a pod change through the stages it crossed (DESIGN.md §3): the
+// business cluster's endpoints controller (workqueue wait, client throttle,
+// API server), the sync component, EndpointSlice mirroring, ingress-nginx's
+// sync and each nginx worker's pickup. The stage order is the pipeline
+// topology: business Endpoints → sync → access Endpoints → (mirroring →
+// EndpointSlices) → ingress-nginx → workers.
+#pragma once
+
+#include <optional>
+
+#include "app/pipeline.h"
+
+namespace epsim::app {
+
+struct PropagationChain {
+  sim::Time change;            // deletionTimestamp stored, or Ready stored
+  sim::Time controller_started, controller_sent, controller_stored;
+  sim::Time sync_stored;
+  std::optional<sim::Time> mirroring_stored;
+  sim::Time ingress_applied;
+  sim::Time all_workers;       // the last nginx worker routes by the change
+};
+
+// The chain of a pod IP leaving (`removal`) or joining the routing of its
+// service; nullopt when the change never made it through every stage.
+std::optional<PropagationChain> follow_change(const Pipeline& pipeline, const ClusterRuntime& cluster,
+                                              models::ServiceId service, models::PodIp ip, sim::Time change,
+                                              bool removal);
+
+// Seconds of [start, end] spent in each stage of `chain`.
+struct StageBreakdown {
+  double workqueue_wait_s = 0, client_throttle_s = 0, apiserver_s = 0, sync_component_s = 0, mirroring_s = 0,
+         ingress_s = 0, nginx_worker_s = 0;
+};
+StageBreakdown breakdown(const PropagationChain& chain, sim::Time start, sim::Time end);
+
+}  // namespace epsim::app

@@ -1,0 +1,23 @@
+// charts.svg: stacked panels over one virtual-time axis (workqueue depth,
+// endpoint PUT rate, API-server mutating requests in flight, and any
+// "…requests_504" / "…requests_5xx" columns), with the report's 504 windows
+// shaded and each storm (resync or controller start) drawn as a labelled
+// band. Self-contained SVG: no scripts, no external fonts or images.
+//
+// A day has 86,400 samples per series; each series is reduced to its maximum
+// per pixel column (deterministic, and no spike is lost), so the file stays
+// in the tens of kilobytes. Columns of the rate panels are counts per
+// sampling interval and are drawn per second.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sim/time_series.h"
+
+namespace epsim::app {
+
+// `report` is build_report()'s JSON: scenario name, seed, windows, clusters.
+std::string svg_charts(const sim::TimeSeriesSampler& series, const nlohmann::ordered_json& report);
+
+}  // namespace epsim::app

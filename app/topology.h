@@ -1,0 +1,36 @@
+// The pipeline topology of a scenario as a Boost.Graph (DESIGN.md §2.1):
+// vertices are component instances and the resources they exchange, edges
+// say "watches" (resource → component) or "writes to" (component →
+// resource). The app validates it (acyclic: no component writes what feeds
+// it upstream; every ingress backend resolves to a business cluster) and
+// `epsim topology` prints it as Graphviz DOT.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "app/scenario.h"
+
+namespace epsim::app {
+
+struct TopologyVertex {
+  std::string name;   // e.g. "idc/endpoints-controller", "access/Endpoints"
+  std::string kind;   // component | resource
+};
+
+class Topology {
+ public:
+  explicit Topology(const Scenario& scenario);
+  ~Topology();
+  // Component and resource names in an order where every vertex comes after
+  // everything it depends on; throws InputError if the graph has a cycle.
+  std::vector<std::string> start_order() const;
+  std::string to_dot() const;
+  std::size_t vertex_count() const;
+
+ private:
+  struct Graph;
+  Graph* graph_;
+};
+
+}  // namespace epsim::app

@@ -1,0 +1,81 @@
+#include "models/endpoint_slice_mirroring.h"
+
+namespace epsim::models {
+
+class EndpointSliceMirroring::Handler : public InformerHandler<Endpoints> {
+ public:
+  explicit Handler(EndpointSliceMirroring& m) : m_(m) {}
+  void on_add(const Endpoints& e) override { m_.enqueue(e.service); }
+  void on_update(const Endpoints& old_e, const Endpoints& e) override {
+    // Resyncs deliver old == new: nothing to mirror.
+    if (old_e.resource_version != e.resource_version) m_.enqueue(e.service);
+  }
+  void on_delete(const Endpoints& e) override { m_.enqueue(e.service); }
+
+ private:
+  EndpointSliceMirroring& m_;
+};
+
+namespace {
+WriterConfig writer_config(const MirroringConfig& c) {
+  WriterConfig w;
+  w.queue_name = "endpoint_slice_mirroring";
+  w.user_agent = "endpointslicemirroring-controller";
+  w.workers = c.workers;
+  w.kube_api_qps = c.kube_api_qps;
+  w.kube_api_burst = c.kube_api_burst;
+  w.endpoint_slices = true;
+  return w;
+}
+}  // namespace
+
+EndpointSliceMirroring::EndpointSliceMirroring(sim::Simulator& simulator, sim::MetricsRegistry& metrics,
+                                               ApiServer& access, MirroringConfig config, std::size_t backend_space)
+    : EndpointsWriter(simulator, metrics, access, writer_config(config), backend_space),
+      access_(access),
+      backend_space_(backend_space),
+      endpoints_("mirroring/endpoints"),
+      slices_("mirroring/endpointslices"),
+      handler_(std::make_unique<Handler>(*this)) {
+  endpoints_.add_handler(handler_.get());
+  access_.watch_endpoints(&endpoints_);
+  access_.watch_endpoint_slices(&slices_);
+}
+
+EndpointSliceMirroring::~EndpointSliceMirroring() = default;
+
+void EndpointSliceMirroring::start_steady() {
+  std::vector<Endpoints> e, s;
+  for (std::uint32_t id = 0; id < backend_space_; ++id) {
+    if (const Endpoints* x = access_.endpoints(id)) e.push_back(*x);
+    if (const Endpoints* x = access_.endpoint_slice(id)) s.push_back(*x);
+  }
+  endpoints_.list(e, false);
+  slices_.list(s, false);
+}
+
+std::optional<EndpointsWriter::Write> EndpointSliceMirroring::sync(Key backend) {
+  const Endpoints* from = endpoints_.get(backend);
+  const Endpoints* slice = slices_.get(backend);
+  Write w;
+  if (from == nullptr) {
+    if (slice == nullptr) return std::nullopt;
+    w.verb = Verb::remove;
+    w.object = *slice;
+    return w;
+  }
+  Endpoints desired;
+  desired.service = backend;
+  desired.addresses = from->addresses;
+  desired.not_ready_addresses = from->not_ready_addresses;
+  if (slice != nullptr && slice->addresses == desired.addresses &&
+      slice->not_ready_addresses == desired.not_ready_addresses) {
+    return std::nullopt;
+  }
+  w.verb = slice == nullptr ? Verb::create : Verb::update;
+  w.precondition = slice == nullptr ? 0 : slice->resource_version;
+  w.object = std::move(desired);
+  return w;
+}
+
+}  // namespace epsim::models

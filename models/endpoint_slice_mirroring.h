@@ -1,0 +1,44 @@
+// kube-controller-manager's EndpointSliceMirroring controller in the access
+// cluster (pkg/controller/endpointslicemirroring, PR #91637, Kubernetes 1.19):
+// for a Service without a selector it mirrors the Endpoints into an
+// EndpointSlice. Needed when ingress-nginx reads EndpointSlices (>= 1.4).
+// Defaults: --mirroring-concurrent-service-endpoint-syncs 5, and the access
+// cluster's kube-controller-manager client bucket (20 qps / 30 burst).
+// It skips a write when the desired slice equals the existing one, and does
+// not mirror the trigger-time annotation (#98116).
+#pragma once
+
+#include <optional>
+
+#include "models/api_server.h"
+#include "models/endpoints_writer.h"
+#include "models/informer.h"
+
+namespace epsim::models {
+
+struct MirroringConfig {
+  int workers = 5;            // --mirroring-concurrent-service-endpoint-syncs
+  double kube_api_qps = 20;   // the access cluster's --kube-api-qps
+  int kube_api_burst = 30;    // the access cluster's --kube-api-burst
+};
+
+class EndpointSliceMirroring : public EndpointsWriter {
+ public:
+  EndpointSliceMirroring(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access,
+                         MirroringConfig config, std::size_t backend_space);
+  ~EndpointSliceMirroring() override;
+  void start_steady();
+
+ protected:
+  std::optional<Write> sync(Key backend) override;
+
+ private:
+  class Handler;
+  ApiServer& access_;
+  std::size_t backend_space_;
+  Informer<Endpoints> endpoints_;
+  Informer<Endpoints> slices_;
+  std::unique_ptr<Handler> handler_;
+};
+
+}  // namespace epsim::models

@@ -1,0 +1,119 @@
+#include "models/endpoint_sync.h"
+
+namespace epsim::models {
+
+struct EndpointSync::Source {
+  std::uint32_t offset = 0;
+  std::size_t services = 0;
+  ApiServer* api = nullptr;
+  std::unique_ptr<Informer<Endpoints>> informer;
+  std::unique_ptr<SourceHandler> handler;
+};
+
+// Any Endpoints event of a source cluster enqueues its backend.
+class EndpointSync::SourceHandler : public InformerHandler<Endpoints> {
+ public:
+  SourceHandler(EndpointSync& sync, std::uint32_t offset) : sync_(sync), offset_(offset) {}
+  void on_add(const Endpoints& e) override { sync_.enqueue(offset_ + e.service); }
+  void on_update(const Endpoints&, const Endpoints& e) override { sync_.enqueue(offset_ + e.service); }
+  void on_delete(const Endpoints& e) override { sync_.enqueue(offset_ + e.service); }
+
+ private:
+  EndpointSync& sync_;
+  std::uint32_t offset_;
+};
+
+namespace {
+WriterConfig writer_config(const EndpointSyncConfig& c) {
+  WriterConfig w;
+  w.queue_name = "endpoint-sync";
+  w.user_agent = "endpoint-sync";
+  w.workers = c.workers;
+  w.kube_api_qps = c.kube_api_qps;
+  w.kube_api_burst = c.kube_api_burst;
+  return w;
+}
+
+bool same_addresses(const Endpoints& a, const Endpoints& b) {
+  return a.addresses == b.addresses && a.not_ready_addresses == b.not_ready_addresses;
+}
+}  // namespace
+
+EndpointSync::EndpointSync(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access,
+                           EndpointSyncConfig config, std::size_t backend_space)
+    : EndpointsWriter(simulator, metrics, access, writer_config(config), backend_space),
+      access_(access),
+      config_(config),
+      backend_space_(backend_space),
+      access_cache_("endpoint-sync/access") {
+  access_.watch_endpoints(&access_cache_);
+}
+
+EndpointSync::~EndpointSync() = default;
+
+void EndpointSync::add_source(ApiServer& source, std::uint32_t offset, std::size_t services,
+                              const std::string& cluster) {
+  auto s = std::make_unique<Source>();
+  s->offset = offset;
+  s->services = services;
+  s->api = &source;
+  s->informer = std::make_unique<Informer<Endpoints>>("endpoint-sync/" + cluster);
+  s->handler = std::make_unique<SourceHandler>(*this, offset);
+  s->informer->add_handler(s->handler.get());
+  source.watch_endpoints(s->informer.get());
+  sources_.push_back(std::move(s));
+}
+
+void EndpointSync::start_steady(sim::Time until) {
+  for (auto& s : sources_) {
+    std::vector<Endpoints> objects;
+    for (std::uint32_t id = 0; id < s->services; ++id) {
+      if (const Endpoints* e = s->api->endpoints(id)) objects.push_back(*e);
+    }
+    s->informer->list(objects, false);
+  }
+  std::vector<Endpoints> copies;
+  for (std::uint32_t id = 0; id < backend_space_; ++id) {
+    if (const Endpoints* e = access_.endpoints(id)) copies.push_back(*e);
+  }
+  access_cache_.list(copies, false);
+  resync_until_ = until;
+  if (config_.resync_period > sim::Duration::zero()) {
+    sim_.schedule_after(config_.resync_period, [this] { resync(); });
+  }
+}
+
+void EndpointSync::resync() {
+  for (auto& s : sources_) s->informer->resync();
+  if (sim_.now() + config_.resync_period <= resync_until_) {
+    sim_.schedule_after(config_.resync_period, [this] { resync(); });
+  }
+}
+
+std::optional<EndpointsWriter::Write> EndpointSync::sync(Key backend) {
+  const Source* source = nullptr;
+  for (const auto& s : sources_) {
+    if (backend >= s->offset && backend < s->offset + s->services) source = s.get();
+  }
+  if (source == nullptr) return std::nullopt;
+  const Endpoints* from = source->informer->get(backend - source->offset);
+  const Endpoints* copy = access_cache_.get(backend);
+  Write w;
+  if (from == nullptr) {
+    if (copy == nullptr) return std::nullopt;
+    w.verb = Verb::remove;
+    w.object = *copy;
+    return w;
+  }
+  Endpoints desired;
+  desired.service = backend;
+  desired.addresses = from->addresses;
+  desired.not_ready_addresses = from->not_ready_addresses;
+  if (copy != nullptr && config_.compare_before_write && same_addresses(*copy, desired)) return std::nullopt;
+  w.verb = copy == nullptr ? Verb::create : Verb::update;
+  w.precondition = copy == nullptr ? 0 : copy->resource_version;
+  w.object = std::move(desired);
+  return w;
+}
+
+}  // namespace epsim::models

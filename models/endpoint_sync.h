@@ -1,0 +1,58 @@
+// The multi-cluster endpoint sync component of the incident (DESIGN.md §1):
+// informers on the Endpoints of one or more business clusters, a workqueue,
+// workers and its own client bucket to the access cluster, where it writes
+// the Endpoints of selector-less Services of the same name. The pattern of
+// k8s-endpoints-sync-controller, Karmada and Submariner
+// (shared/reference/ingress-and-sync.md §4): informer → workqueue → a
+// client-go writer with a token bucket.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/api_server.h"
+#include "models/endpoints_writer.h"
+#include "models/informer.h"
+
+namespace epsim::models {
+
+struct EndpointSyncConfig {
+  int workers = 10;
+  double kube_api_qps = 50;
+  int kube_api_burst = 100;
+  // Read the access cluster's copy (from an informer) and skip equal writes.
+  bool compare_before_write = true;
+  // Periodic resync of the component's own informers (0 = none).
+  sim::Duration resync_period;
+};
+
+class EndpointSync : public EndpointsWriter {
+ public:
+  EndpointSync(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access, EndpointSyncConfig config,
+               std::size_t backend_space);
+  ~EndpointSync() override;
+
+  // Business cluster `source`: its Service s maps to backend `offset + s`.
+  void add_source(ApiServer& source, std::uint32_t offset, std::size_t services, const std::string& cluster);
+  // Caches synced, access copies up to date: no start-up burst.
+  void start_steady(sim::Time until);
+
+ protected:
+  std::optional<Write> sync(Key backend) override;
+
+ private:
+  struct Source;
+  class SourceHandler;
+  void resync();
+
+  ApiServer& access_;
+  EndpointSyncConfig config_;
+  std::vector<std::unique_ptr<Source>> sources_;
+  std::size_t backend_space_;
+  Informer<Endpoints> access_cache_;
+  sim::Time resync_until_;
+};
+
+}  // namespace epsim::models

@@ -1,0 +1,101 @@
+#include "models/endpoints_writer.h"
+
+#include <cassert>
+
+namespace epsim::models {
+
+EndpointsWriter::EndpointsWriter(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& target,
+                                 WriterConfig config, std::size_t key_space)
+    : sim_(simulator), target_(target), config_(std::move(config)), metrics_(metrics) {
+  if (config_.workers < 1) throw std::invalid_argument("a controller needs at least one worker");
+  queue_ = std::make_unique<WorkQueue>(sim_, metrics_, config_.queue_name, key_space);
+  queue_->set_on_item_available([this] { on_item_available(); });
+  bucket_ = std::make_unique<TokenBucket>(
+      TokenBucket::flowcontrol(config_.kube_api_qps, config_.kube_api_burst, sim_.now()));
+  workers_.resize(static_cast<std::size_t>(config_.workers));
+  for (int w = config_.workers - 1; w >= 0; --w) idle_.push_back(static_cast<std::uint32_t>(w));
+}
+
+EndpointsWriter::~EndpointsWriter() = default;
+
+void EndpointsWriter::enqueue(Key key) { queue_->add(key); }
+
+void EndpointsWriter::on_item_available() {
+  if (wake_scheduled_ || idle_.empty()) return;
+  wake_scheduled_ = true;
+  sim_.schedule_after(sim::Duration::zero(), [this] {
+    wake_scheduled_ = false;
+    wake_workers();
+  });
+}
+
+void EndpointsWriter::wake_workers() {
+  Key key;
+  while (!idle_.empty() && queue_->try_get(key)) {
+    const std::uint32_t w = idle_.back();
+    idle_.pop_back();
+    Worker& worker = workers_[w];
+    worker.busy = true;
+    worker.key = key;
+    worker.queued = queue_->added_at(key);
+    worker.started = sim_.now();
+    std::optional<Write> write = sync(key);
+    if (!write) {
+      finish(w, true);
+      continue;
+    }
+    worker.write = std::move(*write);
+    worker.retry_after_attempts = 0;
+    send(w);
+  }
+}
+
+void EndpointsWriter::send(std::uint32_t worker) {
+  const sim::Duration wait = bucket_->reserve(sim_.now());
+  sim_.schedule_after(wait, [this, worker] { submit(worker); });
+}
+
+void EndpointsWriter::submit(std::uint32_t worker) {
+  Worker& w = workers_[worker];
+  w.sent = sim_.now();
+  if (config_.endpoint_slices) {
+    target_.write_endpoint_slice(w.write.verb, w.write.object, w.write.precondition, this, worker,
+                                 config_.user_agent.c_str());
+  } else {
+    target_.write_endpoints(w.write.verb, w.write.object, w.write.precondition, this, worker,
+                            config_.user_agent.c_str());
+  }
+}
+
+void EndpointsWriter::on_response(std::uint64_t tag, const ApiResponse& response) {
+  const auto worker = static_cast<std::uint32_t>(tag);
+  Worker& w = workers_[worker];
+  assert(w.busy);
+  if (response.code == 429 && w.retry_after_attempts < config_.client_max_retry_after) {
+    ++w.retry_after_attempts;
+    sim_.schedule_after(response.retry_after, [this, worker] { send(worker); });
+    return;
+  }
+  if (response.code != 429) ++writes_total_;
+  if (response.code < 300 && !response.noop && w.write.verb != Verb::remove) {
+    writes_.record(w.key, StageWrite{w.queued, w.started, w.sent, sim_.now(), ready_ips(w.write.object)});
+  }
+  finish(worker, response.code < 300 || (w.write.verb == Verb::remove && response.code == 404));
+}
+
+void EndpointsWriter::finish(std::uint32_t worker, bool ok) {
+  Worker& w = workers_[worker];
+  if (ok) {
+    queue_->forget(w.key);
+  } else if (queue_->num_requeues(w.key) < config_.max_retries) {
+    queue_->add_rate_limited(w.key);
+  } else {
+    queue_->forget(w.key);
+  }
+  w.busy = false;
+  queue_->done(w.key);
+  idle_.push_back(worker);
+  if (queue_->len() > 0) on_item_available();
+}
+
+}  // namespace epsim::models

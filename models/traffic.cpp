@@ -1,0 +1,546 @@
+#include "models/traffic.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+// Modelling notes (the choices the header promises to explain).
+//
+// Pointer on a list change. ingress-nginx's balancer/resty.lua sync() compares
+// the new nodes (a set "ip:port" → weight) with the instance's and, only when
+// they differ, calls resty.roundrobin reinit(), which sets last_id =
+// get_random_node_id(nodes): a new random start, exactly as new() does for a
+// fresh instance (openresty/lua-resty-balancer lib/resty/roundrobin.lua). So a
+// list with other IPs re-randomises the worker's pointer, and the same set of
+// IPs (in any order) changes nothing. A backend that goes to zero endpoints
+// loses its balancer (balancer.lua) and gets a new instance, hence a random
+// start, when endpoints return. The random start is a keyed hash of
+// (seed "traffic/start", backend, worker, reinit count), so it is the same in
+// both modes and does not depend on how many other backends drew before.
+//
+// Peer order. resty.roundrobin walks its nodes table with next(), i.e. Lua's
+// hash order of "ip:port" keys, a fixed cyclic order we cannot reproduce; the
+// list order given to set_upstreams stands in for it.
+//
+// Retry timing. A blackholed attempt costs proxy_connect_timeout before nginx
+// calls the balancer again, so on a real worker the retry's peer is picked
+// 5 s later, after the picks of other requests that arrived meanwhile, and a
+// list change or IP death inside those seconds can change the outcome. Both
+// modes decide the whole walk at the arrival instant (the brief's "status at
+// arrival"): consecutive attempts take consecutive peers and the pointer
+// advances by the attempts used. RequestOutcome::connect_wait reports the time
+// the walk would have cost.
+//
+// Fluid accounting. With the walk at arrival, one worker's pointer follows the
+// deterministic map p → p + attempts(p) (mod n). From any start it reaches a
+// cycle after a tail of at most n steps. Between two change points a worker
+// gets N ~ Poisson(rate / workers × Δt) requests (exact mode's uniform worker
+// choice thins the backend's Poisson process into independent per-worker
+// Poisson processes with that mean, so this is the same law), and the statuses
+// of those N requests are then not random at all: they are the first N
+// statuses of the orbit from the current pointer, tail + whole cycles + a
+// partial cycle, summed in O(n) with prefix counts; the pointer moves to the
+// orbit's N-th element. That is exact for the round-robin walk, so no binomial
+// split is needed (and a binomial would be wrong: round robin spreads failures
+// evenly, it does not toss a coin per request). The long-run fraction — the
+// cycle's share of failing starts — is what failure_probability() and the
+// windows use; it differs from a segment's realised share by at most
+// n / N (the tail and the partial cycle), which is the approximation the
+// agreement test's slack covers. The lift of this map is non-decreasing and of
+// degree one, and a brute force over every dead/live pattern of up to 12 peers
+// and tries 1..5 finds the failure fraction the same on every cycle, so it does
+// not depend on the random start; with per-IP mixed behaviours only the
+// 502/504 split (never the total) can differ between cycles.
+//
+// Randomness. "traffic/arrivals" (exponential gaps in exact mode, Poisson
+// counts in fluid mode) and "traffic/workers" (exact mode's worker per request)
+// are shared streams drawn in event order; a per-backend stream would cost a
+// Mersenne Twister (2.5 KB) per backend, too much for 1M backends.
+
+namespace epsim::models {
+
+namespace {
+constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+constexpr sim::Duration kMergeGap = sim::Duration::nanoseconds(1'000'000'000);  // windows < 1 s apart merge
+
+int status_code(std::uint8_t s) { return s == 0 ? 200 : s == 1 ? 504 : 502; }
+}  // namespace
+
+Traffic::Traffic(sim::Simulator& simulator, std::uint64_t seed, TrafficConfig config, int workers)
+    : sim_(simulator),
+      config_(config),
+      workers_(workers),
+      arrivals_(seed, "traffic/arrivals"),
+      worker_pick_(seed, "traffic/workers"),
+      start_key_(sim::stream_seed(seed, "traffic/start")) {
+  if (workers_ < 1) throw std::invalid_argument("traffic needs at least one nginx worker");
+  if (config_.proxy_next_upstream_tries < 1) {
+    // nginx reads 0 as "unlimited"; with balancer_by_lua the tries are
+    // bounded by set_more_tries, which this model does not follow.
+    throw std::invalid_argument("proxy-next-upstream-tries must be >= 1, got " +
+                                std::to_string(config_.proxy_next_upstream_tries));
+  }
+  if (config_.proxy_connect_timeout.is_negative()) throw std::invalid_argument("negative proxy-connect-timeout");
+}
+
+Traffic::~Traffic() = default;
+
+std::uint32_t Traffic::add_backend(double requests_per_second) {
+  if (!(requests_per_second >= 0) || requests_per_second == std::numeric_limits<double>::infinity()) {
+    throw std::invalid_argument("traffic rate must be finite and >= 0");
+  }
+  const auto id = static_cast<std::uint32_t>(backends_.size());
+  Backend b;
+  b.rate = requests_per_second;
+  b.workers.resize(static_cast<std::size_t>(workers_));
+  // No endpoints yet: no balancer, every request is a 503.
+  for (auto& w : b.workers) w.fail = 1;
+  b.fail = 1;
+  b.segment_start = sim_.now();
+  backends_.push_back(std::move(b));
+  totals_.emplace_back();
+  if (started_ && !finished_) {
+    update_window(id);
+    if (config_.mode == TrafficMode::exact) schedule_arrival(id);
+  }
+  return id;
+}
+
+Traffic::Backend& Traffic::backend_at(std::uint32_t backend) {
+  if (backend >= backends_.size()) throw std::out_of_range("traffic: unknown backend " + std::to_string(backend));
+  return backends_[backend];
+}
+
+const Traffic::Backend& Traffic::backend_at(std::uint32_t backend) const {
+  if (backend >= backends_.size()) throw std::out_of_range("traffic: unknown backend " + std::to_string(backend));
+  return backends_[backend];
+}
+
+std::uint8_t Traffic::kind_of(PodIp ip) const {
+  auto it = dead_.find(ip);
+  if (it == dead_.end()) return 0;
+  return it->second == DeadIpBehavior::blackhole ? 1 : 2;
+}
+
+bool Traffic::retried(std::uint8_t kind) const {
+  return kind == 1 ? config_.next_upstream_on_timeout : config_.next_upstream_on_error;
+}
+
+std::uint32_t Traffic::random_start(std::uint32_t backend, int worker, std::uint32_t reinits,
+                                    std::size_t n) const {
+  std::uint64_t state = start_key_ ^ ((std::uint64_t{backend} << 32) | static_cast<std::uint32_t>(worker));
+  const std::uint64_t mixed = sim::splitmix64_next(state);
+  state ^= mixed ^ reinits;
+  // Modulo bias is below n / 2^64: nothing for lists of pod IPs.
+  return static_cast<std::uint32_t>(sim::splitmix64_next(state) % n);
+}
+
+// One request's attempts from `pointer` (ngx_http_upstream_next): a live peer
+// ends the walk; a dead one ends it unless its kind is retried and tries
+// remain. The status is the last attempt's.
+Traffic::Walk Traffic::walk(const std::vector<PodIp>& ips, std::uint32_t pointer) const {
+  const auto n = static_cast<std::uint64_t>(ips.size());
+  const auto tries = static_cast<std::uint64_t>(config_.proxy_next_upstream_tries);
+  Walk out;
+  std::uint64_t timeouts = 0;
+  for (std::uint64_t k = 0; k < tries; ++k) {
+    if (k == n) {
+      // A whole lap of retried dead peers: the rest of the tries repeat it.
+      // Count the timeouts of the remaining attempts by laps.
+      const std::uint64_t rest = tries - n;
+      const std::uint64_t laps = rest / n, part = rest % n;
+      std::uint64_t lap_timeouts = 0, part_timeouts = 0;
+      for (std::uint64_t j = 0; j < n; ++j) {
+        const bool t = kind_of(ips[(pointer + j) % n]) == 1;
+        lap_timeouts += t;
+        if (j < part) part_timeouts += t;
+      }
+      timeouts += laps * lap_timeouts + part_timeouts;
+      const std::uint64_t last = (pointer + tries - 1) % n;
+      out.status = kind_of(ips[last]);
+      out.attempts = static_cast<std::uint32_t>(std::min<std::uint64_t>(tries, kNone));
+      out.timeouts = static_cast<std::uint32_t>(std::min<std::uint64_t>(timeouts, kNone));
+      out.next = static_cast<std::uint32_t>((pointer + tries) % n);
+      return out;
+    }
+    const std::uint64_t p = (pointer + k) % n;
+    const std::uint8_t kind = kind_of(ips[p]);
+    if (kind == 1) ++timeouts;
+    if (kind == 0 || !retried(kind) || k + 1 == tries) {
+      out.status = kind;
+      out.attempts = static_cast<std::uint32_t>(k + 1);
+      out.timeouts = static_cast<std::uint32_t>(timeouts);
+      out.next = static_cast<std::uint32_t>((p + 1) % n);
+      return out;
+    }
+  }
+  return out;  // unreachable: tries >= 1
+}
+
+// step_next_[p], step_status_[p]: the walk from every start p, in O(n) for
+// any tries: the walk ends at the first "stopper" (a live peer or a dead one
+// whose kind is not retried) if it is fewer than `tries` peers ahead, else
+// after `tries` retried dead peers.
+void Traffic::build_steps(const std::vector<PodIp>& ips) const {
+  const std::size_t n = ips.size();
+  const auto tries = static_cast<std::uint64_t>(config_.proxy_next_upstream_tries);
+  kinds_.resize(n);
+  dist_.resize(n);
+  step_next_.resize(n);
+  step_status_.resize(n);
+  for (std::size_t p = 0; p < n; ++p) kinds_[p] = kind_of(ips[p]);
+  auto stopper = [&](std::size_t p) { return kinds_[p] == 0 || !retried(kinds_[p]); };
+  // Distance to the next stopper at or after p, going round once.
+  std::uint32_t d = kNone;
+  for (std::size_t i = 2 * n; i-- > 0;) {
+    const std::size_t p = i % n;
+    if (stopper(p)) {
+      d = 0;
+    } else if (d != kNone) {
+      ++d;
+    }
+    if (i < n) dist_[p] = d;
+  }
+  for (std::size_t p = 0; p < n; ++p) {
+    if (dist_[p] != kNone && dist_[p] < tries) {
+      const std::size_t q = (p + dist_[p]) % n;
+      step_status_[p] = kinds_[q];
+      step_next_[p] = static_cast<std::uint32_t>((q + 1) % n);
+    } else {
+      step_status_[p] = kinds_[(p + tries - 1) % n];
+      step_next_[p] = static_cast<std::uint32_t>((p + tries) % n);
+    }
+  }
+}
+
+// The orbit of `pointer` under the steps: order_ = tail then cycle, prefix_ =
+// running counts of (ok, 504, 502) over order_. Returns the tail length.
+std::uint32_t Traffic::build_orbit(std::uint32_t pointer) const {
+  const std::size_t n = step_next_.size();
+  seen_.assign(n, kNone);
+  order_.clear();
+  prefix_.assign(3, 0);
+  std::uint32_t p = pointer;
+  while (seen_[p] == kNone) {
+    seen_[p] = static_cast<std::uint32_t>(order_.size());
+    order_.push_back(p);
+    const std::size_t base = prefix_.size() - 3;
+    for (std::size_t s = 0; s < 3; ++s) prefix_.push_back(prefix_[base + s] + (step_status_[p] == s ? 1U : 0U));
+    p = step_next_[p];
+  }
+  return seen_[p];
+}
+
+WorkerFractions Traffic::worker_fractions(const Worker& w) const {
+  WorkerFractions f;
+  if (w.ips.empty()) {
+    f.f503 = f.fail = 1;
+    return f;
+  }
+  if (w.dead == 0) return f;
+  build_steps(w.ips);
+  const std::uint32_t tail = build_orbit(w.pointer);
+  const auto len = static_cast<double>(order_.size() - tail);
+  const std::size_t e = 3 * order_.size(), t = 3 * static_cast<std::size_t>(tail);
+  const std::uint32_t c504 = prefix_[e + 1] - prefix_[t + 1];
+  const std::uint32_t c502 = prefix_[e + 2] - prefix_[t + 2];
+  f.f502 = c502 / len;
+  f.f504 = c504 / len;
+  f.fail = (c502 + c504) / len;
+  return f;
+}
+
+bool Traffic::accounting() const { return started_ && !finished_ && sim_.now() < until_; }
+
+void Traffic::record(std::uint32_t backend, const Counts& c) {
+  BackendTotals& t = totals_[backend];
+  t.requests += c.requests;
+  t.requests_502 += c.r502;
+  t.requests_503 += c.r503;
+  t.requests_504 += c.r504;
+  t.ok += c.requests - c.r502 - c.r503 - c.r504;
+  Backend& b = backends_[backend];
+  if (b.window_open) {
+    TrafficWindow& w = windows_[static_cast<std::size_t>(b.window)];
+    w.requests += c.requests;
+    w.requests_502 += c.r502;
+    w.requests_503 += c.r503;
+    w.requests_504 += c.r504;
+  } else if (b.window >= 0) {
+    // After a window closed: these join it if it reopens within 1 s.
+    b.gap.requests += c.requests;
+    b.gap.r502 += c.r502;
+    b.gap.r503 += c.r503;
+    b.gap.r504 += c.r504;
+  }
+}
+
+// Fluid: accounts [segment_start, now) of every worker of the backend.
+void Traffic::flush(std::uint32_t backend) {
+  if (config_.mode != TrafficMode::fluid || !started_ || finished_) return;
+  Backend& b = backends_[backend];
+  const sim::Time end = std::min(sim_.now(), until_);
+  if (end <= b.segment_start) return;
+  const double dt = (end - b.segment_start).seconds_f();
+  b.segment_start = end;
+  if (b.rate <= 0) return;
+  const double mean = b.rate / workers_ * dt;
+  Counts total;
+  for (Worker& w : b.workers) {
+    const std::uint64_t n_req = arrivals_.poisson(mean);
+    if (n_req == 0) continue;
+    const auto nr = static_cast<double>(n_req);
+    total.requests += nr;
+    if (w.ips.empty()) {
+      total.r503 += nr;
+      continue;
+    }
+    if (w.dead == 0) {  // every request takes one live peer
+      w.pointer = static_cast<std::uint32_t>((w.pointer + n_req) % w.ips.size());
+      continue;
+    }
+    build_steps(w.ips);
+    const std::uint64_t tail = build_orbit(w.pointer);
+    const std::uint64_t size = order_.size(), len = size - tail;
+    const std::uint64_t in_tail = std::min(n_req, tail);
+    const std::uint64_t rest = n_req - in_tail;
+    const std::uint64_t laps = rest / len, part = rest % len;
+    auto count = [&](std::size_t s) {
+      const std::uint64_t tail_c = prefix_[3 * in_tail + s];
+      const std::uint64_t cycle_c = prefix_[3 * size + s] - prefix_[3 * tail + s];
+      const std::uint64_t part_c = rest == 0 ? 0 : prefix_[3 * (tail + part) + s] - prefix_[3 * tail + s];
+      return static_cast<double>(tail_c + laps * cycle_c + part_c);
+    };
+    total.r504 += count(1);
+    total.r502 += count(2);
+    w.pointer = n_req < tail ? order_[n_req] : order_[tail + part];
+  }
+  record(backend, total);
+}
+
+// Recomputes the backend's failure probability and its window.
+void Traffic::refresh(std::uint32_t backend) {
+  Backend& b = backends_[backend];
+  double sum = 0;
+  for (const Worker& w : b.workers) sum += w.fail;
+  b.fail = sum / workers_;
+  update_window(backend);
+}
+
+void Traffic::update_window(std::uint32_t backend) {
+  if (!accounting()) return;
+  Backend& b = backends_[backend];
+  const sim::Time now = sim_.now();
+  const bool failing = b.fail > 0 && b.rate > 0;
+  if (failing) {
+    if (!b.window_open) {
+      b.window_open = true;
+      if (b.window >= 0 && now - windows_[static_cast<std::size_t>(b.window)].end < kMergeGap) {
+        // Reopens within 1 s: the gap and its requests join the window.
+        TrafficWindow& w = windows_[static_cast<std::size_t>(b.window)];
+        w.requests += b.gap.requests;
+        w.requests_502 += b.gap.r502;
+        w.requests_503 += b.gap.r503;
+        w.requests_504 += b.gap.r504;
+      } else {
+        TrafficWindow w;
+        w.backend = backend;
+        w.start = now;
+        w.end = now;
+        b.window = static_cast<std::int64_t>(windows_.size());
+        windows_.push_back(w);
+      }
+      b.gap = Counts{};
+    }
+    TrafficWindow& w = windows_[static_cast<std::size_t>(b.window)];
+    w.peak_fail_fraction = std::max(w.peak_fail_fraction, b.fail);
+  } else if (b.window_open) {
+    b.window_open = false;
+    windows_[static_cast<std::size_t>(b.window)].end = now;
+    b.gap = Counts{};
+  }
+}
+
+void Traffic::set_upstreams(std::uint32_t backend, int worker, const std::vector<PodIp>& ips) {
+  Backend& b = backend_at(backend);
+  if (worker < 0 || worker >= workers_) throw std::out_of_range("traffic: unknown worker " + std::to_string(worker));
+  Worker& w = b.workers[static_cast<std::size_t>(worker)];
+  // balancer/resty.lua sync(): deep_compare of the node sets; equal → no reinit.
+  if (w.ips == ips) return;
+  if (w.ips.size() == ips.size()) {
+    sort_a_.assign(w.ips.begin(), w.ips.end());
+    sort_b_.assign(ips.begin(), ips.end());
+    std::sort(sort_a_.begin(), sort_a_.end());
+    std::sort(sort_b_.begin(), sort_b_.end());
+    if (sort_a_ == sort_b_) return;
+  }
+  flush(backend);
+  w.ips = ips;
+  if (!ips.empty()) {
+    // resty.roundrobin new()/reinit(): last_id = get_random_node_id(nodes).
+    w.pointer = random_start(backend, worker, w.reinits, ips.size());
+    ++w.reinits;
+  } else {
+    w.pointer = 0;
+  }
+  w.dead = 0;
+  for (PodIp ip : ips) {
+    if (dead_.count(ip) != 0) {  // already dead: it cannot die again
+      ++w.dead;
+      continue;
+    }
+    auto& list = ip_backends_[ip];
+    if (std::find(list.begin(), list.end(), backend) == list.end()) list.push_back(backend);
+  }
+  w.fail = worker_fractions(w).fail;
+  refresh(backend);
+}
+
+void Traffic::set_ip_dead(PodIp ip) { set_ip_dead(ip, config_.dead_ip); }
+
+void Traffic::set_ip_dead(PodIp ip, DeadIpBehavior behavior) {
+  if (dead_.count(ip) != 0) return;
+  auto it = ip_backends_.find(ip);
+  std::vector<std::uint32_t> affected;
+  if (it != ip_backends_.end()) {
+    affected = std::move(it->second);
+    ip_backends_.erase(it);
+  }
+  // Account every affected backend up to now under the old state first.
+  std::vector<std::uint8_t> lists_it;
+  lists_it.reserve(affected.size());
+  for (std::uint32_t backend : affected) {
+    bool listed = false;
+    for (const Worker& w : backends_[backend].workers) {
+      listed = listed || std::find(w.ips.begin(), w.ips.end(), ip) != w.ips.end();
+    }
+    lists_it.push_back(listed);
+    if (listed) flush(backend);
+  }
+  dead_.emplace(ip, behavior);
+  for (std::size_t i = 0; i < affected.size(); ++i) {
+    if (!lists_it[i]) continue;
+    Backend& b = backends_[affected[i]];
+    for (Worker& w : b.workers) {
+      const auto listed = static_cast<std::uint32_t>(std::count(w.ips.begin(), w.ips.end(), ip));
+      if (listed == 0) continue;
+      w.dead += listed;
+      w.fail = worker_fractions(w).fail;
+    }
+    refresh(affected[i]);
+  }
+}
+
+void Traffic::start(sim::Time until) {
+  if (started_) throw std::logic_error("traffic already started");
+  started_ = true;
+  until_ = until;
+  for (std::uint32_t id = 0; id < backends_.size(); ++id) {
+    backends_[id].segment_start = sim_.now();
+    update_window(id);
+    if (config_.mode == TrafficMode::exact) schedule_arrival(id);
+  }
+}
+
+void Traffic::schedule_arrival(std::uint32_t backend) {
+  Backend& b = backends_[backend];
+  if (b.rate <= 0) return;
+  const sim::Time at = sim_.now() + sim::Duration::from_seconds(arrivals_.exponential(1.0 / b.rate));
+  if (at >= until_) return;
+  b.arrival = sim_.schedule_at(at, [this, backend] { arrive(backend); });
+}
+
+void Traffic::arrive(std::uint32_t backend) {
+  if (finished_) return;
+  Backend& b = backends_[backend];
+  b.arrival = sim::EventId{};
+  const auto worker = static_cast<std::size_t>(worker_pick_.uniform_int(0, workers_ - 1));
+  Worker& w = b.workers[worker];
+  Counts c;
+  c.requests = 1;
+  if (w.ips.empty()) {
+    c.r503 = 1;
+  } else if (w.dead == 0) {
+    w.pointer = static_cast<std::uint32_t>((w.pointer + 1) % w.ips.size());
+  } else {
+    const Walk walked = walk(w.ips, w.pointer);
+    w.pointer = walked.next;
+    if (walked.status == 1) c.r504 = 1;
+    if (walked.status == 2) c.r502 = 1;
+  }
+  record(backend, c);
+  schedule_arrival(backend);
+}
+
+void Traffic::finish() {
+  if (!started_ || finished_) return;
+  const sim::Time end = std::min(sim_.now(), until_);
+  for (std::uint32_t id = 0; id < backends_.size(); ++id) {
+    flush(id);
+    Backend& b = backends_[id];
+    if (b.arrival.valid()) sim_.cancel(b.arrival);
+    b.arrival = sim::EventId{};
+    if (b.window_open) {
+      windows_[static_cast<std::size_t>(b.window)].end = end;
+      b.window_open = false;
+    }
+    b.gap = Counts{};
+  }
+  finished_ = true;
+  std::stable_sort(windows_.begin(), windows_.end(), [](const TrafficWindow& a, const TrafficWindow& b) {
+    return a.start != b.start ? a.start < b.start : a.backend < b.backend;
+  });
+  for (Backend& b : backends_) b.window = -1;
+}
+
+const BackendTotals& Traffic::totals(std::uint32_t backend) const {
+  backend_at(backend);
+  return totals_[backend];
+}
+
+BackendTotals Traffic::grand_totals() const {
+  BackendTotals g;
+  for (const BackendTotals& t : totals_) {
+    g.requests += t.requests;
+    g.ok += t.ok;
+    g.requests_502 += t.requests_502;
+    g.requests_503 += t.requests_503;
+    g.requests_504 += t.requests_504;
+  }
+  return g;
+}
+
+double Traffic::failure_probability(std::uint32_t backend) const { return backend_at(backend).fail; }
+
+const std::vector<PodIp>& Traffic::upstreams(std::uint32_t backend, int worker) const {
+  const Backend& b = backend_at(backend);
+  if (worker < 0 || worker >= workers_) throw std::out_of_range("traffic: unknown worker " + std::to_string(worker));
+  return b.workers[static_cast<std::size_t>(worker)].ips;
+}
+
+std::uint32_t Traffic::pointer(std::uint32_t backend, int worker) const {
+  upstreams(backend, worker);
+  return backends_[backend].workers[static_cast<std::size_t>(worker)].pointer;
+}
+
+RequestOutcome Traffic::probe(std::uint32_t backend, int worker) const {
+  const std::vector<PodIp>& ips = upstreams(backend, worker);
+  RequestOutcome out;
+  if (ips.empty()) {
+    out.status = 503;
+    return out;
+  }
+  const Walk walked = walk(ips, backends_[backend].workers[static_cast<std::size_t>(worker)].pointer);
+  out.status = status_code(walked.status);
+  out.attempts = static_cast<int>(walked.attempts);
+  out.connect_wait = config_.proxy_connect_timeout * static_cast<std::int64_t>(walked.timeouts);
+  return out;
+}
+
+WorkerFractions Traffic::fractions(std::uint32_t backend, int worker) const {
+  upstreams(backend, worker);
+  return worker_fractions(backends_[backend].workers[static_cast<std::size_t>(worker)]);
+}
+
+}  // namespace epsim::models

@@ -1,0 +1,202 @@
+// Requests from the load balancer through ingress-nginx to each backend (a
+// Service), and the statuses they get while nginx still routes to dead pod
+// IPs (DESIGN.md §2.2 Traffic, §3; shared/reference/ingress-and-sync.md §1.8,
+// §2).
+//
+// Every backend has a request rate spread uniformly over the nginx worker
+// processes. Each worker routes a backend by its own upstream list with its own
+// round-robin instance (lua-resty-balancer resty/roundrobin.lua: one instance
+// per worker, started at a random node; ingress-nginx balancer/round_robin.lua).
+// A request's attempts take the worker's next peers in turn; a live peer
+// answers, a dead one fails as its DeadIpBehavior says (blackhole: connect
+// timeout → 504; refused / unreachable: error at once → 502); nginx retries
+// while proxy-next-upstream lists the failure kind and tries remain
+// (ngx_http_upstream_next), and the client gets the status of the last
+// attempt. An empty list has no balancer: 503 (balancer.lua).
+//
+// Two accounting modes that must agree (tests/models/traffic_test.cpp):
+//  - exact: one event per request, Poisson arrivals per backend, a uniform
+//    worker per request, the real pointer walk;
+//  - fluid: no per-request events. Between two change points of a backend the
+//    request count per worker is one Poisson draw and the statuses of those
+//    requests follow in closed form from the round-robin orbit; the cost is
+//    O(workers × list size) per change point, never per request.
+// Both decide a request's status by the state at its arrival instant (the
+// whole retry walk happens at arrival; see traffic.cpp for what that leaves
+// out), and both find the same windows, since a window depends only on the
+// computed state (lists and dead IPs), not on sampled requests.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "models/objects.h"
+#include "sim/random.h"
+#include "sim/simulator.h"
+
+namespace epsim::models {
+
+// What a connection to a pod IP that no longer answers does (reference §2.3).
+enum class DeadIpBehavior {
+  blackhole,    // packets dropped: connect timeout, FT_TIMEOUT → 504
+  refused,      // RST, ECONNREFUSED: FT_ERROR → 502 at once
+  unreachable,  // ICMP host unreachable, EHOSTUNREACH: FT_ERROR → 502 at once
+};
+
+enum class TrafficMode { exact, fluid };
+
+struct TrafficConfig {
+  TrafficMode mode = TrafficMode::fluid;
+  DeadIpBehavior dead_ip = DeadIpBehavior::blackhole;
+  sim::Duration proxy_connect_timeout = sim::Duration::seconds(5);
+  bool next_upstream_on_error = true;    // proxy-next-upstream contains "error"
+  bool next_upstream_on_timeout = true;  // … "timeout"
+  int proxy_next_upstream_tries = 3;     // total attempts, >= 1
+};
+
+// DESIGN.md §3: a maximal interval during which the backend's failure
+// probability is > 0 (and its rate > 0); windows less than 1 s apart merge.
+struct TrafficWindow {
+  std::uint32_t backend = 0;
+  sim::Time start;
+  sim::Time end;
+  // Requests arriving inside the window (a merged gap's requests included).
+  double requests = 0, requests_502 = 0, requests_503 = 0, requests_504 = 0;
+  double peak_fail_fraction = 0;
+};
+
+struct BackendTotals {
+  double requests = 0, ok = 0, requests_502 = 0, requests_503 = 0, requests_504 = 0;
+};
+
+// The outcome of one request on one worker (the client's view).
+struct RequestOutcome {
+  int status = 200;            // 200, 502, 503 or 504
+  int attempts = 0;            // upstream attempts made (0 for 503)
+  sim::Duration connect_wait;  // time spent in connect timeouts (blackholed attempts)
+};
+
+// Long-run status fractions of one worker for one backend (the fraction of
+// its requests that end 502/503/504 in the round-robin cycle it is in).
+struct WorkerFractions {
+  double f502 = 0, f503 = 0, f504 = 0;
+  double fail = 0;  // all failures, computed as one ratio (not f502 + f504)
+};
+
+class Traffic {
+ public:
+  Traffic(sim::Simulator& simulator, std::uint64_t seed, TrafficConfig config, int workers);
+  Traffic(const Traffic&) = delete;
+  Traffic& operator=(const Traffic&) = delete;
+  ~Traffic();
+
+  std::uint32_t add_backend(double requests_per_second);  // ids 0,1,2…
+
+  // Worker `worker` now routes `backend` by `ips` (it picked up a new
+  // config). A list with other IPs than the current one re-randomises the
+  // worker's pointer; the same set of IPs leaves everything as it was (see
+  // traffic.cpp for the lua-resty-balancer code this copies).
+  void set_upstreams(std::uint32_t backend, int worker, const std::vector<PodIp>& ips);
+  // The IP stops answering now, for every worker and backend, with the
+  // configured behaviour (or `behavior`). IPs never come back.
+  void set_ip_dead(PodIp ip);
+  void set_ip_dead(PodIp ip, DeadIpBehavior behavior);
+
+  void start(sim::Time until);  // begin generating/accounting at now
+  void finish();                // at the end time: close open windows, flush fluid accounting
+
+  const std::vector<TrafficWindow>& windows() const { return windows_; }  // (start, backend) order after finish()
+  const BackendTotals& totals(std::uint32_t backend) const;
+  BackendTotals grand_totals() const;
+  // Current failure probability, averaged over workers.
+  double failure_probability(std::uint32_t backend) const;
+
+  // Inspection (tests, reports).
+  TrafficMode mode() const { return config_.mode; }
+  const TrafficConfig& config() const { return config_; }
+  int workers() const { return workers_; }
+  std::size_t backends() const { return backends_.size(); }
+  bool ip_dead(PodIp ip) const { return dead_.count(ip) != 0; }
+  const std::vector<PodIp>& upstreams(std::uint32_t backend, int worker) const;
+  // Index into upstreams(backend, worker) of the peer the next attempt takes.
+  std::uint32_t pointer(std::uint32_t backend, int worker) const;
+  // What a request arriving now on `worker` would get (the pointer does not move).
+  RequestOutcome probe(std::uint32_t backend, int worker) const;
+  // Long-run fractions of `worker` from its current pointer.
+  WorkerFractions fractions(std::uint32_t backend, int worker) const;
+
+ private:
+  struct Counts {
+    double requests = 0, r502 = 0, r503 = 0, r504 = 0;
+  };
+  struct Worker {
+    std::vector<PodIp> ips;
+    std::uint32_t pointer = 0;  // next peer; valid when !ips.empty()
+    std::uint32_t reinits = 0;  // roundrobin instances built so far (keys the random start)
+    std::uint32_t dead = 0;     // dead IPs in ips (0: every request succeeds at once)
+    double fail = 0;            // long-run failure fraction
+  };
+  struct Backend {
+    double rate = 0;
+    std::vector<Worker> workers;
+    double fail = 0;                      // failure_probability
+    sim::Time segment_start;              // fluid: accounted up to here
+    std::int64_t window = -1;             // index in windows_ of its latest window
+    bool window_open = false;
+    Counts gap;                           // arrivals since that window closed
+    sim::EventId arrival;                 // exact: the pending arrival
+  };
+  struct Walk {
+    std::uint8_t status = 0;  // as kind_of: 0 ok, 1 → 504, 2 → 502
+    std::uint32_t attempts = 0;
+    std::uint32_t timeouts = 0;
+    std::uint32_t next = 0;
+  };
+
+  Backend& backend_at(std::uint32_t backend);
+  const Backend& backend_at(std::uint32_t backend) const;
+  std::uint8_t kind_of(PodIp ip) const;  // 0 live, 1 timeout (504), 2 error (502)
+  bool retried(std::uint8_t kind) const;
+  Walk walk(const std::vector<PodIp>& ips, std::uint32_t pointer) const;
+  void build_steps(const std::vector<PodIp>& ips) const;
+  std::uint32_t build_orbit(std::uint32_t pointer) const;
+  WorkerFractions worker_fractions(const Worker& w) const;
+  std::uint32_t random_start(std::uint32_t backend, int worker, std::uint32_t reinits, std::size_t n) const;
+
+  bool accounting() const;
+  void flush(std::uint32_t backend);
+  void refresh(std::uint32_t backend);
+  void update_window(std::uint32_t backend);
+  void record(std::uint32_t backend, const Counts& c);
+  void arrive(std::uint32_t backend);
+  void schedule_arrival(std::uint32_t backend);
+
+  sim::Simulator& sim_;
+  TrafficConfig config_;
+  int workers_;
+  sim::RandomStream arrivals_;     // "traffic/arrivals": inter-arrival times, fluid counts
+  sim::RandomStream worker_pick_;  // "traffic/workers": exact mode's worker per request
+  std::uint64_t start_key_;        // stream_seed(seed, "traffic/start"): keyed random starts
+  std::vector<Backend> backends_;
+  std::vector<TrafficWindow> windows_;
+  std::vector<BackendTotals> totals_;
+  // Only looked up, never iterated: no hash order reaches a decision.
+  std::unordered_map<PodIp, DeadIpBehavior> dead_;
+  std::unordered_map<PodIp, std::vector<std::uint32_t>> ip_backends_;  // live IP → backends listing it
+  bool started_ = false;
+  bool finished_ = false;
+  sim::Time until_ = sim::Time::max();
+
+  // Scratch of the O(n) closed forms (reused, never shrunk).
+  mutable std::vector<std::uint32_t> step_next_;
+  mutable std::vector<std::uint8_t> step_status_;
+  mutable std::vector<std::uint32_t> seen_;
+  mutable std::vector<std::uint32_t> order_;
+  mutable std::vector<std::uint32_t> prefix_;  // 3 counters (ok, 504, 502) per orbit index
+  mutable std::vector<std::uint8_t> kinds_;
+  mutable std::vector<std::uint32_t> dist_;
+  std::vector<PodIp> sort_a_, sort_b_;
+};
+
+}  // namespace epsim::models

@@ -1,0 +1,358 @@
+// The --out report files: Prometheus text, CSV time series, Chrome trace JSON,
+// SVG charts, and their atomic writing through the epsim binary.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <vector>
+
+#include "app/atomic_files.h"
+#include "app/input_error.h"
+#include "app/prometheus_text.h"
+#include "app/svg_charts.h"
+#include "app/timeseries_csv.h"
+#include "app/trace_events.h"
+#include "run_epsim.h"
+#include "sim/metrics.h"
+#include "sim/simulator.h"
+#include "sim/span_recorder.h"
+#include "sim/time_series.h"
+
+namespace fs = std::filesystem;
+using epsim::sim::Duration;
+using epsim::sim::Time;
+
+namespace {
+
+std::string temp_dir(const std::string& tag) {
+  const std::string d = "/tmp/epsim_outputs_test_" + std::to_string(::getpid()) + "_" + tag;
+  fs::remove_all(d);
+  return d;
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Every element the SVG opens is closed, in order (no XML parser needed).
+bool tags_balanced(const std::string& svg, std::string* problem) {
+  std::vector<std::string> stack;
+  const std::regex tag(R"(<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>)");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tag); it != std::sregex_iterator(); ++it) {
+    const auto& m = *it;
+    const std::string name = m[2];
+    if (m[3] == "/") continue;  // self-closing
+    if (m[1] == "/") {
+      if (stack.empty() || stack.back() != name) {
+        *problem = "unexpected </" + name + ">";
+        return false;
+      }
+      stack.pop_back();
+    } else {
+      stack.push_back(name);
+    }
+  }
+  if (!stack.empty()) *problem = "unclosed <" + stack.back() + ">";
+  return stack.empty();
+}
+
+// A sampler over `seconds` seconds with the columns the charts look for.
+struct SmallRun {
+  epsim::sim::Simulator simulator;
+  epsim::sim::TimeSeriesSampler sampler{simulator, Duration::seconds(1)};
+  double depth = 0;
+  double puts = 0;
+  double failed = 0;
+};
+
+void fill(SmallRun& run, int seconds, bool with_504) {
+  using Kind = epsim::sim::TimeSeriesSampler::Kind;
+  run.sampler.add_series("idc/workqueue_depth", Kind::level, [&run] { return run.depth; });
+  run.sampler.add_series("idc/endpoint_puts", Kind::delta, [&run] { return run.puts; });
+  run.sampler.add_series("idc/apiserver_mutating_inflight", Kind::level, [] { return 2.0; });
+  if (with_504) run.sampler.add_series("idc/requests_504", Kind::delta, [&run] { return run.failed; });
+  for (int s = 0; s < seconds; ++s) {
+    run.simulator.schedule_at(Time::zero() + Duration::milliseconds(s * 1000 + 500), [&run, s, seconds] {
+      run.depth = s % 7 == 0 ? 1000.0 - s : 3;
+      run.puts += 20;
+      if (s > seconds / 2) run.failed += 1.5;
+    });
+  }
+  run.sampler.start(Time::zero(), Time::zero() + Duration::seconds(seconds));
+  run.simulator.run_until(Time::zero() + Duration::seconds(seconds));
+}
+
+nlohmann::ordered_json small_report(double duration_s) {
+  nlohmann::ordered_json r;
+  r["scenario"] = {{"name", "tiny <&> \"test\""}, {"sha256", "x"}};
+  r["seed"] = 42;
+  r["virtual_duration_s"] = duration_s;
+  r["clusters"] = nlohmann::ordered_json::array();
+  r["clusters"].push_back({{"name", "idc"},
+                           {"resyncs", {{{"at_s", 60.0}, {"duration_s", 30.5}, {"puts", 600}}}},
+                           {"startups", {{{"at_s", 0.0}, {"duration_s", 5.0}, {"puts", 10}}}}});
+  r["windows"] = nlohmann::ordered_json::array();
+  r["windows"].push_back({{"service", "default/web-00001"}, {"cluster", "idc"}, {"start_s", 70.0}, {"end_s", 95.25}});
+  r["windows"].push_back({{"service", "default/web-00002"}, {"cluster", "idc"}, {"start_s", 80.0}, {"end_s", 100.0}});
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("Prometheus text of a small registry matches the exposition format exactly") {
+  epsim::sim::MetricsRegistry r;
+  r.counter("rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.",
+            {{"method", "PUT"}, {"code", "200"}})
+      .inc(12954);
+  r.counter("rest_client_requests_total", "", {{"method", "PUT"}, {"code", "409"}}).inc(3);
+  r.gauge("workqueue_depth", "Current depth of workqueue", {{"name", "endpoint"}}).set(12989);
+  r.gauge("weird", "help with \\ and\nnewline", {{"path", "a\"b\\c\nd"}}).set(0.5);
+  auto& h = r.histogram("workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue",
+                        epsim::sim::Histogram::exponential_buckets(1e-8, 10, 3), {{"name", "endpoint"}});
+  h.observe(5e-9);
+  h.observe(1e-7);
+  h.observe(646.5);
+  r.counter("empty_family_total", "no series yet");  // created with one series at {}
+  const std::string expected =
+      "# HELP empty_family_total no series yet\n"
+      "# TYPE empty_family_total counter\n"
+      "empty_family_total 0\n"
+      "# HELP rest_client_requests_total Number of HTTP requests, partitioned by status code, method, and host.\n"
+      "# TYPE rest_client_requests_total counter\n"
+      "rest_client_requests_total{code=\"200\",method=\"PUT\"} 12954\n"
+      "rest_client_requests_total{code=\"409\",method=\"PUT\"} 3\n"
+      "# HELP weird help with \\\\ and\\nnewline\n"
+      "# TYPE weird gauge\n"
+      "weird{path=\"a\\\"b\\\\c\\nd\"} 0.5\n"
+      "# HELP workqueue_depth Current depth of workqueue\n"
+      "# TYPE workqueue_depth gauge\n"
+      "workqueue_depth{name=\"endpoint\"} 12989\n"
+      "# HELP workqueue_queue_duration_seconds How long in seconds an item stays in workqueue\n"
+      "# TYPE workqueue_queue_duration_seconds histogram\n"
+      "workqueue_queue_duration_seconds_bucket{name=\"endpoint\",le=\"1e-08\"} 1\n"
+      "workqueue_queue_duration_seconds_bucket{name=\"endpoint\",le=\"1e-07\"} 2\n"
+      "workqueue_queue_duration_seconds_bucket{name=\"endpoint\",le=\"1e-06\"} 2\n"
+      "workqueue_queue_duration_seconds_bucket{name=\"endpoint\",le=\"+Inf\"} 3\n"
+      "workqueue_queue_duration_seconds_sum{name=\"endpoint\"} 646.500000105\n"
+      "workqueue_queue_duration_seconds_count{name=\"endpoint\"} 3\n";
+  CHECK(epsim::app::prometheus_text(r) == expected);
+}
+
+TEST_CASE("Prometheus floats are printed as the Go clients print them") {
+  using epsim::app::prometheus_float;
+  CHECK(prometheus_float(0) == "0");
+  CHECK(prometheus_float(1) == "1");
+  CHECK(prometheus_float(12954) == "12954");
+  CHECK(prometheus_float(999999) == "999999");
+  CHECK(prometheus_float(1e6) == "1e+06");
+  CHECK(prometheus_float(2256000) == "2.256e+06");
+  CHECK(prometheus_float(0.0001) == "0.0001");
+  CHECK(prometheus_float(0.00005) == "5e-05");
+  CHECK(prometheus_float(1e-8) == "1e-08");
+  CHECK(prometheus_float(0.25) == "0.25");
+  CHECK(prometheus_float(-3.5) == "-3.5");
+  CHECK(prometheus_float(HUGE_VAL) == "+Inf");
+  CHECK(prometheus_float(-HUGE_VAL) == "-Inf");
+  CHECK(prometheus_float(std::nan("")) == "NaN");
+}
+
+TEST_CASE("the CSV time series has a header and one exact row per sample") {
+  epsim::sim::Simulator sim;
+  epsim::sim::TimeSeriesSampler sampler(sim, Duration::seconds(1));
+  double level = 0;
+  double total = 0;
+  sampler.add_series("idc/workqueue_depth", epsim::sim::TimeSeriesSampler::Kind::level, [&] { return level; });
+  sampler.add_series("needs,quoting", epsim::sim::TimeSeriesSampler::Kind::delta, [&] { return total; });
+  sim.schedule_at(Time::zero() + Duration::milliseconds(500), [&] {
+    level = 12989;
+    total = 2.5;
+  });
+  sim.schedule_at(Time::zero() + Duration::milliseconds(1500), [&] {
+    level = 0.1;
+    total = 42.5;
+  });
+  sampler.start(Time::zero(), Time::zero() + Duration::seconds(3));
+  sim.run_until(Time::zero() + Duration::seconds(3));
+  CHECK(epsim::app::timeseries_csv(sampler) ==
+        "time_s,idc/workqueue_depth,\"needs,quoting\"\n"
+        "0,0,0\n"
+        "1,12989,2.5\n"
+        "2,0.1,40\n"
+        "3,0.1,0\n");
+}
+
+TEST_CASE("the trace is Chrome trace-event JSON with one named thread per track") {
+  epsim::sim::SpanRecorder spans;
+  const auto controller = spans.track("idc endpoints controller");
+  const auto deploys = spans.track("idc deployments");
+  const auto storm = spans.name("resync storm");
+  const auto rollout = spans.name("rollout");
+  spans.record(controller, storm, Time::zero() + Duration::seconds(60), Time::zero() + Duration::milliseconds(90500));
+  spans.record(deploys, rollout, Time::zero() + Duration::seconds(10), Time::zero() + Duration::seconds(40));
+  // Overlaps the first rollout without nesting: a second lane.
+  spans.record(deploys, rollout, Time::zero() + Duration::seconds(30), Time::zero() + Duration::nanoseconds(50'000'001'500));
+  const auto report = small_report(120);
+
+  const auto trace = nlohmann::json::parse(epsim::app::trace_events_json(spans, report));
+  REQUIRE(trace.contains("traceEvents"));
+  CHECK(trace["displayTimeUnit"] == "ms");
+  std::map<int, std::string> threads;
+  std::vector<nlohmann::json> complete;
+  for (const auto& e : trace["traceEvents"]) {
+    REQUIRE(e["pid"].is_number_integer());
+    REQUIRE(e["tid"].is_number_integer());
+    CHECK(e["pid"] == 1);
+    if (e["ph"] == "M" && e["name"] == "thread_name") threads[e["tid"].get<int>()] = e["args"]["name"];
+    if (e["ph"] == "X") {
+      CHECK(e["ts"].is_number());
+      CHECK(e["dur"].is_number());
+      CHECK(e["dur"].get<double>() >= 0);
+      complete.push_back(e);
+    }
+  }
+  CHECK(threads == std::map<int, std::string>{{1, "idc endpoints controller"},
+                                              {2, "idc deployments"},
+                                              {3, "idc deployments #2"},
+                                              {4, "504 windows"},
+                                              {5, "504 windows #2"}});
+  REQUIRE(complete.size() == 5);
+  CHECK(complete[0]["name"] == "resync storm");
+  CHECK(complete[0]["ts"] == 60000000);
+  CHECK(complete[0]["dur"] == 30500000);
+  CHECK(complete[2]["tid"] == 3);
+  CHECK(complete[2]["dur"].get<double>() == doctest::Approx(20000001.5));
+  CHECK(complete[3]["name"] == "default/web-00001");
+  CHECK(complete[3]["ts"] == 70000000);
+  CHECK(complete[3]["dur"] == 25250000);
+  CHECK(complete[3]["args"]["cluster"] == "idc");
+  CHECK(complete[4]["tid"] == 5);
+}
+
+TEST_CASE("the SVG charts are well formed and hold every panel storm and window") {
+  SmallRun run;
+  fill(run, 120, true);
+  const std::string svg = epsim::app::svg_charts(run.sampler, small_report(120));
+  CHECK(svg.rfind("<svg", 0) == 0);
+  std::string problem;
+  CHECK_MESSAGE(tags_balanced(svg, &problem), problem);
+  CHECK(svg.find("<script") == std::string::npos);
+  CHECK(svg.find("@font-face") == std::string::npos);
+  CHECK(svg.find("id=\"panel-workqueue_depth\"") != std::string::npos);
+  CHECK(svg.find("id=\"panel-endpoint_puts\"") != std::string::npos);
+  CHECK(svg.find("id=\"panel-apiserver_mutating_inflight\"") != std::string::npos);
+  CHECK(svg.find("id=\"panel-requests_504\"") != std::string::npos);
+  CHECK(svg.find("tiny &lt;&amp;&gt; &quot;test&quot;") != std::string::npos);  // escaped title
+  CHECK(svg.find("seed 42") != std::string::npos);
+  CHECK(svg.find("idc resync storm at 1m: 0.5 min, 600 PUTs") != std::string::npos);
+  CHECK(svg.find("idc controller start at 0") != std::string::npos);
+  CHECK(svg.find("504 windows (2)") != std::string::npos);
+  CHECK(svg.find("<tspan") != std::string::npos);
+  CHECK(svg == epsim::app::svg_charts(run.sampler, small_report(120)));  // deterministic
+
+  // Without 504 columns, windows or storms the optional parts are left out.
+  SmallRun plain;
+  fill(plain, 30, false);
+  nlohmann::ordered_json bare = {{"scenario", {{"name", "bare"}}}, {"seed", 1}};
+  const std::string svg2 = epsim::app::svg_charts(plain.sampler, bare);
+  CHECK(tags_balanced(svg2, &problem));
+  CHECK(svg2.find("id=\"panel-requests_504\"") == std::string::npos);
+  CHECK(svg2.find("id=\"panel-workqueue_depth\"") != std::string::npos);
+}
+
+TEST_CASE("a day of samples is downsampled to a small SVG") {
+  SmallRun run;
+  fill(run, 86400, true);
+  const std::string svg = epsim::app::svg_charts(run.sampler, small_report(86400));
+  CHECK(svg.size() < 1'000'000);
+  std::string problem;
+  CHECK(tags_balanced(svg, &problem));
+  CHECK(svg.find(">24h<") != std::string::npos);  // the last x tick
+}
+
+TEST_CASE("atomic writing creates parents and leaves nothing behind on failure") {
+  const std::string dir = temp_dir("atomic") + "/a/b";
+  epsim::app::write_files_atomically(dir, {{"one.txt", "1\n"}, {"two.txt", "2\n"}});
+  CHECK(files_in(dir) == std::vector<std::string>{"one.txt", "two.txt"});
+  CHECK(epsim::test::read_file(dir + "/two.txt") == "2\n");
+
+  // A directory in the way of the second file's rename: the first is removed again.
+  const std::string dir2 = temp_dir("atomic_fail");
+  fs::create_directories(dir2 + "/two.txt/blocker");
+  CHECK_THROWS_AS(epsim::app::write_files_atomically(dir2, {{"one.txt", "1\n"}, {"two.txt", "2\n"}}),
+                  epsim::app::InputError);
+  CHECK(files_in(dir2) == std::vector<std::string>{"two.txt"});
+
+  const std::string file = temp_dir("atomic_file");
+  std::ofstream(file) << "x";
+  CHECK_THROWS_AS(epsim::app::check_output_dir(file), epsim::app::InputError);
+  CHECK_THROWS_AS(epsim::app::write_files_atomically(file + "/sub", {{"one.txt", "1\n"}}), epsim::app::InputError);
+  fs::remove_all(temp_dir("atomic"));
+  fs::remove_all(dir2);
+  fs::remove(file);
+}
+
+TEST_CASE("epsim run --out writes all five report files") {
+  const std::string dir = temp_dir("run") + "/nested/out";
+  const auto r = epsim::test::run_epsim("run --format json --out " + dir);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(files_in(dir) ==
+        std::vector<std::string>{"charts.svg", "metrics.prom", "report.json", "timeseries.csv", "trace.json"});
+
+  // report.json is what --format json prints; only wall_s may differ from another run.
+  const std::string written = epsim::test::read_file(dir + "/report.json");
+  CHECK(written == r.out);
+  auto without_wall = [](const std::string& text) {
+    auto j = nlohmann::ordered_json::parse(text);
+    j.erase("wall_s");
+    return j;
+  };
+  const auto again = epsim::test::run_epsim("run --format json");
+  CHECK(without_wall(written) == without_wall(again.out));
+
+  const std::string csv = epsim::test::read_file(dir + "/timeseries.csv");
+  CHECK(csv.rfind("time_s,idc/workqueue_depth,", 0) == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 86402);  // header + samples at 0..86400 s
+  const std::string prom = epsim::test::read_file(dir + "/metrics.prom");
+  CHECK(prom.find("# TYPE workqueue_depth gauge") != std::string::npos);
+  CHECK(prom.find("le=\"+Inf\"") != std::string::npos);
+  const auto trace = nlohmann::json::parse(epsim::test::read_file(dir + "/trace.json"));
+  CHECK(trace["traceEvents"].size() > 2);
+  const std::string svg = epsim::test::read_file(dir + "/charts.svg");
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(svg.size() < 1'000'000);
+  CHECK(svg.find("incident-1.17.3") != std::string::npos);
+
+  // Same seed, same files (report.json aside, which carries wall_s).
+  const std::string dir2 = temp_dir("run2");
+  REQUIRE(epsim::test::run_epsim("run --out " + dir2).exit_code == 0);
+  for (const char* f : {"timeseries.csv", "metrics.prom", "trace.json", "charts.svg"}) {
+    CHECK_MESSAGE(epsim::test::read_file(dir + "/" + f) == epsim::test::read_file(dir2 + "/" + f), f);
+  }
+  fs::remove_all(temp_dir("run"));
+  fs::remove_all(dir2);
+}
+
+TEST_CASE("epsim run --out to an unusable place exits 2 and writes nothing") {
+  const std::string file = temp_dir("blocker");
+  std::ofstream(file) << "not a directory\n";
+  const auto r = epsim::test::run_epsim("run --out " + file + "/reports");
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("--out") != std::string::npos);
+  CHECK(r.err.find("is not a directory") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(fs::is_regular_file(file));
+  CHECK(epsim::test::read_file(file) == "not a directory\n");
+
+  const auto same = epsim::test::run_epsim("run --out " + file);
+  CHECK(same.exit_code == 2);
+  CHECK(same.err.find("is not a directory") != std::string::npos);
+  fs::remove(file);
+}
