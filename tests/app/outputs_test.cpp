@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <cctype>
 #include <vector>
 
 #include "app/atomic_files.h"
@@ -41,14 +41,26 @@ std::vector<std::string> files_in(const std::string& dir) {
 }
 
 // Every element the SVG opens is closed, in order (no XML parser needed).
+// A plain scanner, not std::regex: libstdc++'s regex recurses per character
+// and overflows the stack on the long point lists of a day-long chart.
 bool tags_balanced(const std::string& svg, std::string* problem) {
   std::vector<std::string> stack;
-  const std::regex tag(R"(<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*?(/?)>)");
-  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tag); it != std::sregex_iterator(); ++it) {
-    const auto& m = *it;
-    const std::string name = m[2];
-    if (m[3] == "/") continue;  // self-closing
-    if (m[1] == "/") {
+  std::size_t pos = 0;
+  while ((pos = svg.find('<', pos)) != std::string::npos) {
+    const std::size_t close = svg.find('>', pos);
+    if (close == std::string::npos) {
+      *problem = "unterminated tag";
+      return false;
+    }
+    const bool closing = pos + 1 < svg.size() && svg[pos + 1] == '/';
+    std::size_t name_start = pos + (closing ? 2 : 1);
+    std::size_t name_end = name_start;
+    while (name_end < close && std::isalnum(static_cast<unsigned char>(svg[name_end]))) ++name_end;
+    const std::string name = svg.substr(name_start, name_end - name_start);
+    const bool self_closing = svg[close - 1] == '/';
+    pos = close + 1;
+    if (name.empty() || !std::isalpha(static_cast<unsigned char>(name[0])) || self_closing) continue;
+    if (closing) {
       if (stack.empty() || stack.back() != name) {
         *problem = "unexpected </" + name + ">";
         return false;
