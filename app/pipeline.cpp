@@ -11,6 +11,16 @@ namespace epsim::app {
 
 Pipeline::Pipeline(const Scenario& scenario)
     : scenario_(scenario), simulator_(sim::SimulatorOptions{scenario.max_events}) {
+  try {
+    build();
+  } catch (const sim::TimeOverflow& e) {
+    throw InputError((scenario_.path.empty() ? std::string("<embedded scenario>") : scenario_.path) +
+                     ": the scenario's durations add up beyond int64 nanoseconds (about 292 years): " + e.what());
+  }
+}
+
+void Pipeline::build() {
+  const Scenario& scenario = scenario_;
   // Components start in topology order (sources before their consumers);
   // building the order also proves the topology acyclic.
   (void)Topology(scenario).start_order();
@@ -209,7 +219,14 @@ void Pipeline::schedule_deploys(ClusterRuntime& cluster) {
 
 void Pipeline::run() {
   const sim::Time end = sim::Time::zero() + scenario_.duration;
-  if (simulator_.run_until(end) == sim::RunOutcome::event_limit) {
+  sim::RunOutcome outcome;
+  try {
+    outcome = simulator_.run_until(end);
+  } catch (const sim::TimeOverflow& e) {
+    throw InputError((scenario_.path.empty() ? std::string("<embedded scenario>") : scenario_.path) +
+                     ": the scenario's durations add up beyond int64 nanoseconds (about 292 years): " + e.what());
+  }
+  if (outcome == sim::RunOutcome::event_limit) {
     throw InputError(fmt::format("event limit of {} reached at t={:.3f}s before the scenario end ({}s); raise maxEvents "
                                  "or shorten the duration",
                                  simulator_.max_events(), simulator_.now().seconds_f(), end.seconds_f()));

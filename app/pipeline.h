@@ -66,6 +66,7 @@ class Pipeline {
   const sim::SpanRecorder& spans() const { return spans_; }
 
  private:
+  void build();
   void build_cluster(const ClusterSpec& spec);
   void schedule_deploys(ClusterRuntime& cluster);
   void add_series(ClusterRuntime& cluster);

@@ -259,10 +259,8 @@ TEST_CASE("a scenario or include name that is too long is bad input") {
 }
 
 // Durations that each fit in int64 nanoseconds but whose sums or products in
-// the run do not: sim::TimeOverflow escapes from the models and the pipeline
-// as an internal error (exit 1). Reported; may_fail until the run turns them
-// into bad input (exit 2) or skips what lies beyond the scenario end.
-TEST_CASE("durations whose sums overflow in the run are bad input" * doctest::may_fail()) {
+// the run do not: the pipeline turns sim::TimeOverflow into bad input.
+TEST_CASE("durations whose sums overflow in the run are bad input") {
   Scratch s;
   // ControllerManager: the jittered resync period (up to 2x minResyncPeriod).
   expect_bad_scenario(s, with_cluster_keys("    controllerManager: {minResyncPeriod: 2500000h}\n"), "overflow");
