@@ -55,27 +55,8 @@ void EndpointSliceMirroring::start_steady() {
 }
 
 std::optional<EndpointsWriter::Write> EndpointSliceMirroring::sync(Key backend) {
-  const Endpoints* from = endpoints_.get(backend);
-  const Endpoints* slice = slices_.get(backend);
-  Write w;
-  if (from == nullptr) {
-    if (slice == nullptr) return std::nullopt;
-    w.verb = Verb::remove;
-    w.object = *slice;
-    return w;
-  }
-  Endpoints desired;
-  desired.service = backend;
-  desired.addresses = from->addresses;
-  desired.not_ready_addresses = from->not_ready_addresses;
-  if (slice != nullptr && slice->addresses == desired.addresses &&
-      slice->not_ready_addresses == desired.not_ready_addresses) {
-    return std::nullopt;
-  }
-  w.verb = slice == nullptr ? Verb::create : Verb::update;
-  w.precondition = slice == nullptr ? 0 : slice->resource_version;
-  w.object = std::move(desired);
-  return w;
+  // The mirroring controller compares desired and existing slices and skips equal ones.
+  return copy_addresses(backend, endpoints_.get(backend), slices_.get(backend), true);
 }
 
 }  // namespace epsim::models

@@ -34,9 +34,6 @@ WriterConfig writer_config(const EndpointSyncConfig& c) {
   return w;
 }
 
-bool same_addresses(const Endpoints& a, const Endpoints& b) {
-  return a.addresses == b.addresses && a.not_ready_addresses == b.not_ready_addresses;
-}
 }  // namespace
 
 EndpointSync::EndpointSync(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access,
@@ -96,24 +93,8 @@ std::optional<EndpointsWriter::Write> EndpointSync::sync(Key backend) {
     if (backend >= s->offset && backend < s->offset + s->services) source = s.get();
   }
   if (source == nullptr) return std::nullopt;
-  const Endpoints* from = source->informer->get(backend - source->offset);
-  const Endpoints* copy = access_cache_.get(backend);
-  Write w;
-  if (from == nullptr) {
-    if (copy == nullptr) return std::nullopt;
-    w.verb = Verb::remove;
-    w.object = *copy;
-    return w;
-  }
-  Endpoints desired;
-  desired.service = backend;
-  desired.addresses = from->addresses;
-  desired.not_ready_addresses = from->not_ready_addresses;
-  if (copy != nullptr && config_.compare_before_write && same_addresses(*copy, desired)) return std::nullopt;
-  w.verb = copy == nullptr ? Verb::create : Verb::update;
-  w.precondition = copy == nullptr ? 0 : copy->resource_version;
-  w.object = std::move(desired);
-  return w;
+  return copy_addresses(backend, source->informer->get(backend - source->offset), access_cache_.get(backend),
+                        config_.compare_before_write);
 }
 
 }  // namespace epsim::models

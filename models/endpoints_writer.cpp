@@ -20,6 +20,27 @@ EndpointsWriter::~EndpointsWriter() = default;
 
 void EndpointsWriter::enqueue(Key key) { queue_->add(key); }
 
+std::optional<EndpointsWriter::Write> EndpointsWriter::copy_addresses(Key key, const Endpoints* source,
+                                                                      const Endpoints* existing, bool skip_if_equal) {
+  Write w;
+  if (source == nullptr) {
+    if (existing == nullptr) return std::nullopt;
+    w.verb = Verb::remove;
+    w.object = *existing;
+    return w;
+  }
+  if (existing != nullptr && skip_if_equal && existing->addresses == source->addresses &&
+      existing->not_ready_addresses == source->not_ready_addresses) {
+    return std::nullopt;
+  }
+  w.verb = existing == nullptr ? Verb::create : Verb::update;
+  w.precondition = existing == nullptr ? 0 : existing->resource_version;
+  w.object.service = key;
+  w.object.addresses = source->addresses;
+  w.object.not_ready_addresses = source->not_ready_addresses;
+  return w;
+}
+
 void EndpointsWriter::on_item_available() {
   if (wake_scheduled_ || idle_.empty()) return;
   wake_scheduled_ = true;

@@ -54,6 +54,11 @@ class EndpointsWriter : public ApiClient {
   // The sync of one key: the write to issue, or nothing when the target is
   // already right.
   virtual std::optional<Write> sync(Key key) = 0;
+  // The write that makes `existing` (the target's cached copy, or null) carry
+  // the addresses of `source` (or null: delete), as key `key`; nothing when
+  // `skip_if_equal` and they already match.
+  static std::optional<Write> copy_addresses(Key key, const Endpoints* source, const Endpoints* existing,
+                                             bool skip_if_equal);
   sim::Simulator& sim_;
 
  private:
