@@ -46,6 +46,31 @@ std::optional<PropagationChain> follow_change(const Pipeline& p, const ClusterRu
   return c;
 }
 
+WindowCauses::WindowCauses(const Pipeline& p) : pipeline_(p), pods_(p.clusters().size()) {
+  for (std::size_t ci = 0; ci < p.clusters().size(); ++ci) {
+    const ClusterRuntime& c = *p.clusters()[ci];
+    pods_[ci].resize(c.service_names.size());
+    for (const auto& rec : c.deployments->pod_records()) pods_[ci][rec.service].push_back(&rec);
+  }
+}
+
+std::optional<WindowCause> WindowCauses::of(const models::TrafficWindow& w) const {
+  const DataPlane* dp = pipeline_.data_plane();
+  if (dp == nullptr) return std::nullopt;
+  const Backend& b = dp->backends[w.backend];
+  const ClusterRuntime& c = *pipeline_.clusters()[b.cluster];
+  std::optional<WindowCause> cause;
+  for (const models::PodRecord* rec : pods_[b.cluster][b.service]) {
+    if (rec->dead_at > w.end) continue;
+    auto chain = follow_change(pipeline_, c, b.service, rec->ip, rec->terminating_at, true);
+    if (!chain || chain->all_workers < w.start) continue;
+    if (!cause || std::min(chain->all_workers, w.end) > std::min(cause->chain.all_workers, w.end)) {
+      cause = WindowCause{rec, *chain};
+    }
+  }
+  return cause;
+}
+
 namespace {
 double overlap_s(sim::Time a, sim::Time b, sim::Time start, sim::Time end) {
   const sim::Time lo = std::max(a, start);

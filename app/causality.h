@@ -7,6 +7,7 @@
 #pragma once
 
 #include <optional>
+#include <vector>
 
 #include "app/pipeline.h"
 
@@ -26,6 +27,24 @@ struct PropagationChain {
 std::optional<PropagationChain> follow_change(const Pipeline& pipeline, const ClusterRuntime& cluster,
                                               models::ServiceId service, models::PodIp ip, sim::Time change,
                                               bool removal);
+
+// The pod removal that kept a 504 window open: among the service's pods that
+// died before the window ended, the one whose removal reached the last nginx
+// worker latest within the window.
+struct WindowCause {
+  const models::PodRecord* pod = nullptr;
+  PropagationChain chain;
+};
+class WindowCauses {
+ public:
+  explicit WindowCauses(const Pipeline& pipeline);
+  std::optional<WindowCause> of(const models::TrafficWindow& window) const;
+
+ private:
+  const Pipeline& pipeline_;
+  // Pod records by (cluster index, service).
+  std::vector<std::vector<std::vector<const models::PodRecord*>>> pods_;
+};
 
 // Seconds of [start, end] spent in each stage of `chain`.
 struct StageBreakdown {

@@ -8,29 +8,67 @@
 #include <optional>
 
 #include "app/atomic_files.h"
+#include "app/explain.h"
 #include "app/input_error.h"
 #include "app/pipeline.h"
+#include "app/progress_bar.h"
 #include "app/prometheus_text.h"
 #include "app/report.h"
 #include "app/scenario.h"
 #include "app/svg_charts.h"
 #include "app/timeseries_csv.h"
+#include "app/topology.h"
 #include "app/trace_events.h"
 #include "app/version.h"
 
 namespace {
 
 using epsim::app::InputError;
+namespace app = epsim::app;
 
-struct RunOptions {
-  std::string scenario_path;
-  std::string format = "text";
+// What selects and changes a scenario: shared by run and explain (the flag
+// overrides), validate and topology (--set only).
+struct ScenarioOptions {
+  std::string path;
+  std::vector<std::string> sets;
   std::optional<std::string> duration;
   std::optional<std::string> min_resync_period;
   std::optional<std::string> endpoint_updates_batch_period;
-  std::optional<std::string> out_dir;
-  epsim::app::Overrides overrides;
+  app::Overrides overrides;
 };
+
+void add_set_option(CLI::App* cmd, ScenarioOptions& o) {
+  cmd->add_option("--set", o.sets,
+                  "Change one scenario key, e.g. --set clusters[idc].controllerManager.kubeAPIQPS=100 "
+                  "(repeatable; see docs/scenario.md)")
+      ->type_size(1)
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
+  cmd->add_option("scenario", o.path, "Scenario YAML file (default: the embedded 1.17.3 incident)");
+  add_set_option(cmd, o);
+  cmd->add_option("--seed", o.overrides.seed, "Root seed (overrides the scenario's seed)");
+  cmd->add_option("--duration", o.duration, "Virtual time to simulate, e.g. 24h");
+  cmd->add_option("--kubernetes-version", o.overrides.kubernetes_version,
+                  "Kubernetes version preset for every business cluster, e.g. 1.17.13");
+  cmd->add_option("--concurrent-endpoint-syncs", o.overrides.concurrent_endpoint_syncs,
+                  "kube-controller-manager --concurrent-endpoint-syncs (default 5)")
+      ->check(CLI::Range(1, app::kMaxWorkers));
+  cmd->add_option("--kube-api-qps", o.overrides.kube_api_qps, "kube-controller-manager --kube-api-qps (default 20)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--kube-api-burst", o.overrides.kube_api_burst,
+                  "kube-controller-manager --kube-api-burst (default 30)")
+      ->check(CLI::Range(1, 1'000'000));
+  cmd->add_option("--min-resync-period", o.min_resync_period,
+                  "kube-controller-manager --min-resync-period (default 12h)");
+  cmd->add_option("--endpoint-updates-batch-period", o.endpoint_updates_batch_period,
+                  "kube-controller-manager --endpoint-updates-batch-period (default 0s)");
+  cmd->add_option("--sync-rate-limit", o.overrides.sync_rate_limit,
+                  "ingress-nginx --sync-rate-limit: configuration syncs per second (default 0.3)")
+      ->check(CLI::PositiveNumber);
+}
 
 epsim::sim::Duration flag_duration(const std::string& flag, const std::string& value) {
   try {
@@ -40,33 +78,48 @@ epsim::sim::Duration flag_duration(const std::string& flag, const std::string& v
   }
 }
 
-int run_command(RunOptions options) {
-  const auto wall_start = std::chrono::steady_clock::now();
-  if (options.duration) {
-    options.overrides.duration = flag_duration("--duration", *options.duration);
-    if (!(*options.overrides.duration > epsim::sim::Duration::zero())) throw InputError("--duration must be > 0");
+app::Scenario load(ScenarioOptions o) {
+  if (o.duration) {
+    o.overrides.duration = flag_duration("--duration", *o.duration);
+    if (!(*o.overrides.duration > epsim::sim::Duration::zero())) throw InputError("--duration must be > 0");
   }
-  if (options.min_resync_period) {
-    options.overrides.min_resync_period = flag_duration("--min-resync-period", *options.min_resync_period);
-    if (*options.overrides.min_resync_period < epsim::sim::Duration::seconds(1)) {
+  if (o.min_resync_period) {
+    o.overrides.min_resync_period = flag_duration("--min-resync-period", *o.min_resync_period);
+    if (*o.overrides.min_resync_period < epsim::sim::Duration::seconds(1)) {
       throw InputError("--min-resync-period must be at least 1s");
     }
   }
-  if (options.endpoint_updates_batch_period) {
-    options.overrides.endpoint_updates_batch_period =
-        flag_duration("--endpoint-updates-batch-period", *options.endpoint_updates_batch_period);
-    if (options.overrides.endpoint_updates_batch_period->is_negative()) {
+  if (o.endpoint_updates_batch_period) {
+    o.overrides.endpoint_updates_batch_period =
+        flag_duration("--endpoint-updates-batch-period", *o.endpoint_updates_batch_period);
+    if (o.overrides.endpoint_updates_batch_period->is_negative()) {
       throw InputError("--endpoint-updates-batch-period must not be negative");
     }
   }
-  // A bad --out fails before the run, not after it.
-  if (options.out_dir) epsim::app::check_output_dir(*options.out_dir);
-  epsim::app::Scenario scenario = epsim::app::load_scenario(options.scenario_path);
-  epsim::app::apply_overrides(scenario, options.overrides);
+  app::Scenario scenario = app::load_scenario(o.path, o.sets);
+  app::apply_overrides(scenario, o.overrides);
+  return scenario;
+}
 
-  epsim::app::Pipeline pipeline(scenario);
-  pipeline.run();
-  auto report = epsim::app::build_report(pipeline);
+void run_with_progress(app::Pipeline& pipeline, const std::string& label) {
+  app::ProgressBar bar(label, app::ProgressBar::stderr_is_terminal());
+  pipeline.run([&bar](double done) { bar.update(done); });
+}
+
+struct RunOptions {
+  ScenarioOptions scenario;
+  std::string format = "text";
+  std::optional<std::string> out_dir;
+};
+
+int run_command(const RunOptions& options) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  // A bad --out fails before the run, not after it.
+  if (options.out_dir) app::check_output_dir(*options.out_dir);
+  const app::Scenario scenario = load(options.scenario);
+  app::Pipeline pipeline(scenario);
+  run_with_progress(pipeline, scenario.name);
+  auto report = app::build_report(pipeline);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   auto json_text = [&] {
     auto with_wall = report;
@@ -75,74 +128,124 @@ int run_command(RunOptions options) {
   };
   if (options.out_dir) {
     // All five files or none (temp + rename), before anything reaches stdout.
-    epsim::app::write_files_atomically(*options.out_dir,
-                                       {{"report.json", json_text()},
-                                        {"timeseries.csv", epsim::app::timeseries_csv(pipeline.time_series())},
-                                        {"metrics.prom", epsim::app::prometheus_text(pipeline.metrics())},
-                                        {"trace.json", epsim::app::trace_events_json(pipeline.spans(), report)},
-                                        {"charts.svg", epsim::app::svg_charts(pipeline.time_series(), report)}});
+    app::write_files_atomically(*options.out_dir,
+                                {{"report.json", json_text()},
+                                 {"timeseries.csv", app::timeseries_csv(pipeline.time_series())},
+                                 {"metrics.prom", app::prometheus_text(pipeline.metrics())},
+                                 {"trace.json", app::trace_events_json(pipeline.spans(), report)},
+                                 {"charts.svg", app::svg_charts(pipeline.time_series(), report)}});
   }
-  if (options.format == "json") {
-    std::cout << json_text();
-  } else {
-    std::cout << epsim::app::format_text_report(report);
+  std::cout << (options.format == "json" ? json_text() : app::format_text_report(report));
+  return app::kExitOk;
+}
+
+struct ExplainCommandOptions {
+  ScenarioOptions scenario;
+  app::ExplainOptions explain;
+};
+
+int explain_command(const ExplainCommandOptions& options) {
+  const app::Scenario scenario = load(options.scenario);
+  app::Pipeline pipeline(scenario);
+  run_with_progress(pipeline, scenario.name);
+  const auto report = app::build_report(pipeline);
+  std::cout << app::explain_windows(pipeline, report, options.explain);
+  return app::kExitOk;
+}
+
+// Checks every file (the loader's checks plus building the pipeline, which
+// resolves deploy targets and the topology) without running anything.
+int validate_command(const std::vector<std::string>& paths, const std::vector<std::string>& sets) {
+  int status = app::kExitOk;
+  for (const std::string& path : paths) {
+    try {
+      ScenarioOptions o;
+      o.path = path;
+      o.sets = sets;
+      const app::Scenario s = load(o);
+      const app::Pipeline pipeline(s);
+      std::uint64_t services = 0, deploys = 0;
+      for (const auto& c : s.clusters) {
+        for (const auto& g : c.services) services += g.count;
+        deploys += c.deploys.size();
+      }
+      std::cout << fmt::format("{}: valid: {} ({} clusters, {} services, {} deploy entries, {} of virtual time)\n",
+                               path, s.name, s.clusters.size(), services, deploys,
+                               epsim::sim::format_duration(s.duration));
+    } catch (const InputError& e) {
+      std::cerr << "epsim: " << e.what() << "\n";
+      status = app::kExitBadInput;
+    }
   }
-  return epsim::app::kExitOk;
+  return status;
+}
+
+int topology_command(const ScenarioOptions& options) {
+  const app::Scenario scenario = load(options);
+  std::cout << app::Topology(scenario).to_dot();
+  return app::kExitOk;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"epsim: deterministic simulator of Kubernetes endpoint propagation"};
-  app.require_subcommand(0, 1);
-  app.set_version_flag("--version", std::string("epsim ") + epsim::app::kVersion);
+  CLI::App cli{"epsim: deterministic simulator of Kubernetes endpoint propagation"};
+  cli.require_subcommand(0, 1);
+  cli.set_version_flag("--version", std::string("epsim ") + app::kVersion);
 
-  RunOptions o;
-  CLI::App* run = app.add_subcommand("run", "Run a scenario (the embedded 1.17.3 incident when none is given)");
-  run->add_option("scenario", o.scenario_path, "Scenario YAML file");
-  run->add_option("--seed", o.overrides.seed, "Root seed (overrides the scenario's seed)");
-  run->add_option("--duration", o.duration, "Virtual time to simulate, e.g. 24h");
-  run->add_option("--format", o.format, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
-  run->add_option("--kubernetes-version", o.overrides.kubernetes_version,
-                  "Kubernetes version preset for every business cluster, e.g. 1.17.13");
-  run->add_option("--concurrent-endpoint-syncs", o.overrides.concurrent_endpoint_syncs,
-                  "kube-controller-manager --concurrent-endpoint-syncs (default 5)")
-      ->check(CLI::Range(1, epsim::app::kMaxWorkers));
-  run->add_option("--kube-api-qps", o.overrides.kube_api_qps, "kube-controller-manager --kube-api-qps (default 20)")
-      ->check(CLI::PositiveNumber);
-  run->add_option("--kube-api-burst", o.overrides.kube_api_burst,
-                  "kube-controller-manager --kube-api-burst (default 30)")
-      ->check(CLI::Range(1, 1'000'000));
-  run->add_option("--min-resync-period", o.min_resync_period,
-                  "kube-controller-manager --min-resync-period (default 12h)");
-  run->add_option("--endpoint-updates-batch-period", o.endpoint_updates_batch_period,
-                  "kube-controller-manager --endpoint-updates-batch-period (default 0s)");
-  run->add_option("--out", o.out_dir,
+  RunOptions run_options;
+  CLI::App* run = cli.add_subcommand("run", "Run a scenario (the embedded 1.17.3 incident when none is given)");
+  add_override_options(run, run_options.scenario);
+  run->add_option("--format", run_options.format, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  run->add_option("--out", run_options.out_dir,
                   "Directory for report.json, timeseries.csv, metrics.prom, trace.json and charts.svg "
                   "(created if missing; written atomically)");
 
+  ExplainCommandOptions explain_options;
+  CLI::App* explain = cli.add_subcommand(
+      "explain", "Run a scenario and show, for each 504 window, the stages the dead pod's removal went through");
+  add_override_options(explain, explain_options.scenario);
+  explain->add_option("--service", explain_options.explain.service,
+                      "Only this service's windows (namespace/name, or name)");
+  explain->add_option("--limit", explain_options.explain.limit, "Longest windows shown (0: all; default 10)");
+
+  std::vector<std::string> validate_paths;
+  ScenarioOptions validate_options;
+  CLI::App* validate = cli.add_subcommand("validate", "Check scenario files without running them");
+  validate->add_option("scenario", validate_paths, "Scenario YAML files")->required();
+  add_set_option(validate, validate_options);
+
+  ScenarioOptions topology_options;
+  CLI::App* topology = cli.add_subcommand("topology", "Print the scenario's pipeline topology as Graphviz DOT");
+  topology->add_option("scenario", topology_options.path, "Scenario YAML file (default: the embedded incident)");
+  add_set_option(topology, topology_options);
+
   try {
-    app.parse(argc, argv);
+    cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return cli.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return cli.exit(e);
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return cli.exit(e);
   } catch (const CLI::ParseError& e) {
     std::cerr << "epsim: " << e.what() << " (see epsim --help)\n";
-    return epsim::app::kExitBadInput;
+    return app::kExitBadInput;
   }
 
   try {
-    if (run->parsed()) return run_command(o);
-    std::cout << app.help();
-    return epsim::app::kExitOk;
+    if (run->parsed()) return run_command(run_options);
+    if (explain->parsed()) return explain_command(explain_options);
+    if (validate->parsed()) return validate_command(validate_paths, validate_options.sets);
+    if (topology->parsed()) return topology_command(topology_options);
+    std::cout << cli.help();
+    return app::kExitOk;
   } catch (const InputError& e) {
     std::cerr << "epsim: " << e.what() << "\n";
-    return epsim::app::kExitBadInput;
+    return app::kExitBadInput;
   } catch (const std::exception& e) {
     std::cerr << "epsim: internal error: " << e.what() << "\n";
-    return epsim::app::kExitInternal;
+    return app::kExitInternal;
   }
 }

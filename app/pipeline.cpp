@@ -30,6 +30,7 @@ void Pipeline::build() {
   }
   if (scenario.sync.present) build_data_plane();
   for (auto& c : clusters_) add_series(*c);
+  if (data_plane_) add_data_plane_series();
   sampler_->start(sim::Time::zero(), sim::Time::zero() + scenario.duration);
 }
 
@@ -129,6 +130,29 @@ void Pipeline::add_series(ClusterRuntime& c) {
                        [api] { return static_cast<double>(api->mutating_inflight()); });
 }
 
+// Data-plane columns: the access cluster's API server, the sync component's
+// queue, ingress-nginx's syncs and the traffic (expected counts per second:
+// the failure probabilities integrated over the second).
+void Pipeline::add_data_plane_series() {
+  using Kind = sim::TimeSeriesSampler::Kind;
+  const DataPlane* dp = data_plane_.get();
+  const models::ApiServer* api = dp->api.get();
+  const std::string access = dp->spec->name + "/";
+  sampler_->add_series(access + "apiserver_writes", Kind::delta,
+                       [api] { return static_cast<double>(api->writes_applied()); });
+  const models::EndpointSync* sync = dp->sync.get();
+  sampler_->add_series("sync/queue_depth", Kind::level, [sync] {
+    return static_cast<double>(sync->queue().len() + sync->queue().processing_count());
+  });
+  sampler_->add_series("sync/writes", Kind::delta, [sync] { return static_cast<double>(sync->writes_total()); });
+  const models::IngressNginx* ingress = dp->ingress.get();
+  sampler_->add_series("ingress/syncs", Kind::delta, [ingress] { return static_cast<double>(ingress->syncs().size()); });
+  const models::Traffic* traffic = dp->traffic.get();
+  sampler_->add_series("ingress/requests", Kind::delta, [traffic] { return traffic->expected_requests(); });
+  sampler_->add_series("ingress/requests_5xx", Kind::delta, [traffic] { return traffic->expected_failures(); });
+  sampler_->add_series("ingress/requests_504", Kind::delta, [traffic] { return traffic->expected_504s(); });
+}
+
 void Pipeline::record_spans() {
   const sim::Time end = sim::Time::zero() + scenario_.duration;
   const std::uint32_t resync = spans_.name("resync storm");
@@ -217,11 +241,18 @@ void Pipeline::schedule_deploys(ClusterRuntime& cluster) {
   }
 }
 
-void Pipeline::run() {
+void Pipeline::run(const std::function<void(double fraction_done)>& progress) {
   const sim::Time end = sim::Time::zero() + scenario_.duration;
-  sim::RunOutcome outcome;
+  sim::RunOutcome outcome = sim::RunOutcome::reached_end;
   try {
-    outcome = simulator_.run_until(end);
+    // In steps of 1/200 of the run for the progress callback; run_until is
+    // inclusive and resumable, so the steps change nothing in the run.
+    constexpr int kSteps = 200;
+    for (int step = 1; step <= kSteps && outcome == sim::RunOutcome::reached_end; ++step) {
+      const sim::Time until = step == kSteps ? end : sim::Time::zero() + (scenario_.duration / kSteps) * step;
+      outcome = simulator_.run_until(until);
+      if (progress) progress(static_cast<double>(step) / kSteps);
+    }
   } catch (const sim::TimeOverflow& e) {
     throw InputError((scenario_.path.empty() ? std::string("<embedded scenario>") : scenario_.path) +
                      ": the scenario's durations add up beyond int64 nanoseconds (about 292 years): " + e.what());

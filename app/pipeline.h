@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,8 +52,9 @@ struct DataPlane {
 class Pipeline {
  public:
   explicit Pipeline(const Scenario& scenario);
-  // Runs to the scenario's end; throws InputError when the event bound is hit.
-  void run();
+  // Runs to the scenario's end, calling `progress` (if any) with the share of
+  // virtual time done; throws InputError when the event bound is hit.
+  void run(const std::function<void(double fraction_done)>& progress = {});
 
   const Scenario& scenario() const { return scenario_; }
   const sim::Simulator& simulator() const { return simulator_; }
@@ -71,6 +73,7 @@ class Pipeline {
   void schedule_deploys(ClusterRuntime& cluster);
   void add_series(ClusterRuntime& cluster);
   void build_data_plane();
+  void add_data_plane_series();
   void record_spans();
 
   const Scenario& scenario_;

@@ -87,13 +87,9 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
   std::vector<double> propagation_s;
   double max_window_s = 0;
   if (dp != nullptr) {
-    // Pods by (cluster, service), for following a window back to its cause.
-    std::vector<std::vector<std::vector<const models::PodRecord*>>> pods(p.clusters().size());
-    for (std::size_t ci = 0; ci < p.clusters().size(); ++ci) {
-      const auto& c = *p.clusters()[ci];
-      pods[ci].resize(c.service_names.size());
+    for (const auto& cp : p.clusters()) {
+      const ClusterRuntime& c = *cp;
       for (const auto& rec : c.deployments->pod_records()) {
-        pods[ci][rec.service].push_back(&rec);
         if (rec.terminating_at < end) {
           if (auto chain = follow_change(p, c, rec.service, rec.ip, rec.terminating_at, true)) {
             propagation_s.push_back((chain->all_workers - chain->change).seconds_f());
@@ -106,18 +102,11 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
         }
       }
     }
+    const WindowCauses causes(p);
     for (const auto& w : dp->traffic->windows()) {
       const Backend& b = dp->backends[w.backend];
       const ClusterRuntime& c = *p.clusters()[b.cluster];
-      // The dead pod whose removal reached the last nginx worker latest
-      // within the window is the one that kept it open.
-      std::optional<PropagationChain> cause;
-      for (const models::PodRecord* rec : pods[b.cluster][b.service]) {
-        if (rec->dead_at > w.end) continue;
-        auto chain = follow_change(p, c, b.service, rec->ip, rec->terminating_at, true);
-        if (!chain || chain->all_workers < w.start) continue;
-        if (!cause || std::min(chain->all_workers, w.end) > std::min(cause->all_workers, w.end)) cause = chain;
-      }
+      const std::optional<WindowCause> cause = causes.of(w);
       nlohmann::ordered_json wj;
       wj["service"] = c.service_names[b.service];
       wj["cluster"] = c.spec->name;
@@ -130,7 +119,7 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
       wj["requests_504"] = std::llround(w.requests_504);
       wj["peak_fail_fraction"] = std::round(w.peak_fail_fraction * 1e6) / 1e6;
       StageBreakdown bd;
-      if (cause) bd = breakdown(*cause, w.start, w.end);
+      if (cause) bd = breakdown(cause->chain, w.start, w.end);
       auto r3 = [](double x) { return std::round(x * 1000.0) / 1000.0; };
       wj["cause"] = {{"workqueue_wait_s", r3(bd.workqueue_wait_s)},   {"client_throttle_s", r3(bd.client_throttle_s)},
                      {"apiserver_s", r3(bd.apiserver_s)},             {"sync_component_s", r3(bd.sync_component_s)},
@@ -174,50 +163,64 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
   return r;
 }
 
+namespace {
+
+// 12989 → "12,989": long counts stay readable.
+std::string grouped(std::int64_t v) {
+  std::string digits = std::to_string(v < 0 ? -v : v);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+  return v < 0 ? "-" + digits : digits;
+}
+std::string grouped(const nlohmann::ordered_json& v) { return grouped(v.get<std::int64_t>()); }
+
+std::string duration_text(double seconds_value) {
+  return sim::format_duration(sim::Duration::seconds(std::llround(seconds_value)));
+}
+
+}  // namespace
+
+// Every line fits an 80-column terminal (tests/app/cli_test.cpp).
 std::string format_text_report(const nlohmann::ordered_json& r) {
   std::string out;
-  out += fmt::format("epsim {} | scenario {} | seed {} | {} of virtual time, {} events\n",
-                     r["epsim_version"].get<std::string>(), r["scenario"]["name"].get<std::string>(),
-                     r["seed"].get<std::uint64_t>(),
-                     sim::format_duration(sim::Duration::from_seconds(r["virtual_duration_s"].get<double>())),
-                     r["events_processed"].get<std::uint64_t>());
+  out += fmt::format("epsim {} | scenario {} | seed {}\n", r["epsim_version"].get<std::string>(),
+                     r["scenario"]["name"].get<std::string>(), r["seed"].get<std::uint64_t>());
+  out += fmt::format("{} of virtual time, {} events\n", duration_text(r["virtual_duration_s"].get<double>()),
+                     grouped(r["events_processed"]));
   for (const auto& c : r["clusters"]) {
     std::string bugs;
     for (const auto& [k, v] : c["switches"].items()) {
       if (v.get<bool>() && k != "triggerTimeAnnotationRewrite") bugs += (bugs.empty() ? "" : ", ") + k;
     }
-    out += fmt::format("\ncluster {} ({}, Kubernetes {}): {} services\n", c["name"].get<std::string>(),
+    out += fmt::format("\ncluster {}: {}, Kubernetes {}, {} services\n", c["name"].get<std::string>(),
                        c["role"].get<std::string>(), c["kubernetes_version"].get<std::string>(),
-                       c["services"].get<std::uint64_t>());
-    out += fmt::format("  endpoints controller: {} workers, qps {}, burst {}; resync period {}\n",
+                       grouped(c["services"]));
+    out += fmt::format("  endpoints controller: {} workers, qps {}, burst {}, resync every {}\n",
                        c["concurrent_endpoint_syncs"].get<int>(), c["kube_api_qps"].get<double>(),
-                       c["kube_api_burst"].get<int>(),
-                       sim::format_duration(sim::Duration::from_seconds(c["resync_period_s"].get<double>())));
+                       c["kube_api_burst"].get<int>(), duration_text(c["resync_period_s"].get<double>()));
     out += fmt::format("  bug switches on: {}\n", bugs.empty() ? "none" : bugs);
     auto table = [&](const char* title, const nlohmann::ordered_json& list) {
       if (list.empty()) return;
-      out += fmt::format("  {:<10} {:>10} {:>9} {:>8} {:>9} {:>11} {:>10}\n", title, "at", "enqueued", "PUTs",
-                         "no-op", "duration", "max depth");
+      out += fmt::format("  {:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", title, "at", "enqueued", "PUTs", "no-op",
+                         "duration", "max depth");
       for (const auto& e : list) {
-        out += fmt::format("  {:<10} {:>10} {:>9} {:>8} {:>9} {:>10.1f}s {:>10}\n", "",
-                           sim::format_duration(sim::Duration::from_seconds(std::round(e["at_s"].get<double>()))),
-                           e["enqueued"].get<std::uint64_t>(), e["puts"].get<std::uint64_t>(),
-                           e["noop_puts"].get<std::uint64_t>(), e["duration_s"].get<double>(),
-                           e["max_queue_depth"].get<std::uint64_t>());
+        out += fmt::format("  {:<14} {:>9} {:>9} {:>9} {:>9} {:>8.1f}s {:>9}{}\n", "",
+                           duration_text(e["at_s"].get<double>()), grouped(e["enqueued"]), grouped(e["puts"]),
+                           grouped(e["noop_puts"]), e["duration_s"].get<double>(), grouped(e["max_queue_depth"]),
+                           e.contains("unfinished") ? " (unfinished)" : "");
       }
     };
-    table("resyncs", c["resyncs"]);
+    table("resync storms", c["resyncs"]);
     table("startups", c["startups"]);
-    out += fmt::format("  Endpoints writes: {} ({} changed storage, {} no-op at the API server); rollouts: {}\n",
-                       c["endpoint_puts_total"].get<std::uint64_t>(), c["apiserver_writes_applied"].get<std::uint64_t>(),
-                       c["apiserver_noop_updates"].get<std::uint64_t>(), c["rollouts"].get<std::uint64_t>());
+    out += fmt::format("  Endpoints PUTs: {} ({} changed storage, {} no-op)\n", grouped(c["endpoint_puts_total"]),
+                       grouped(c["apiserver_writes_applied"]), grouped(c["apiserver_noop_updates"]));
+    out += fmt::format("  rollouts: {}\n", grouped(c["rollouts"]));
   }
   const auto& sm = r["summary"];
   const auto& windows = r["windows"];
   if (sm.contains("requests_total") && sm["requests_total"].get<std::int64_t>() > 0) {
-    out += fmt::format("\ntraffic: {} requests, {} 502, {} 503, {} 504; propagation p50 {:.1f}s p99 {:.1f}s\n",
-                       sm["requests_total"].get<std::int64_t>(), sm["requests_502"].get<std::int64_t>(),
-                       sm["requests_503"].get<std::int64_t>(), sm["requests_504"].get<std::int64_t>(),
+    out += fmt::format("\ntraffic: {} requests; {} got 504, {} got 502, {} got 503\n", grouped(sm["requests_total"]),
+                       grouped(sm["requests_504"]), grouped(sm["requests_502"]), grouped(sm["requests_503"]));
+    out += fmt::format("pod changes reach every nginx worker in p50 {:.1f}s, p99 {:.1f}s\n",
                        sm["propagation_p50_s"].get<double>(), sm["propagation_p99_s"].get<double>());
   }
   if (!windows.empty()) {
@@ -227,7 +230,8 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
     std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
       return (*a)["duration_s"].template get<double>() > (*b)["duration_s"].template get<double>();
     });
-    out += fmt::format("{} failure windows (longest first):\n", windows.size());
+    out += fmt::format("\n{} failure windows{}:\n", windows.size(),
+                       windows.size() > 10 ? " (the 10 longest; epsim explain shows why)" : " (epsim explain shows why)");
     out += fmt::format("  {:<22} {:>9} {:>8} {:>7} {:>7}  {}\n", "service", "start", "length", "504", "502",
                        "mostly waiting in");
     const std::pair<const char*, const char*> stages[] = {
@@ -248,11 +252,12 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
       }
       std::string name = w["service"].get<std::string>();
       if (name.size() > 22) name = name.substr(0, 21) + "~";
-      out += fmt::format("  {:<22} {:>9} {:>7.1f}s {:>7} {:>7}  {}\n", name,
-                         sim::format_duration(sim::Duration::seconds(std::llround(w["start_s"].get<double>()))),
-                         w["duration_s"].get<double>(), w["requests_504"].get<std::int64_t>(),
-                         w["requests_502"].get<std::int64_t>(), dominant);
+      out += fmt::format("  {:<22} {:>9} {:>7.1f}s {:>7} {:>7}  {}\n", name, duration_text(w["start_s"].get<double>()),
+                         w["duration_s"].get<double>(), grouped(w["requests_504"]), grouped(w["requests_502"]),
+                         dominant);
     }
+  } else if (sm["requests_total"].get<std::int64_t>() > 0) {
+    out += "no failure windows\n";
   }
   out += fmt::format("\ndigest {}\n", r["digest"].get<std::string>());
   return out;

@@ -15,6 +15,8 @@
 
 #include "app/embedded_scenarios.h"
 #include "app/input_error.h"
+#include "app/scenario_schema.h"
+#include "app/set_assignment.h"
 #include "app/sha256.h"
 #include "app/yaml_input.h"
 #include "models/controller_switches.h"
@@ -154,34 +156,8 @@ struct Loader {
   }
 };
 
-const std::vector<std::string> kTopKeys = {"name",    "description",     "seed",     "duration", "maxEvents",
-                                           "include", "clusterDefaults", "clusters", "traffic",  "sync",
-                                           "ingress"};
-const std::vector<std::string> kTrafficKeys = {"mode", "deadIP"};
-const std::vector<std::string> kSyncKeys = {"from",         "to",          "workers", "kubeAPIQPS", "kubeAPIBurst",
-                                            "compareBeforeWrite", "resyncPeriod"};
-const std::vector<std::string> kIngressKeys = {"cluster",     "version",       "workerProcesses", "syncRateLimit",
-                                               "configBuild", "post",          "reload",          "drainingShare",
-                                               "config"};
-const std::vector<std::string> kCostKeys = {"base", "perBackend"};
-const std::vector<std::string> kIngressConfigKeys = {"proxy-connect-timeout", "proxy-next-upstream",
-                                                     "proxy-next-upstream-tries", "worker-shutdown-timeout",
-                                                     "load-balance"};
-const std::vector<std::string> kClusterKeys = {"name",     "role",     "kubernetesVersion", "apiServer",
-                                               "controllerManager", "services", "deploys"};
-const std::vector<std::string> kApiServerKeys = {"requestLatency", "mutatingThroughput", "maxMutatingRequestsInflight",
-                                                 "watchDelay", "noopUpdateElision"};
-const std::vector<std::string> kLatencyKeys = {"median", "p99"};
-const std::vector<std::string> kControllerManagerKeys = {
-    "concurrentEndpointSyncs", "kubeAPIQPS",       "kubeAPIBurst",  "minResyncPeriod", "resyncPeriod",
-    "endpointUpdatesBatchPeriod", "startedBefore", "leaderChanges", "switches",
-    "mirroringConcurrentServiceEndpointSyncs"};
-const std::vector<std::string> kServiceKeys = {"count",   "namePrefix",  "namespace", "headless", "selector",
-                                               "publishNotReadyAddresses", "pods", "readinessDelay",
-                                               "terminationGracePeriod", "maxSurge", "maxUnavailable",
-                                               "podStatusChurnPerHour", "rps"};
-const std::vector<std::string> kDeployKeys = {"service", "at", "ratePerHour"};
-const std::vector<std::string> kRelativeAtKeys = {"after", "offset", "nth"};
+// Key lists: app/scenario_schema.cpp.
+const std::vector<std::string>& keys_of(const std::string& level) { return *schema_keys(level); }
 
 double read_percent(const YAML::Node& node, const std::string& file, const std::string& key) {
   const std::string s = read_string(node, file, key);
@@ -194,9 +170,9 @@ double read_percent(const YAML::Node& node, const std::string& file, const std::
 }
 
 void apply_api_server(const YAML::Node& node, const std::string& file, models::ApiServerConfig& c) {
-  read_map(node, file, "apiServer", kApiServerKeys, [&](const std::string& key, const YAML::Node& v) {
+  read_map(node, file, "apiServer", keys_of("clusters[].apiServer"), [&](const std::string& key, const YAML::Node& v) {
     if (key == "requestLatency") {
-      read_map(v, file, "apiServer.requestLatency", kLatencyKeys, [&](const std::string& k, const YAML::Node& lv) {
+      read_map(v, file, "apiServer.requestLatency", keys_of("clusters[].apiServer.requestLatency"), [&](const std::string& k, const YAML::Node& lv) {
         const sim::Duration d = read_duration(lv, file, "requestLatency." + k, sim::Duration::nanoseconds(1));
         (k == "median" ? c.latency_median : c.latency_p99) = d;
       });
@@ -217,7 +193,7 @@ void apply_api_server(const YAML::Node& node, const std::string& file, models::A
 
 void apply_controller_manager(const YAML::Node& node, const std::string& file, ClusterSpec& cluster) {
   auto& cm = cluster.controller_manager;
-  read_map(node, file, "controllerManager", kControllerManagerKeys, [&](const std::string& key, const YAML::Node& v) {
+  read_map(node, file, "controllerManager", keys_of("clusters[].controllerManager"), [&](const std::string& key, const YAML::Node& v) {
     if (key == "concurrentEndpointSyncs") {
       cm.endpoints.concurrent_endpoint_syncs = static_cast<int>(read_integer(v, file, key, 1, kMaxWorkers));
     } else if (key == "kubeAPIQPS") {
@@ -238,9 +214,7 @@ void apply_controller_manager(const YAML::Node& node, const std::string& file, C
     } else if (key == "mirroringConcurrentServiceEndpointSyncs") {
       cluster.mirroring_workers = static_cast<int>(read_integer(v, file, key, 1, kMaxWorkers));
     } else if (key == "switches") {
-      std::vector<std::string> names;
-      for (const auto& s : models::controller_switch_table()) names.emplace_back(s.name);
-      read_map(v, file, "switches", names, [&](const std::string& k, const YAML::Node& sv) {
+      read_map(v, file, "switches", keys_of("clusters[].controllerManager.switches"), [&](const std::string& k, const YAML::Node& sv) {
         cluster.switch_overrides[k] = read_bool(sv, file, k);
       });
     }
@@ -251,7 +225,7 @@ ServiceGroupSpec read_service_group(const YAML::Node& node, const std::string& f
   ServiceGroupSpec g;
   g.origin = where(file, node);
   bool has_count = false;
-  read_map(node, file, "services entry", kServiceKeys, [&](const std::string& key, const YAML::Node& v) {
+  read_map(node, file, "services entry", keys_of("clusters[].services[]"), [&](const std::string& key, const YAML::Node& v) {
     if (key == "count") {
       g.count = static_cast<std::uint32_t>(read_integer(v, file, key, 1, static_cast<std::int64_t>(kMaxServicesPerScenario)));
       has_count = true;
@@ -292,7 +266,7 @@ DeploySpec read_deploy(const YAML::Node& node, const std::string& file) {
   DeploySpec d;
   d.origin = where(file, node);
   bool has_at = false, has_rate = false;
-  read_map(node, file, "deploys entry", kDeployKeys, [&](const std::string& key, const YAML::Node& v) {
+  read_map(node, file, "deploys entry", keys_of("clusters[].deploys[]"), [&](const std::string& key, const YAML::Node& v) {
     if (key == "service") {
       d.service = read_string(v, file, key);
     } else if (key == "ratePerHour") {
@@ -307,7 +281,7 @@ DeploySpec read_deploy(const YAML::Node& node, const std::string& file) {
       }
       d.kind = DeploySpec::Kind::after_resync;
       bool has_after = false;
-      read_map(v, file, "deploys.at", kRelativeAtKeys, [&](const std::string& k, const YAML::Node& av) {
+      read_map(v, file, "deploys.at", keys_of("clusters[].deploys[].at"), [&](const std::string& k, const YAML::Node& av) {
         if (k == "after") {
           const std::string event = read_string(av, file, k);
           if (event != "resync") {
@@ -336,7 +310,7 @@ DeploySpec read_deploy(const YAML::Node& node, const std::string& file) {
 }
 
 void apply_cluster(const YAML::Node& node, const std::string& file, ClusterSpec& c, bool defaults) {
-  read_map(node, file, defaults ? "clusterDefaults" : "cluster", kClusterKeys,
+  read_map(node, file, defaults ? "clusterDefaults" : "cluster", keys_of("clusters[]"),
            [&](const std::string& key, const YAML::Node& v) {
              if (key == "name") {
                c.name = read_string(v, file, key);
@@ -377,13 +351,13 @@ sim::Duration read_seconds_or_duration(const YAML::Node& v, const std::string& f
 
 void read_cost(const YAML::Node& node, const std::string& file, const std::string& key, sim::Duration& base,
                sim::Duration& per_backend) {
-  read_map(node, file, "ingress." + key, kCostKeys, [&](const std::string& k, const YAML::Node& v) {
+  read_map(node, file, "ingress." + key, keys_of("ingress.post"), [&](const std::string& k, const YAML::Node& v) {
     (k == "base" ? base : per_backend) = read_duration(v, file, key + "." + k);
   });
 }
 
 void apply_traffic(const YAML::Node& node, const std::string& file, models::TrafficConfig& t) {
-  read_map(node, file, "traffic", kTrafficKeys, [&](const std::string& key, const YAML::Node& v) {
+  read_map(node, file, "traffic", keys_of("traffic"), [&](const std::string& key, const YAML::Node& v) {
     const std::string value = read_string(v, file, key);
     if (key == "mode") {
       if (value == "fluid") t.mode = models::TrafficMode::fluid;
@@ -402,7 +376,7 @@ void apply_traffic(const YAML::Node& node, const std::string& file, models::Traf
 void apply_sync(const YAML::Node& node, const std::string& file, SyncSpec& s) {
   s.present = true;
   s.origin = where(file, node);
-  read_map(node, file, "sync", kSyncKeys, [&](const std::string& key, const YAML::Node& v) {
+  read_map(node, file, "sync", keys_of("sync"), [&](const std::string& key, const YAML::Node& v) {
     if (key == "from") {
       s.from.clear();
       for (const YAML::Node& c : read_list(v, file, key)) s.from.push_back(read_string(c, file, key));
@@ -429,7 +403,7 @@ void apply_ingress(const YAML::Node& node, const std::string& file, IngressSpec&
   in.present = true;
   in.origin = where(file, node);
   auto& c = in.config;
-  read_map(node, file, "ingress", kIngressKeys, [&](const std::string& key, const YAML::Node& v) {
+  read_map(node, file, "ingress", keys_of("ingress"), [&](const std::string& key, const YAML::Node& v) {
     if (key == "cluster") {
       in.cluster = read_string(v, file, key);
     } else if (key == "version") {
@@ -451,7 +425,7 @@ void apply_ingress(const YAML::Node& node, const std::string& file, IngressSpec&
     } else if (key == "drainingShare") {
       c.draining_share = read_number(v, file, key, 0, 1);
     } else if (key == "config") {
-      read_map(v, file, "ingress.config", kIngressConfigKeys, [&](const std::string& k, const YAML::Node& cv) {
+      read_map(v, file, "ingress.config", keys_of("ingress.config"), [&](const std::string& k, const YAML::Node& cv) {
         if (k == "proxy-connect-timeout") {
           t.proxy_connect_timeout = read_seconds_or_duration(cv, file, k);
         } else if (k == "worker-shutdown-timeout") {
@@ -530,7 +504,7 @@ Scenario build(Loader& loader) {
   std::pair<YAML::Node, std::string> clusters;
   bool has_clusters = false;  // a default YAML::Node is a defined null node: `!node` cannot tell
   for (const SourceFile& f : loader.files) {
-    read_map(f.root, f.path, "the scenario", kTopKeys, [&](const std::string& key, const YAML::Node& v) {
+    read_map(f.root, f.path, "the scenario", keys_of(""), [&](const std::string& key, const YAML::Node& v) {
       if (key == "name") {
         s.name = read_string(v, f.path, key);
       } else if (key == "description") {
@@ -602,11 +576,22 @@ Scenario load_scenario_text(const std::string& text, const std::string& origin) 
   return s;
 }
 
-Scenario load_scenario(const std::string& path) {
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets) {
+  std::vector<SetAssignment> assignments;
+  for (const std::string& text : sets) assignments.push_back(parse_set_assignment(text));
   Loader loader;
   const bool embedded = path.empty();
   loader.load(embedded ? kEmbeddedDefaultName : path, embedded ? std::string("<embedded ") + kEmbeddedDefaultName + ">" : path,
               embedded, nullptr, "");
+  CommandLineOrigins origins;
+  if (!assignments.empty()) {
+    std::vector<YAML::Node> roots;
+    for (const SourceFile& f : loader.files) roots.push_back(f.root);
+    for (const SetAssignment& a : assignments) {
+      apply_set_assignment(a, roots, origins);
+      loader.all_text += "--set " + a.text + "\n";  // the digest covers what changed the scenario
+    }
+  }
   Scenario s = build(loader);
   s.path = path;
   return s;
@@ -615,7 +600,13 @@ Scenario load_scenario(const std::string& path) {
 void apply_overrides(Scenario& s, const Overrides& o) {
   if (o.seed) s.seed = *o.seed;
   if (o.duration) s.duration = *o.duration;
-  if (o.sync_rate_limit) s.ingress.config.sync_rate_limit = *o.sync_rate_limit;
+  if (o.sync_rate_limit) {
+    if (!s.ingress.present) {
+      throw InputError("--sync-rate-limit: the scenario has no ingress section (ingress-nginx is modelled only with "
+                       "sync and ingress sections, see scenarios/multi-cluster.yaml)");
+    }
+    s.ingress.config.sync_rate_limit = *o.sync_rate_limit;
+  }
   for (ClusterSpec& c : s.clusters) {
     if (c.role != "business") continue;
     auto& e = c.controller_manager.endpoints;

@@ -108,9 +108,11 @@ struct Overrides {
   std::optional<double> sync_rate_limit;
 };
 
-// Loads a scenario file (or, with an empty path, the embedded default).
-// Throws InputError with file:line:column on any problem.
-Scenario load_scenario(const std::string& path);
+// Loads a scenario file (or, with an empty path, the embedded default), with
+// the `--set PATH=VALUE` assignments of `sets` applied to it (see
+// app/set_assignment.h). Throws InputError with file:line:column (or the
+// assignment) on any problem.
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets = {});
 // Loads a scenario from its text without touching the filesystem; `origin`
 // names it in messages and its includes resolve among the embedded scenarios
 // (e.g. common/apiserver-calibrated.yaml). Throws InputError like load_scenario.

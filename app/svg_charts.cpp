@@ -204,6 +204,12 @@ std::string svg_charts(const sim::TimeSeriesSampler& sampler, const json& report
     }
     const bool optional = std::string_view(spec.suffix).starts_with("requests_");
     if (panel.series.empty() && optional) continue;
+    // Every 5xx a 504 (the default, blackholed dead IPs): the 504 panel says it all.
+    if (optional && !panels.empty() && panels.back().series.size() == panel.series.size() &&
+        std::equal(panel.series.begin(), panel.series.end(), panels.back().series.begin(),
+                   [](const Series& a, const Series& b) { return a.points == b.points; })) {
+      continue;
+    }
     double peak = 0;
     for (const auto& s : panel.series) peak = std::max(peak, s.peak);
     panel.y_max = peak > 0 ? std::ceil(peak / nice_step(peak, 4) - 1e-9) * nice_step(peak, 4) : 1;

@@ -25,7 +25,9 @@ void append_number(std::string& out, double v) {
   } else if (v == 0) {
     out += '0';  // also for -0: a delta of nothing
   } else {
-    fmt::format_to(std::back_inserter(out), "{}", v);
+    // Nine significant digits: counts stay exact, expected counts lose the
+    // float noise of their sums (20.000000000000004 → 20).
+    fmt::format_to(std::back_inserter(out), "{:.9g}", v);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "app/input_error.h"
 
@@ -16,7 +17,37 @@ std::string where(const std::string& file, const YAML::Mark& mark) {
   return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);
 }
 
-std::string where(const std::string& file, const YAML::Node& node) { return where(file, node.Mark()); }
+namespace {
+thread_local CommandLineOrigins* active_origins = nullptr;
+}  // namespace
+
+CommandLineOrigins::CommandLineOrigins() {
+  if (active_origins != nullptr) throw std::logic_error("CommandLineOrigins is already active on this thread");
+  active_origins = this;
+}
+
+CommandLineOrigins::~CommandLineOrigins() { active_origins = nullptr; }
+
+void CommandLineOrigins::add(const YAML::Node& node, const std::string& label) {
+  nodes_.emplace_back(node, label);
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      add(kv.first, label);
+      add(kv.second, label);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) add(item, label);
+  }
+}
+
+std::string where(const std::string& file, const YAML::Node& node) {
+  if (active_origins != nullptr) {
+    for (const auto& [n, label] : active_origins->nodes_) {
+      if (node.IsDefined() && n.is(node)) return label;
+    }
+  }
+  return where(file, node.Mark());
+}
 
 namespace {
 std::size_t edit_distance(const std::string& a, const std::string& b) {

@@ -17,6 +17,24 @@ namespace epsim::app {
 std::string where(const std::string& file, const YAML::Node& node);
 std::string where(const std::string& file, const YAML::Mark& mark);
 
+// Names nodes that came from the command line (`--set PATH=VALUE`) instead
+// of a file: while an instance lives, where(file, node) of such a node (or
+// of anything inside it) is its assignment, e.g. "--set duration=1x", not the
+// file it was spliced into. One instance at a time per thread.
+class CommandLineOrigins {
+ public:
+  CommandLineOrigins();
+  ~CommandLineOrigins();
+  CommandLineOrigins(const CommandLineOrigins&) = delete;
+  CommandLineOrigins& operator=(const CommandLineOrigins&) = delete;
+  // `node` and every node inside it are named `label`.
+  void add(const YAML::Node& node, const std::string& label);
+
+ private:
+  std::vector<std::pair<YAML::Node, std::string>> nodes_;
+  friend std::string where(const std::string& file, const YAML::Node& node);
+};
+
 // The valid key closest to `key` (edit distance), or "" when none is close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& valid);
 

@@ -97,6 +97,10 @@ std::uint32_t Traffic::add_backend(double requests_per_second) {
   // No endpoints yet: no balancer, every request is a 503.
   for (auto& w : b.workers) w.fail = 1;
   b.fail = 1;
+  integrate();
+  offered_rate_ += requests_per_second;
+  failure_rate_ += requests_per_second;
+  ++failing_backends_;
   b.segment_start = sim_.now();
   backends_.push_back(std::move(b));
   totals_.emplace_back();
@@ -322,11 +326,54 @@ void Traffic::flush(std::uint32_t backend) {
 // Recomputes the backend's failure probability and its window.
 void Traffic::refresh(std::uint32_t backend) {
   Backend& b = backends_[backend];
-  double sum = 0;
-  for (const Worker& w : b.workers) sum += w.fail;
+  double sum = 0, sum_504 = 0;
+  for (const Worker& w : b.workers) {
+    sum += w.fail;
+    sum_504 += w.f504;
+  }
+  const double old_fail = b.fail, old_504 = b.f504;
   b.fail = sum / workers_;
+  b.f504 = sum_504 / workers_;
+  if (b.fail != old_fail || b.f504 != old_504) {
+    integrate();
+    failing_backends_ += (b.fail > 0 ? 1 : 0);
+    failing_backends_ -= (old_fail > 0 ? 1 : 0);
+    if (failing_backends_ == 0) {
+      failure_rate_ = rate_504_ = 0;  // no drift from rounding once nothing fails
+    } else {
+      failure_rate_ += b.rate * (b.fail - old_fail);
+      rate_504_ += b.rate * (b.f504 - old_504);
+    }
+  }
   update_window(backend);
 }
+
+void Traffic::set_fractions(Worker& w) const {
+  const WorkerFractions f = worker_fractions(w);
+  w.fail = f.fail;
+  w.f504 = f.f504;
+}
+
+void Traffic::integrate() {
+  if (!started_) return;
+  const sim::Time now = std::min(sim_.now(), until_);
+  if (now <= integrated_at_) return;
+  const double dt = (now - integrated_at_).seconds_f();
+  expected_requests_ += offered_rate_ * dt;
+  expected_failures_ += failure_rate_ * dt;
+  expected_504s_ += rate_504_ * dt;
+  integrated_at_ = now;
+}
+
+double Traffic::integrated(double booked, double rate) const {
+  if (!started_) return 0;
+  const sim::Time now = std::min(sim_.now(), until_);
+  return booked + (now > integrated_at_ ? rate * (now - integrated_at_).seconds_f() : 0.0);
+}
+
+double Traffic::expected_requests() const { return integrated(expected_requests_, offered_rate_); }
+double Traffic::expected_failures() const { return integrated(expected_failures_, failure_rate_); }
+double Traffic::expected_504s() const { return integrated(expected_504s_, rate_504_); }
 
 void Traffic::update_window(std::uint32_t backend) {
   if (!accounting()) return;
@@ -393,7 +440,7 @@ void Traffic::set_upstreams(std::uint32_t backend, int worker, const std::vector
     auto& list = ip_backends_[ip];
     if (std::find(list.begin(), list.end(), backend) == list.end()) list.push_back(backend);
   }
-  w.fail = worker_fractions(w).fail;
+  set_fractions(w);
   refresh(backend);
 }
 
@@ -426,7 +473,7 @@ void Traffic::set_ip_dead(PodIp ip, DeadIpBehavior behavior) {
       const auto listed = static_cast<std::uint32_t>(std::count(w.ips.begin(), w.ips.end(), ip));
       if (listed == 0) continue;
       w.dead += listed;
-      w.fail = worker_fractions(w).fail;
+      set_fractions(w);
     }
     refresh(affected[i]);
   }
@@ -436,6 +483,7 @@ void Traffic::start(sim::Time until) {
   if (started_) throw std::logic_error("traffic already started");
   started_ = true;
   until_ = until;
+  integrated_at_ = sim_.now();
   for (std::uint32_t id = 0; id < backends_.size(); ++id) {
     backends_[id].segment_start = sim_.now();
     update_window(id);

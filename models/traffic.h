@@ -111,6 +111,14 @@ class Traffic {
   BackendTotals grand_totals() const;
   // Current failure probability, averaged over workers.
   double failure_probability(std::uint32_t backend) const;
+  // Expected requests, failed requests (502/503/504) and 504s since start()
+  // up to now: the rates times the failure probabilities, integrated over
+  // time. Exact for both modes (they share the probabilities), smooth where
+  // fluid mode's realised counts are booked at change points; the time series
+  // samples these.
+  double expected_requests() const;
+  double expected_failures() const;
+  double expected_504s() const;
 
   // Inspection (tests, reports).
   TrafficMode mode() const { return config_.mode; }
@@ -136,11 +144,13 @@ class Traffic {
     std::uint32_t reinits = 0;  // roundrobin instances built so far (keys the random start)
     std::uint32_t dead = 0;     // dead IPs in ips (0: every request succeeds at once)
     double fail = 0;            // long-run failure fraction
+    double f504 = 0;            // its 504 part
   };
   struct Backend {
     double rate = 0;
     std::vector<Worker> workers;
     double fail = 0;                      // failure_probability
+    double f504 = 0;                      // its 504 part
     sim::Time segment_start;              // fluid: accounted up to here
     std::int64_t window = -1;             // index in windows_ of its latest window
     bool window_open = false;
@@ -167,6 +177,9 @@ class Traffic {
   bool accounting() const;
   void flush(std::uint32_t backend);
   void refresh(std::uint32_t backend);
+  void set_fractions(Worker& w) const;
+  void integrate();  // books the expected counts up to now
+  double integrated(double booked, double rate) const;  // booked + rate · (now − integrated_at_)
   void update_window(std::uint32_t backend);
   void record(std::uint32_t backend, const Counts& c);
   void arrive(std::uint32_t backend);
@@ -184,6 +197,12 @@ class Traffic {
   // Only looked up, never iterated: no hash order reaches a decision.
   std::unordered_map<PodIp, DeadIpBehavior> dead_;
   std::unordered_map<PodIp, std::vector<std::uint32_t>> ip_backends_;  // live IP → backends listing it
+  // Σ rate, Σ rate·fail and Σ rate·f504 over the backends, and their
+  // integrals up to integrated_at_ (expected_*()).
+  double offered_rate_ = 0, failure_rate_ = 0, rate_504_ = 0;
+  double expected_requests_ = 0, expected_failures_ = 0, expected_504s_ = 0;
+  sim::Time integrated_at_;
+  std::size_t failing_backends_ = 0;  // backends with fail > 0: at 0 the sums are reset exactly
   bool started_ = false;
   bool finished_ = false;
   sim::Time until_ = sim::Time::max();

@@ -271,3 +271,42 @@ TEST_CASE("durations whose sums overflow in the run are bad input") {
                       "    deploys: [{service: default/svc-00001, at: {after: resync, nth: 1000}}]\n",
                       "overflow");
 }
+
+TEST_CASE("a --set path that does not exist is refused with the closest key") {
+  Scratch s;
+  const std::string path = quoted(s.write("ok.yaml", kBase));
+  expect_bad_input(s, path + " --set clusters[idc].controllerManager.kubeAPIQSP=100",
+                   "--set clusters[idc].controllerManager.kubeAPIQSP=100: unknown key \"kubeAPIQSP\" in "
+                   "clusters[].controllerManager; did you mean \"kubeAPIQPS\"?");
+  expect_bad_input(s, path + " --set clusters[idcx].controllerManager.kubeAPIQPS=100",
+                   "no entry of clusters is named \"idcx\" (names: idc)");
+  expect_bad_input(s, path + " --set clusters[4].name=x", "clusters has 1 entries; [4] does not exist");
+  expect_bad_input(s, path + " --set controllerManager.kubeAPIQPS=1",
+                   "cluster keys go under clusters[NAME].controllerManager or clusterDefaults.controllerManager");
+  expect_bad_input(s, path + " --set clusters.controllerManager.kubeAPIQPS=1",
+                   "clusters is a list: pick entries with clusters[NAME], clusters[INDEX] or clusters[*]");
+  expect_bad_input(s, path + " --set duration.unit=s", "duration holds a value, not keys");
+  expect_bad_input(s, path + " --set include=x.yaml", "include cannot be set from the command line");
+  expect_bad_input(s, path + " --set kubeAPIQPS", "expected PATH=VALUE");
+  expect_bad_input(s, path + " --set 'clusters[idc].services[web].pods=2'",
+                   "services entries have no name; select them by index or with [*]");
+}
+
+TEST_CASE("a bad --set value is reported as the assignment, not as a file position") {
+  Scratch s;
+  const std::string path = quoted(s.write("ok.yaml", kBase));
+  const std::string err =
+      expect_bad_input(s, path + " --set 'clusters[0].controllerManager.kubeAPIQPS=abc'",
+                       "--set clusters[0].controllerManager.kubeAPIQPS=abc: kubeAPIQPS must be a number, got \"abc\"");
+  CHECK(err.find("ok.yaml") == std::string::npos);
+  expect_bad_input(s, path + " --set duration=5", "--set duration=5: duration: invalid duration \"5\": missing unit");
+  expect_bad_input(s, path + " --set 'clusters[*].services[0].pods=0'", "pods = 0 is out of range");
+  expect_bad_input(s, path + " --set 'seed=[1'", "--set seed=[1: the value is not valid YAML");
+}
+
+TEST_CASE("--sync-rate-limit needs an ingress section") {
+  Scratch s;
+  expect_bad_input(s, quoted(s.write("ok.yaml", kBase)) + " --sync-rate-limit 1",
+                   "--sync-rate-limit: the scenario has no ingress section");
+  expect_bad_input(s, "--sync-rate-limit 0", "--sync-rate-limit");
+}

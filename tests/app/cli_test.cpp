@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "run_epsim.h"
@@ -19,8 +20,26 @@ TEST_CASE("epsim run on the embedded default shows the 1.17.3 resync storm") {
   const auto r = run_epsim("run");
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("scenario incident-1.17.3") != std::string::npos);
-  CHECK(r.out.find("16h25m0s     12989") != std::string::npos);
+  CHECK(r.out.find("16h25m0s    12,989    12,959    12,948    646.5s    12,989") != std::string::npos);
+  CHECK(r.out.find("10 failure windows") != std::string::npos);
+  CHECK(r.out.find("default/web-00001       16h28m1s   470.1s   9,342       0  endpoints workqueue") !=
+        std::string::npos);
   CHECK(r.err.empty());
+}
+
+TEST_CASE("the text report of every shipped scenario fits 80 columns") {
+  for (const char* name : {"incident-1.17.3", "incident-fixed", "incident-tuned", "multi-cluster", "legacy-reload"}) {
+    CAPTURE(name);
+    const auto r = run_epsim(std::string("run ") + epsim::test::source_path(std::string("scenarios/") + name + ".yaml"));
+    REQUIRE(r.exit_code == 0);
+    std::size_t widest = 0;
+    for (std::size_t at = 0, next; at < r.out.size(); at = next + 1) {
+      next = r.out.find('\n', at);
+      if (next == std::string::npos) next = r.out.size();
+      widest = std::max(widest, next - at);
+    }
+    CHECK(widest <= 80);
+  }
 }
 
 TEST_CASE("the real kube-controller-manager flag spellings override the scenario") {

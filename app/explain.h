@@ -1,0 +1,24 @@
+// `epsim explain`: for each 504 window, the chain of stages the removal of
+// the dead pod went through, as a timeline an SRE can read in a terminal.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+
+#include "app/pipeline.h"
+
+namespace epsim::app {
+
+struct ExplainOptions {
+  std::string service;    // "" = every service; "default/web-00001" or "web-00001"
+  std::size_t limit = 10; // longest windows shown when no service is given; 0 = all
+};
+
+// `report` is build_report(pipeline). Throws InputError when `service` names
+// no service of the scenario.
+std::string explain_windows(const Pipeline& pipeline, const nlohmann::ordered_json& report,
+                            const ExplainOptions& options);
+
+}  // namespace epsim::app

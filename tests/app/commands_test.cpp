@@ -1,0 +1,148 @@
+// The subcommands and flags beyond `run SCENARIO`: --set, --sync-rate-limit,
+// validate, explain and topology, through the epsim binary.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "app/scenario.h"
+#include "run_epsim.h"
+
+using epsim::test::run_epsim;
+
+namespace {
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("--set changes one key and wins over the file and its includes") {
+  const auto loaded = epsim::app::load_scenario(
+      "", {"clusters[idc].controllerManager.kubeAPIQPS=100", "clusters[idc].apiServer.mutatingThroughput=500",
+           "duration=2h", "clusters[idc].services[*].pods=3"});
+  const auto& idc = loaded.clusters.at(0);
+  CHECK(idc.name == "idc");
+  CHECK(idc.controller_manager.endpoints.kube_api_qps == 100);
+  CHECK(idc.api_server.mutating_throughput == 500);  // set in the included apiserver-calibrated.yaml
+  CHECK(loaded.duration == epsim::sim::Duration::hours(2));
+  for (const auto& g : idc.services) CHECK(g.workload.replicas == 3);
+  // The digest covers the assignments: a changed scenario is a different scenario.
+  CHECK(loaded.text_digest != epsim::app::load_scenario("").text_digest);
+  CHECK(loaded.text_digest == epsim::app::load_scenario("", {"clusters[idc].controllerManager.kubeAPIQPS=100",
+                                                             "clusters[idc].apiServer.mutatingThroughput=500",
+                                                             "duration=2h", "clusters[idc].services[*].pods=3"})
+                                  .text_digest);
+}
+
+TEST_CASE("--set can create maps and select clusters by index or all") {
+  const auto loaded = epsim::app::load_scenario(
+      epsim::test::source_path("scenarios/multi-cluster.yaml"),
+      {"clusters[*].controllerManager.kubeAPIBurst=77", "clusters[0].kubernetesVersion=1.17.13",
+       "ingress.config.proxy-connect-timeout=2", "clusterDefaults.apiServer.watchDelay=250ms"});
+  for (const auto& c : loaded.clusters) {
+    CAPTURE(c.name);
+    CHECK(c.controller_manager.endpoints.kube_api_burst == 77);
+    CHECK(c.api_server.watch_delay == epsim::sim::Duration::milliseconds(250));
+  }
+  CHECK(loaded.clusters.at(0).kubernetes_version == "1.17.13");
+  CHECK(loaded.traffic.proxy_connect_timeout == epsim::sim::Duration::seconds(2));
+}
+
+TEST_CASE("what if qps were 100 is one flag or one --set") {
+  const auto by_flag = run_epsim("run --format json --kube-api-qps 100 --duration 17h");
+  const auto by_set = run_epsim("run --format json --set 'clusters[idc].controllerManager.kubeAPIQPS=100' --duration 17h");
+  REQUIRE(by_flag.exit_code == 0);
+  REQUIRE(by_set.exit_code == 0);
+  CHECK(by_flag.out.find("\"kube_api_qps\": 100.0") != std::string::npos);
+  CHECK(by_set.out.find("\"kube_api_qps\": 100.0") != std::string::npos);
+  // Faster client, same API server bound (45 writes/s): the storm drains in ~290 s, not 646 s.
+  CHECK(by_flag.out.find("\"duration_s\": 290.") != std::string::npos);
+}
+
+TEST_CASE("--sync-rate-limit sets ingress-nginx's sync rate") {
+  auto loaded = epsim::app::load_scenario(epsim::test::source_path("scenarios/multi-cluster.yaml"));
+  epsim::app::Overrides o;
+  o.sync_rate_limit = 2.5;
+  epsim::app::apply_overrides(loaded, o);
+  CHECK(loaded.ingress.config.sync_rate_limit == 2.5);
+  const auto r = run_epsim("run " + epsim::test::source_path("scenarios/multi-cluster.yaml") +
+                           " --sync-rate-limit 5 --duration 1h");
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("epsim validate accepts every shipped scenario and names each") {
+  const auto r = run_epsim("validate " + epsim::test::source_path("scenarios") + "/*.yaml");
+  CAPTURE(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(count(r.out, ": valid: ") == 5);
+  CHECK(r.out.find("incident-1.17.3.yaml: valid: incident-1.17.3 (2 clusters, 12989 services") != std::string::npos);
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("epsim validate reports each bad file and exits 2") {
+  const auto r = run_epsim("validate " + epsim::test::source_path("scenarios/incident-fixed.yaml") +
+                           " /nonexistent/x.yaml --set 'clusters[idc].controllerManager.kubeAPIQPS=5'");
+  CHECK(r.exit_code == 2);
+  CHECK(count(r.out, ": valid: ") == 1);
+  CHECK(r.err.find("/nonexistent/x.yaml: cannot read scenario file") != std::string::npos);
+  CHECK(run_epsim("validate").exit_code == 2);
+}
+
+TEST_CASE("epsim explain shows the stage timeline of the incident's worst window") {
+  const auto r = run_epsim("explain --limit 1");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("resync storm in idc at 16h25m00.0s: 12959 PUTs,\n  the workqueue drained after 646.5s") !=
+        std::string::npos);
+  CHECK(r.out.find("504 window 1 of 10: default/api-00001 in cluster idc") != std::string::npos);
+  CHECK(r.out.find("(537.3s)") != std::string::npos);
+  // The stages in pipeline order, the workqueue wait dominating.
+  const std::size_t dequeued = r.out.find("endpoints controller dequeues the Service (+575.8s)");
+  const std::size_t stored = r.out.find("API server stores the Endpoints");
+  const std::size_t synced = r.out.find("sync component writes the access copy");
+  const std::size_t applied = r.out.find("ingress-nginx applies the new backends");
+  const std::size_t workers = r.out.find("last nginx worker routes without it");
+  CHECK(dequeued < stored);
+  CHECK(stored < synced);
+  CHECK(synced < applied);
+  CHECK(applied < workers);
+  CHECK(workers != std::string::npos);
+  CHECK(r.out.find("100% of the window was spent waiting in the endpoints controller's workqueue") !=
+        std::string::npos);
+  for (std::size_t at = 0, next; at < r.out.size(); at = next + 1) {
+    next = r.out.find('\n', at);
+    if (next == std::string::npos) next = r.out.size();
+    CHECK(next - at <= 80);  // readable in an 80-column terminal
+  }
+}
+
+TEST_CASE("epsim explain --service picks one service and refuses unknown ones") {
+  const auto r = run_epsim("explain --service web-00001");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("504 window 1 of 1: default/web-00001 in cluster idc") != std::string::npos);
+  CHECK(r.out.find("(470.1s)") != std::string::npos);
+  const auto fixed = run_epsim("explain " + epsim::test::source_path("scenarios/incident-fixed.yaml"));
+  REQUIRE(fixed.exit_code == 0);
+  CHECK(fixed.out.find("no 504 windows in this run") != std::string::npos);
+  const auto unknown = run_epsim("explain --service nope");
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("--service nope: no such service") != std::string::npos);
+}
+
+TEST_CASE("epsim topology prints the pipeline as Graphviz DOT") {
+  const auto r = run_epsim("topology " + epsim::test::source_path("scenarios/multi-cluster.yaml"));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.rfind("digraph", 0) == 0);
+  CHECK(r.out.find("endpoints-controller") != std::string::npos);
+  CHECK(r.out.find("ingress-nginx") != std::string::npos);
+  CHECK(r.out.find("->") != std::string::npos);
+  CHECK(r.out.back() == '\n');
+}
+
+TEST_CASE("the progress bar stays off when stderr is not a terminal") {
+  const auto r = run_epsim("run --duration 2h");
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+}
