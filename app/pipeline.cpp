@@ -153,11 +153,30 @@ void Pipeline::add_data_plane_series() {
   sampler_->add_series("ingress/requests_504", Kind::delta, [traffic] { return traffic->expected_504s(); });
 }
 
+namespace {
+
+// A stage's writes: the client's throttle wait, then the request (the trace
+// output splits overlapping spans of several workers into lanes).
+void record_writes(sim::SpanRecorder& spans, const std::string& track_name, const models::StageLog& log,
+                   std::uint32_t throttle, std::uint32_t request) {
+  const std::uint32_t track = spans.track(track_name);
+  for (std::uint32_t object = 0; object < log.objects(); ++object) {
+    for (const models::StageWrite& w : log.writes_of(object)) {
+      if (w.sent > w.started) spans.record(track, throttle, w.started, w.sent);
+      spans.record(track, request, w.sent, w.stored);
+    }
+  }
+}
+
+}  // namespace
+
 void Pipeline::record_spans() {
   const sim::Time end = sim::Time::zero() + scenario_.duration;
   const std::uint32_t resync = spans_.name("resync storm");
   const std::uint32_t startup = spans_.name("controller start");
   const std::uint32_t rollout = spans_.name("rollout");
+  const std::uint32_t throttle = spans_.name("client throttle wait");
+  const std::uint32_t put = spans_.name("Endpoints write");
   for (const auto& c : clusters_) {
     const std::uint32_t track = spans_.track(c->spec->name + " endpoints controller");
     for (const auto& e : c->controller_manager->endpoints_controller().episodes()) {
@@ -168,6 +187,18 @@ void Pipeline::record_spans() {
     for (const auto& r : c->deployments->rollouts()) {
       spans_.record(deploys, rollout, r.started, std::min(r.finished, end));
     }
+    record_writes(spans_, c->spec->name + " endpoints writes", c->controller_manager->endpoints_controller().writes(),
+                  throttle, put);
+  }
+  if (data_plane_) {
+    record_writes(spans_, "sync component writes", data_plane_->sync->writes(), throttle, put);
+    if (data_plane_->mirroring) {
+      record_writes(spans_, "EndpointSlice mirroring writes", data_plane_->mirroring->writes(), throttle,
+                    spans_.name("EndpointSlice write"));
+    }
+    const std::uint32_t ingress = spans_.track("ingress-nginx syncs");
+    const std::uint32_t sync = spans_.name("ingress-nginx sync");
+    for (const auto& s : data_plane_->ingress->syncs()) spans_.record(ingress, sync, s.read_at, std::min(s.applied_at, end));
   }
 }
 
@@ -218,13 +249,18 @@ void Pipeline::build_cluster(const ClusterSpec& spec) {
 
 void Pipeline::schedule_deploys(ClusterRuntime& cluster) {
   const sim::Time end = sim::Time::zero() + scenario_.duration;
+  // Background entries add up: one Poisson process at the summed rate.
+  double background_per_hour = 0;
   for (const DeploySpec& d : cluster.spec->deploys) {
-    if (d.kind == DeploySpec::Kind::background) {
-      std::vector<models::ServiceId> all(cluster.service_names.size());
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<models::ServiceId>(i);
-      cluster.deployments->start_background_deploys(d.rate_per_hour, end, std::move(all));
-      continue;
-    }
+    if (d.kind == DeploySpec::Kind::background) background_per_hour += d.rate_per_hour;
+  }
+  if (background_per_hour > 0) {
+    std::vector<models::ServiceId> all(cluster.service_names.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<models::ServiceId>(i);
+    cluster.deployments->start_background_deploys(background_per_hour, end, std::move(all));
+  }
+  for (const DeploySpec& d : cluster.spec->deploys) {
+    if (d.kind == DeploySpec::Kind::background) continue;
     const auto it = cluster.service_ids.find(d.service);
     if (it == cluster.service_ids.end()) {
       throw InputError(fmt::format("{}: deploy of unknown service \"{}\" in cluster {} (names look like {})", d.origin,

@@ -542,6 +542,10 @@ Scenario build(Loader& loader) {
     if (c.role == "business" && c.services.empty()) {
       throw InputError(fmt::format("{}: business cluster {} has no services", c.origin, c.name));
     }
+    if (c.role == "access" && !c.deploys.empty()) {
+      throw InputError(fmt::format("{}: access cluster {} has no Deployments of its own (its Endpoints come from the "
+                                   "sync component); put the deploys on a business cluster", c.origin, c.name));
+    }
     if (c.role == "access" && !c.services.empty()) {
       throw InputError(fmt::format("{}: access cluster {} gets its Services from the sync component; remove its "
                                    "services list", c.origin, c.name));

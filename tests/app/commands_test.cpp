@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "app/input_error.h"
+#include "app/pipeline.h"
 #include "app/scenario.h"
 #include "run_epsim.h"
 
@@ -145,4 +147,25 @@ TEST_CASE("the progress bar stays off when stderr is not a terminal") {
   const auto r = run_epsim("run --duration 2h");
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
+}
+
+TEST_CASE("background deploy entries of a cluster add up to one rate") {
+  auto rollouts = [](const std::string& deploys) {
+    const std::string text = "name: bg\nduration: 24h\nclusters:\n  - name: idc\n    services: [{count: 1000}]\n"
+                             "    deploys: " + deploys + "\n";
+    const auto scenario = epsim::app::load_scenario_text(text, "bg.yaml");
+    epsim::app::Pipeline pipeline(scenario);
+    pipeline.run();
+    return pipeline.clusters().front()->deployments->rollouts().size();
+  };
+  const auto split = rollouts("[{ratePerHour: 1}, {ratePerHour: 30}]");
+  CHECK(split == rollouts("[{ratePerHour: 31}]"));  // the same process at the summed rate
+  CHECK(split > 24 * 31 * 8 / 10);
+  CHECK(split < 24 * 31 * 12 / 10);
+}
+
+TEST_CASE("deploys on the access cluster are refused") {
+  CHECK_THROWS_WITH_AS(epsim::app::load_scenario(epsim::test::source_path("scenarios/multi-cluster.yaml"),
+                                                 {"clusters[access].deploys=[{ratePerHour: 1}]"}),
+                       doctest::Contains("has no Deployments of its own"), epsim::app::InputError);
 }
