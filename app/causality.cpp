@@ -30,10 +30,11 @@ std::optional<PropagationChain> follow_change(const Pipeline& p, const ClusterRu
     c.mirroring_stored = m->stored;
     upstream = m->stored;
   }
-  // The first configuration read after the upstream write (the watch delay
-  // lies inside this interval).
+  // The first configuration read after ingress-nginx's informer saw the
+  // upstream write (the access API server's watch delay later).
+  const sim::Time visible = upstream + dp->api->config().watch_delay;
   const auto& syncs = dp->ingress->syncs();
-  const auto it = std::lower_bound(syncs.begin(), syncs.end(), upstream,
+  const auto it = std::lower_bound(syncs.begin(), syncs.end(), visible,
                                    [](const models::IngressSync& x, sim::Time t) { return x.read_at < t; });
   if (it == syncs.end()) return std::nullopt;
   c.ingress_applied = it->applied_at;
