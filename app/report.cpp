@@ -167,9 +167,13 @@ namespace {
 
 // 12989 → "12,989": long counts stay readable.
 std::string grouped(std::int64_t v) {
-  std::string digits = std::to_string(v < 0 ? -v : v);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
-  return v < 0 ? "-" + digits : digits;
+  const std::string digits = std::to_string(v < 0 ? -v : v);
+  std::string out = v < 0 ? "-" : "";
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 std::string grouped(const nlohmann::ordered_json& v) { return grouped(v.get<std::int64_t>()); }
 
