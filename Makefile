@@ -10,7 +10,8 @@ DEBIAN_PACKAGES := g++ cmake make ccache libboost-graph-dev libboost-dev libeige
 # Only `make fuzz` needs these (libFuzzer ships in libclang-rt-14-dev).
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
-# `make test-asan`: the whole suite with AddressSanitizer + UBSan, assertions on.
+# `make test-asan`: the whole suite with AddressSanitizer + UBSan, assertions and
+# the models' invariant checks (sim/invariant.h) on.
 ASAN_BUILD_DIR ?= build-asan
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -52,7 +53,7 @@ test: build
 
 test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-	  -DEPSIM_SANITIZE=ON -DEPSIM_BUILD_BENCH=OFF >/dev/null
+	  -DEPSIM_SANITIZE=ON -DEPSIM_CHECK_INVARIANTS=ON -DEPSIM_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	@cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS)
 

@@ -1,8 +1,10 @@
 #include "models/api_server.h"
 
-#include <cassert>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+
+#include "sim/invariant.h"
 
 namespace epsim::models {
 
@@ -57,21 +59,21 @@ ApiServer::ApiServer(sim::Simulator& simulator, sim::MetricsRegistry& metrics, s
 void ApiServer::seed_service(const Service& service) {
   ensure_slot(services_, service_present_, service.id);
   services_[service.id] = service;
-  services_[service.id].resource_version = ++resource_version_;
+  services_[service.id].resource_version = next_resource_version(0);
   service_present_[service.id] = true;
 }
 
 void ApiServer::seed_pod(const Pod& pod) {
   ensure_slot(pods_, pod_present_, pod.id);
   pods_[pod.id] = pod;
-  pods_[pod.id].resource_version = ++resource_version_;
+  pods_[pod.id].resource_version = next_resource_version(0);
   pod_present_[pod.id] = true;
 }
 
 void ApiServer::seed(EndpointsStore& store, const Endpoints& object) {
   ensure_slot(store.objects, store.present, object.service);
   store.objects[object.service] = object;
-  store.objects[object.service].resource_version = ++resource_version_;
+  store.objects[object.service].resource_version = next_resource_version(0);
   store.present[object.service] = true;
 }
 
@@ -87,6 +89,15 @@ const Endpoints* ApiServer::endpoints(ServiceId id) const {
 }
 const Endpoints* ApiServer::endpoint_slice(ServiceId id) const {
   return id < slices_.objects.size() && slices_.present[id] ? &slices_.objects[id] : nullptr;
+}
+
+ResourceVersion ApiServer::next_resource_version(ResourceVersion previous) {
+  // The cluster-wide counter (etcd's revision) only grows, so a stored
+  // object's resourceVersion never decreases.
+  EPSIM_INVARIANT(resource_version_ < std::numeric_limits<ResourceVersion>::max(), "resourceVersion overflow");
+  ++resource_version_;
+  EPSIM_INVARIANT(resource_version_ > previous, "a stored object's resourceVersion would decrease");
+  return resource_version_;
 }
 
 std::uint32_t ApiServer::new_request() {
@@ -125,7 +136,8 @@ void ApiServer::write_endpoints_to(Resource resource, Verb verb, const Endpoints
   admit(id);
 }
 
-void ApiServer::write_pod(Verb verb, const Pod& object, ApiClient* client, std::uint64_t tag, const char* user_agent) {
+void ApiServer::write_pod(Verb verb, const Pod& object, ApiClient* client, std::uint64_t tag, const char* user_agent,
+                          PodUpdate part) {
   const std::uint32_t id = new_request();
   Request& r = requests_[id];
   r.resource = Resource::pods;
@@ -136,6 +148,7 @@ void ApiServer::write_pod(Verb verb, const Pod& object, ApiClient* client, std::
   r.user_agent = user_agent;
   r.submitted = sim_.now();
   r.pod = object;
+  r.pod_update = part;
   admit(id);
 }
 
@@ -155,6 +168,7 @@ void ApiServer::admit(std::uint32_t request) {
     return;
   }
   ++inflight_;
+  EPSIM_INVARIANT(inflight_ <= config_.max_mutating_requests_inflight, "apiserver admitted beyond its inflight limit");
   // FIFO write processor, then the sampled latency (etcd, encoding, network).
   sim::Time start = sim_.now();
   if (processor_free_at_ > start) start = processor_free_at_;
@@ -165,7 +179,7 @@ void ApiServer::admit(std::uint32_t request) {
 
 void ApiServer::complete(std::uint32_t request) {
   --inflight_;
-  assert(inflight_ >= 0);
+  EPSIM_INVARIANT(inflight_ >= 0, "apiserver mutating inflight count went negative");
   const Request& r = requests_[request];
   const ApiResponse response = r.resource == Resource::pods        ? apply_pod(r)
                                : r.resource == Resource::endpoints ? apply_endpoints(r, endpoints_)
@@ -178,6 +192,10 @@ void ApiServer::respond(std::uint32_t request, const ApiResponse& response) {
   Request& r = requests_[request];
   ApiClient* client = r.client;
   const std::uint64_t tag = r.tag;
+  ++responses_total_;
+  // Every admitted request is answered once: refused at once, or completed.
+  EPSIM_INVARIANT(requests_total_ == responses_total_ + static_cast<std::uint64_t>(inflight_),
+                  "apiserver requests, responses and inflight out of step");
   free_requests_.push_back(request);  // free before the callback: it may write again
   if (client != nullptr) client->on_response(tag, response);
 }
@@ -211,14 +229,17 @@ ApiResponse ApiServer::apply_endpoints(const Request& r, EndpointsStore& store) 
     case Verb::create:
       if (present) return ApiResponse{409, false, stored.resource_version, {}};
       stored = r.endpoints;
-      stored.resource_version = ++resource_version_;
+      stored.resource_version = next_resource_version(stored.resource_version);
       present = true;
       ++writes_applied_;
       notify_endpoints(store, WatchEventType::added, stored);
       return ApiResponse{201, false, stored.resource_version, {}};
     case Verb::update:
       if (!present) return ApiResponse{404, false, 0, {}};
-      // The PUT carries the RV the client read from its cache.
+      // The PUT carries the RV the client read from its cache, which can be
+      // old but never newer than what is stored.
+      EPSIM_INVARIANT(r.precondition <= stored.resource_version,
+                      "an Endpoints update carries a resourceVersion the server never stored");
       if (r.precondition != 0 && r.precondition != stored.resource_version) {
         return ApiResponse{409, false, stored.resource_version, {}};
       }
@@ -226,18 +247,24 @@ ApiResponse ApiServer::apply_endpoints(const Request& r, EndpointsStore& store) 
         ++noop_updates_;
         return ApiResponse{200, true, stored.resource_version, {}};
       }
-      stored = r.endpoints;
-      stored.resource_version = ++resource_version_;
+      {
+        const ResourceVersion previous = stored.resource_version;
+        stored = r.endpoints;
+        stored.resource_version = next_resource_version(previous);
+      }
       ++writes_applied_;
       notify_endpoints(store, WatchEventType::modified, stored);
       return ApiResponse{200, false, stored.resource_version, {}};
     case Verb::remove:
       if (!present) return ApiResponse{404, false, 0, {}};
       present = false;
-      ++resource_version_;
+      // The DELETED watch event carries the last state with the deletion's
+      // revision (apiserver pkg/storage/etcd3/watcher.go), so a watcher sees
+      // resourceVersions only grow.
+      stored.resource_version = next_resource_version(stored.resource_version);
       ++writes_applied_;
       notify_endpoints(store, WatchEventType::deleted, stored);
-      return ApiResponse{200, false, resource_version_, {}};
+      return ApiResponse{200, false, stored.resource_version, {}};
   }
   return response;
 }
@@ -250,26 +277,47 @@ ApiResponse ApiServer::apply_pod(const Request& r) {
     case Verb::create:
       if (pod_present_[id]) return ApiResponse{409, false, stored.resource_version, {}};
       stored = r.pod;
-      stored.resource_version = ++resource_version_;
+      stored.resource_version = next_resource_version(stored.resource_version);
       pod_present_[id] = true;
       ++writes_applied_;
       notify_pods(WatchEventType::added, stored);
       return ApiResponse{201, false, stored.resource_version, {}};
     case Verb::update:
       if (!pod_present_[id]) return ApiResponse{404, false, 0, {}};
-      // Pod writers (kubelet, deployment model) always send a real change.
-      stored = r.pod;
-      stored.resource_version = ++resource_version_;
+      // Pod writers (kubelet, deployment model) always send a real change,
+      // to the part of the pod they own, so writes that overtake each other
+      // (latency is sampled per request) never undo one another.
+      switch (r.pod_update) {
+        case PodUpdate::status:
+          // pods/status: podStatusStrategy.PrepareForUpdate keeps spec and metadata.
+          stored.ready = r.pod.ready;
+          stored.ready_transition = r.pod.ready_transition;
+          break;
+        case PodUpdate::deletion:
+          // A graceful DELETE sets metadata.deletionTimestamp; registry/rest/update.go
+          // BeforeUpdate: "an update can never remove/change a deletion timestamp".
+          if (!stored.terminating) {
+            stored.terminating = true;
+            stored.deletion_timestamp = r.pod.deletion_timestamp;
+          }
+          break;
+        case PodUpdate::metadata:
+          // Labels, annotations: podStrategy.PrepareForUpdate keeps the
+          // status (newPod.Status = oldPod.Status); nothing modelled moves
+          // but the resourceVersion.
+          break;
+      }
+      stored.resource_version = next_resource_version(stored.resource_version);
       ++writes_applied_;
       notify_pods(WatchEventType::modified, stored);
       return ApiResponse{200, false, stored.resource_version, {}};
     case Verb::remove:
       if (!pod_present_[id]) return ApiResponse{404, false, 0, {}};
       pod_present_[id] = false;
-      ++resource_version_;
+      stored.resource_version = next_resource_version(stored.resource_version);  // as for Endpoints
       ++writes_applied_;
       notify_pods(WatchEventType::deleted, stored);
-      return ApiResponse{200, false, resource_version_, {}};
+      return ApiResponse{200, false, stored.resource_version, {}};
   }
   return ApiResponse{};
 }
@@ -278,6 +326,8 @@ ApiResponse ApiServer::apply_pod(const Request& r) {
 // pending notifications and one event per change keep the order.
 void ApiServer::notify_endpoints(EndpointsStore& store, WatchEventType type, const Endpoints& object) {
   if (store.watchers.empty()) return;
+  EPSIM_INVARIANT(store.pending.empty() || store.pending.back().object.resource_version < object.resource_version,
+                  "Endpoints watch events queued out of resourceVersion order");
   store.pending.push_back({type, object});
   EndpointsStore* target = &store;
   sim_.schedule_after(config_.watch_delay, [this, target] { deliver_endpoints(*target); });
@@ -285,19 +335,21 @@ void ApiServer::notify_endpoints(EndpointsStore& store, WatchEventType type, con
 
 void ApiServer::notify_pods(WatchEventType type, const Pod& object) {
   if (pod_watchers_.empty()) return;
+  EPSIM_INVARIANT(pod_notifications_.empty() || pod_notifications_.back().object.resource_version < object.resource_version,
+                  "Pod watch events queued out of resourceVersion order");
   pod_notifications_.push_back({type, object});
   sim_.schedule_after(config_.watch_delay, [this] { deliver_pods(); });
 }
 
 void ApiServer::deliver_endpoints(EndpointsStore& store) {
-  assert(!store.pending.empty());
+  EPSIM_INVARIANT(!store.pending.empty(), "Endpoints watch delivery without a pending event");
   const Notification<Endpoints> n = std::move(store.pending.front());
   store.pending.pop_front();
   for (WatchSink<Endpoints>* w : store.watchers) w->on_watch_event(n.type, n.object);
 }
 
 void ApiServer::deliver_pods() {
-  assert(!pod_notifications_.empty());
+  EPSIM_INVARIANT(!pod_notifications_.empty(), "Pod watch delivery without a pending event");
   const Notification<Pod> n = pod_notifications_.front();
   pod_notifications_.pop_front();
   for (WatchSink<Pod>* w : pod_watchers_) w->on_watch_event(n.type, n.object);

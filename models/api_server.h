@@ -40,6 +40,14 @@ struct ApiServerConfig {
 
 enum class Verb { create, update, remove };
 
+// The part of a Pod an update writes (pkg/registry/core/pod/strategy.go):
+// the kubelet's Ready condition goes through pods/status, whose strategy keeps
+// spec and metadata; a graceful DELETE sets metadata.deletionTimestamp, which
+// no later update can remove (registry/rest/update.go BeforeUpdate); other
+// updates (labels, annotations) cannot touch the status
+// (podStrategy.PrepareForUpdate: newPod.Status = oldPod.Status).
+enum class PodUpdate : std::uint8_t { status, deletion, metadata };
+
 struct ApiResponse {
   int code = 200;               // 200/201 ok, 404, 409 conflict, 429 too many requests
   bool noop = false;            // an update that changed nothing in storage
@@ -80,7 +88,11 @@ class ApiServer {
   // EndpointSlices, modelled with the Endpoints structure (one per Service).
   void write_endpoint_slice(Verb verb, const Endpoints& object, ResourceVersion precondition, ApiClient* client,
                             std::uint64_t tag, const char* user_agent);
-  void write_pod(Verb verb, const Pod& object, ApiClient* client, std::uint64_t tag, const char* user_agent);
+  // Pods: create and remove take the object; an update writes only `part`
+  // of it (ready + its transition time, or deletionTimestamp, or nothing
+  // modelled: a resourceVersion bump).
+  void write_pod(Verb verb, const Pod& object, ApiClient* client, std::uint64_t tag, const char* user_agent,
+                 PodUpdate part = PodUpdate::metadata);
 
   void watch_services(WatchSink<Service>* sink) { service_watchers_.push_back(sink); }
   void watch_pods(WatchSink<Pod>* sink) { pod_watchers_.push_back(sink); }
@@ -91,6 +103,9 @@ class ApiServer {
   std::uint64_t writes_applied() const { return writes_applied_; }
   std::uint64_t noop_updates() const { return noop_updates_; }
   std::uint64_t requests_total() const { return requests_total_; }
+  // Answers sent (429 refusals and completed requests); requests_total()
+  // minus mutating_inflight().
+  std::uint64_t responses_total() const { return responses_total_; }
   const ApiServerConfig& config() const { return config_; }
 
  private:
@@ -101,6 +116,7 @@ class ApiServer {
     ApiClient* client;
     std::uint64_t tag;
     ResourceVersion precondition;
+    PodUpdate pod_update = PodUpdate::metadata;
     const char* user_agent;
     sim::Time submitted;
     Endpoints endpoints;
@@ -118,6 +134,7 @@ class ApiServer {
     std::deque<Notification<Endpoints>> pending;
   };
 
+  ResourceVersion next_resource_version(ResourceVersion previous);  // the object's new RV
   std::uint32_t new_request();
   void admit(std::uint32_t request);
   void complete(std::uint32_t request);
@@ -163,6 +180,7 @@ class ApiServer {
   std::uint64_t writes_applied_ = 0;
   std::uint64_t noop_updates_ = 0;
   std::uint64_t requests_total_ = 0;
+  std::uint64_t responses_total_ = 0;
   sim::Histogram* request_duration_ = nullptr;
   std::map<std::string, sim::Counter*> request_counters_;
 };

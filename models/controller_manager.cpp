@@ -57,10 +57,12 @@ void ControllerManager::start_steady(sim::Time informers_started_at) {
   ++term_;
   resync_period_ = sample_resync_period();
   new_informers();
-  services_->list(snapshot<Service>(api_.service_slots(), [&](std::uint32_t id) { return api_.service(id); }), false);
-  pods_->list(snapshot<Pod>(api_.pod_slots(), [&](std::uint32_t id) { return api_.pod(id); }), false);
+  const ResourceVersion listed_at = api_.resource_version();
+  services_->list(snapshot<Service>(api_.service_slots(), [&](std::uint32_t id) { return api_.service(id); }), false,
+                  listed_at);
+  pods_->list(snapshot<Pod>(api_.pod_slots(), [&](std::uint32_t id) { return api_.pod(id); }), false, listed_at);
   endpoints_->list(snapshot<Endpoints>(api_.service_slots(), [&](std::uint32_t id) { return api_.endpoints(id); }),
-                   false);
+                   false, listed_at);
   controller_->begin_term(sim_.now(), true);
   controller_->rebuild_pod_index();
   // Steady state: this process has synced every service before, so the
@@ -109,10 +111,15 @@ void ControllerManager::leader_change() {
   controller_->begin_episode(SyncEpisode::Kind::startup);
   // The reflectors LIST: every object arrives as Add (Services enqueue, Pods
   // AddAfter their Services), then Run() checks leftover Endpoints.
+  // Each list is taken at the server's current resourceVersion; watch events
+  // of changes made before it (still in their watch delay) are not delivered
+  // to the new informers again.
+  const ResourceVersion listed_at = api_.resource_version();
   endpoints_->list(snapshot<Endpoints>(api_.service_slots(), [&](std::uint32_t id) { return api_.endpoints(id); }),
-                   true);
-  services_->list(snapshot<Service>(api_.service_slots(), [&](std::uint32_t id) { return api_.service(id); }), true);
-  pods_->list(snapshot<Pod>(api_.pod_slots(), [&](std::uint32_t id) { return api_.pod(id); }), true);
+                   true, listed_at);
+  services_->list(snapshot<Service>(api_.service_slots(), [&](std::uint32_t id) { return api_.service(id); }), true,
+                  listed_at);
+  pods_->list(snapshot<Pod>(api_.pod_slots(), [&](std::uint32_t id) { return api_.pod(id); }), true, listed_at);
   controller_->check_leftover_endpoints();
   controller_->end_episode_dispatch();
   schedule_resync(sim_.now() + resync_period_);

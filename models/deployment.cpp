@@ -1,8 +1,9 @@
 #include "models/deployment.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
+
+#include "sim/invariant.h"
 
 namespace epsim::models {
 
@@ -28,7 +29,7 @@ void Deployments::add_live(PodId pod) {
 
 void Deployments::remove_live(PodId pod) {
   const std::uint32_t i = live_index_[pod];
-  assert(i < live_.size() && live_[i] == pod);
+  EPSIM_INVARIANT(i < live_.size() && live_[i] == pod, "the live-pod index lost a pod");
   live_[i] = live_.back();
   live_index_[live_[i]] = i;
   live_.pop_back();
@@ -80,7 +81,11 @@ void Deployments::add_service(const Service& service, const WorkloadSpec& spec) 
 
 void Deployments::write(Op op, PodId pod, Verb verb) {
   const char* agent = op == Op::create || op == Op::terminate ? "replicaset-controller" : "kubelet";
-  api_.write_pod(verb, pods_[pod], this, (static_cast<std::uint64_t>(op) << kOpShift) | pod, agent);
+  // Each update names the part of the pod it writes, so that one overtaken
+  // in the API server (e.g. a churn update sent just before the deletion)
+  // cannot undo another's change.
+  const PodUpdate part = op == Op::ready ? PodUpdate::status : op == Op::terminate ? PodUpdate::deletion : PodUpdate::metadata;
+  api_.write_pod(verb, pods_[pod], this, (static_cast<std::uint64_t>(op) << kOpShift) | pod, agent, part);
 }
 
 void Deployments::schedule_rollout(ServiceId service, sim::Time at) {
@@ -134,6 +139,18 @@ void Deployments::step(ServiceId service) {
       if (pass == 1) --can_remove;
     }
   }
+  // rolling.go's bounds: never more than replicas + maxSurge pods that are
+  // not terminating; scale-down never takes the ready ones below
+  // replicas - maxUnavailable (unless fewer were ready to begin with).
+  int live_after = 0, ready_after = 0;
+  for (PodId p : w.pods) {
+    if (pods_[p].terminating) continue;
+    ++live_after;
+    if (pods_[p].ready) ++ready_after;
+  }
+  EPSIM_INVARIANT(live_after <= replicas + max_surge, "a rollout exceeded replicas + maxSurge");
+  EPSIM_INVARIANT(ready_after >= std::min(replicas - max_unavailable, old_ready + new_ready),
+                  "a rollout scaled down below replicas - maxUnavailable");
   if (w.rollout >= 0 && old_live == 0 && new_ready == replicas) {
     rollouts_[static_cast<std::size_t>(w.rollout)].finished = sim_.now();
     w.rollout = -1;
@@ -152,6 +169,8 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
   const auto pod = static_cast<PodId>(tag & 0xffffffffULL);
   PodRecord& record = records_[pod];
   if (response.code >= 300) return;  // pod writes are not refused at the modelled loads
+  // Responses come back in the order the server applied the writes.
+  EPSIM_INVARIANT(response.resource_version > pods_[pod].resource_version, "a pod's resourceVersion went back");
   pods_[pod].resource_version = response.resource_version;
   switch (op) {
     case Op::create: {

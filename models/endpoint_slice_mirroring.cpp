@@ -50,8 +50,8 @@ void EndpointSliceMirroring::start_steady() {
     if (const Endpoints* x = access_.endpoints(id)) e.push_back(*x);
     if (const Endpoints* x = access_.endpoint_slice(id)) s.push_back(*x);
   }
-  endpoints_.list(e, false);
-  slices_.list(s, false);
+  endpoints_.list(e, false, access_.resource_version());
+  slices_.list(s, false, access_.resource_version());
 }
 
 std::optional<EndpointsWriter::Write> EndpointSliceMirroring::sync(Key backend) {

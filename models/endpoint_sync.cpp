@@ -67,13 +67,13 @@ void EndpointSync::start_steady(sim::Time until) {
     for (std::uint32_t id = 0; id < s->services; ++id) {
       if (const Endpoints* e = s->api->endpoints(id)) objects.push_back(*e);
     }
-    s->informer->list(objects, false);
+    s->informer->list(objects, false, s->api->resource_version());
   }
   std::vector<Endpoints> copies;
   for (std::uint32_t id = 0; id < backend_space_; ++id) {
     if (const Endpoints* e = access_.endpoints(id)) copies.push_back(*e);
   }
-  access_cache_.list(copies, false);
+  access_cache_.list(copies, false, access_.resource_version());
   resync_until_ = until;
   if (config_.resync_period > sim::Duration::zero()) {
     sim_.schedule_after(config_.resync_period, [this] { resync(); });

@@ -1,7 +1,8 @@
 #include "models/endpoints_controller.h"
 
 #include <algorithm>
-#include <cassert>
+
+#include "sim/invariant.h"
 
 namespace epsim::models {
 
@@ -51,6 +52,12 @@ class EndpointsController::PodHandler : public InformerHandler<Pod> {
   void on_update(const Pod& old_pod, const Pod& pod) override {
     // "Periodic resync will send update events for all known pods": same RV → nothing.
     if (old_pod.resource_version == pod.resource_version) return;
+    // What no update can do: a deletionTimestamp is never removed
+    // (apiserver registry/rest/update.go BeforeUpdate), a pod's IP is never
+    // replaced and its labels (so its Service) never change in this model.
+    EPSIM_INVARIANT(!old_pod.terminating || pod.terminating, "a pod's deletionTimestamp was cleared");
+    EPSIM_INVARIANT(old_pod.ip == 0 || old_pod.ip == pod.ip, "a pod's IP changed");
+    EPSIM_INVARIANT(old_pod.service == pod.service, "a pod moved to another Service");
     // PodChanged: deletionTimestamp, readiness, or the address (IP, node;
     // TargetRef without its resourceVersion, #50934). Labels never change here.
     const bool changed = old_pod.terminating != pod.terminating || old_pod.ready != pod.ready ||
@@ -105,6 +112,9 @@ void EndpointsController::attach(Informer<Service>& services, Informer<Pod>& pod
 }
 
 void EndpointsController::begin_term(sim::Time now, bool fresh_tracker) {
+  for (std::uint32_t w = 0; w < workers_.size(); ++w) {
+    if (workers_[w].in_flight) orphans_.emplace((std::uint64_t{term_} << kTermShift) | w, std::move(workers_[w]));
+  }
   ++term_;
   queue_ = std::make_unique<WorkQueue>(sim_, metrics_, "endpoint", service_space_);
   queue_->set_on_item_available([this] { on_item_available(); });
@@ -166,7 +176,9 @@ void EndpointsController::wake_workers() {
   while (!idle_workers_.empty() && queue_->try_get(key)) {
     const std::uint32_t w = idle_workers_.back();
     idle_workers_.pop_back();
+    EPSIM_INVARIANT(!workers_[w].busy, "an idle endpoints worker was busy");
     workers_[w].busy = true;
+    check_workers();
     workers_[w].key = key;
     workers_[w].queued = queue_->added_at(key);
     workers_[w].started = sim_.now();
@@ -233,6 +245,9 @@ bool EndpointsController::sync_service(std::uint32_t worker) {
   // RepackSubsets: canonical order.
   std::sort(desired.addresses.begin(), desired.addresses.end(), less_by_ip);
   std::sort(desired.not_ready_addresses.begin(), desired.not_ready_addresses.end(), less_by_ip);
+  for (std::size_t i = 1; i < desired.addresses.size(); ++i) {
+    EPSIM_INVARIANT(desired.addresses[i - 1].ip < desired.addresses[i].ip, "two pods of a Service share an IP");
+  }
   // ComputeEndpointLastChangeTriggerTime is called on every sync, even a no-op one.
   const std::optional<sim::Time> trigger = trigger_time(id, *service);
 
@@ -280,15 +295,33 @@ void EndpointsController::send(std::uint32_t worker) {
 void EndpointsController::submit(std::uint32_t worker) {
   Worker& w = workers_[worker];
   w.request_started = sim_.now();  // request latency excludes the throttle wait
+  EPSIM_INVARIANT(w.busy && !w.in_flight, "an endpoints worker sent a second request");
+  w.in_flight = true;
   api_.write_endpoints(w.verb, w.object, w.precondition, this, (std::uint64_t{term_} << kTermShift) | worker,
                        kUserAgent);
 }
 
 void EndpointsController::on_response(std::uint64_t tag, const ApiResponse& response) {
-  if ((tag >> kTermShift) != term_) return;  // a previous leadership term's request
+  ++responses_total_;
+  if ((tag >> kTermShift) != term_) {  // a previous leadership term's request
+    ++stale_responses_;
+    const auto orphan = orphans_.find(tag);
+    EPSIM_INVARIANT(orphan != orphans_.end(), "a response to a request no term sent");
+    if (orphan == orphans_.end()) return;
+    const Worker& o = orphan->second;
+    // Nobody handles the answer (the process is gone), but the write is in
+    // storage: the sync component and ingress-nginx see it.
+    if (response.code < 300 && !response.noop && o.verb != Verb::remove) {
+      writes_.record(o.key, StageWrite{o.queued, o.started, o.request_started, sim_.now(), ready_ips(o.object)});
+    }
+    orphans_.erase(orphan);
+    return;
+  }
   const auto worker = static_cast<std::uint32_t>(tag & 0xffffffffULL);
+  EPSIM_INVARIANT(worker < workers_.size(), "an Endpoints response for an unknown endpoints worker");
   Worker& w = workers_[worker];
-  assert(w.busy);
+  EPSIM_INVARIANT(w.busy && w.in_flight, "an Endpoints response for an idle endpoints worker");
+  w.in_flight = false;
   const char* method = w.verb == Verb::create ? "POST" : w.verb == Verb::update ? "PUT" : "DELETE";
   const std::string code = std::to_string(response.code);
   const std::string counter_key = std::string(method) + code;
@@ -333,6 +366,7 @@ void EndpointsController::on_response(std::uint64_t tag, const ApiResponse& resp
 void EndpointsController::finish(std::uint32_t worker, bool ok) {
   Worker& w = workers_[worker];
   const Key key = w.key;
+  EPSIM_INVARIANT(w.busy && queue_->is_processing(key), "an endpoints worker finished a key it did not hold");
   if (ok) {
     queue_->forget(key);
   } else if (queue_->num_requeues(key) < config_.max_retries) {
@@ -345,9 +379,19 @@ void EndpointsController::finish(std::uint32_t worker, bool ok) {
   w.object.not_ready_addresses.clear();
   queue_->done(key);
   idle_workers_.push_back(worker);
+  check_workers();
   note_depth();
   close_episode_if_idle();
   if (queue_->len() > 0) on_item_available();
+}
+
+// A key is never synced by two workers at once: every busy worker holds a key
+// the queue has in processing (checked when it finishes), the queue never
+// hands out a key in processing (work_queue.cpp), and the busy workers are
+// exactly as many as the keys in processing.
+void EndpointsController::check_workers() const {
+  EPSIM_INVARIANT(workers_.size() - idle_workers_.size() == queue_->processing_count(),
+                  "busy endpoints workers and workqueue keys in processing differ");
 }
 
 void EndpointsController::begin_episode(SyncEpisode::Kind kind) {
@@ -365,7 +409,7 @@ void EndpointsController::begin_episode(SyncEpisode::Kind kind) {
 }
 
 void EndpointsController::end_episode_dispatch() {
-  assert(episode_open_);
+  EPSIM_INVARIANT(episode_open_, "end_episode_dispatch() without begin_episode()");
   episode_open_ = false;
   episodes_.back().enqueued = queue_->adds_total() - episode_adds_before_;
   note_depth();

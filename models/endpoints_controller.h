@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -80,8 +81,14 @@ class EndpointsController : public ApiClient {
 
   std::uint64_t endpoint_writes_total() const { return writes_total_; }
   std::uint64_t syncs_total() const { return syncs_total_; }
+  // Every API response received, including 429s and the responses of a
+  // previous leadership term (which are otherwise ignored).
+  std::uint64_t responses_total() const { return responses_total_; }
+  std::uint64_t stale_responses() const { return stale_responses_; }  // of which a previous term's
   const WorkQueue& queue() const { return *queue_; }
-  // Every Endpoints write that changed storage, per service.
+  // Every Endpoints write of this controller that changed storage, per
+  // service, including those of a previous leadership term answered after it
+  // ended (endpoint_writes_total() counts only the current process's).
   const StageLog& writes() const { return writes_; }
   const EndpointsControllerConfig& config() const { return config_; }
 
@@ -101,6 +108,7 @@ class EndpointsController : public ApiClient {
     sim::Time queued;
     sim::Time started;
     sim::Time request_started;
+    bool in_flight = false;  // a request was submitted and not answered yet
   };
 
   void enqueue_pod_services(const Pod& pod);
@@ -114,6 +122,7 @@ class EndpointsController : public ApiClient {
   std::optional<sim::Time> trigger_time(ServiceId id, const Service& service);
   void note_depth();
   void close_episode_if_idle();
+  void check_workers() const;
 
   sim::Simulator& sim_;
   sim::MetricsRegistry& metrics_;
@@ -134,6 +143,10 @@ class EndpointsController : public ApiClient {
   std::unique_ptr<TokenBucket> bucket_;
   std::vector<Worker> workers_;
   std::vector<std::uint32_t> idle_workers_;
+  // Requests of previous terms still in the API server, by tag: a process
+  // that lost its lease no longer handles their answers, but a write they
+  // apply did change storage, so it still goes into writes_.
+  std::map<std::uint64_t, Worker> orphans_;
   bool wake_scheduled_ = false;
 
   // TriggerTimeTracker (pkg/controller/util/endpoint/trigger_time_tracker.go)
@@ -147,6 +160,8 @@ class EndpointsController : public ApiClient {
   StageLog writes_;
   std::uint64_t writes_total_ = 0;
   std::uint64_t syncs_total_ = 0;
+  std::uint64_t responses_total_ = 0;
+  std::uint64_t stale_responses_ = 0;
   sim::Histogram* request_duration_ = nullptr;
   std::vector<std::pair<std::string, sim::Counter*>> rest_counters_;
 };

@@ -1,6 +1,6 @@
 #include "models/endpoints_writer.h"
 
-#include <cassert>
+#include "sim/invariant.h"
 
 namespace epsim::models {
 
@@ -56,7 +56,9 @@ void EndpointsWriter::wake_workers() {
     const std::uint32_t w = idle_.back();
     idle_.pop_back();
     Worker& worker = workers_[w];
+    EPSIM_INVARIANT(!worker.busy, "an idle writer worker was busy");
     worker.busy = true;
+    check_workers();
     worker.key = key;
     worker.queued = queue_->added_at(key);
     worker.started = sim_.now();
@@ -91,7 +93,8 @@ void EndpointsWriter::submit(std::uint32_t worker) {
 void EndpointsWriter::on_response(std::uint64_t tag, const ApiResponse& response) {
   const auto worker = static_cast<std::uint32_t>(tag);
   Worker& w = workers_[worker];
-  assert(w.busy);
+  EPSIM_INVARIANT(w.busy, "a write response for an idle writer worker");
+  ++responses_total_;
   if (response.code == 429 && w.retry_after_attempts < config_.client_max_retry_after) {
     ++w.retry_after_attempts;
     sim_.schedule_after(response.retry_after, [this, worker] { send(worker); });
@@ -106,6 +109,7 @@ void EndpointsWriter::on_response(std::uint64_t tag, const ApiResponse& response
 
 void EndpointsWriter::finish(std::uint32_t worker, bool ok) {
   Worker& w = workers_[worker];
+  EPSIM_INVARIANT(w.busy && queue_->is_processing(w.key), "a writer worker finished a key it did not hold");
   if (ok) {
     queue_->forget(w.key);
   } else if (queue_->num_requeues(w.key) < config_.max_retries) {
@@ -116,7 +120,19 @@ void EndpointsWriter::finish(std::uint32_t worker, bool ok) {
   w.busy = false;
   queue_->done(w.key);
   idle_.push_back(worker);
+  check_workers();
   if (queue_->len() > 0) on_item_available();
+}
+
+}  // namespace epsim::models
+
+namespace epsim::models {
+
+// As in the endpoints controller: busy workers = keys in processing, each
+// busy worker's key is in processing, so no key is held by two workers.
+void EndpointsWriter::check_workers() const {
+  EPSIM_INVARIANT(workers_.size() - idle_.size() == queue_->processing_count(),
+                  "busy writer workers and workqueue keys in processing differ");
 }
 
 }  // namespace epsim::models

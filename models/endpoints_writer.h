@@ -41,7 +41,9 @@ class EndpointsWriter : public ApiClient {
   void enqueue(Key key);
   const StageLog& writes() const { return writes_; }
   const WorkQueue& queue() const { return *queue_; }
-  std::uint64_t writes_total() const { return writes_total_; }
+  std::uint64_t writes_total() const { return writes_total_; }  // completed writes (not 429)
+  std::uint64_t responses_total() const { return responses_total_; }  // every response, 429s included
+  const std::string& user_agent() const { return config_.user_agent; }
 
   void on_response(std::uint64_t tag, const ApiResponse& response) override;
 
@@ -74,6 +76,7 @@ class EndpointsWriter : public ApiClient {
   void send(std::uint32_t worker);
   void submit(std::uint32_t worker);
   void finish(std::uint32_t worker, bool ok);
+  void check_workers() const;
 
   ApiServer& target_;
   WriterConfig config_;
@@ -84,6 +87,7 @@ class EndpointsWriter : public ApiClient {
   bool wake_scheduled_ = false;
   StageLog writes_;
   std::uint64_t writes_total_ = 0;
+  std::uint64_t responses_total_ = 0;
   sim::MetricsRegistry& metrics_;
 };
 

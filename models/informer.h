@@ -12,6 +12,7 @@
 
 #include "models/objects.h"
 #include "models/watch.h"
+#include "sim/invariant.h"
 
 namespace epsim::models {
 
@@ -40,11 +41,25 @@ class Informer : public WatchSink<Object> {
   // object is delivered as Add, in id order, as the reflector's Replace does
   // for a new informer; without it the cache is filled silently (a scenario
   // that starts in steady state, caches already synced).
+  // `list_resource_version` is the server's resourceVersion the list was
+  // taken at (0: the newest RV among the objects). The reflector then
+  // watches from it (tools/cache/reflector.go ListAndWatch:
+  // Watch(ResourceVersion: listRV)), so a change the list already holds is
+  // not delivered again: an event still in flight when the list was taken
+  // must not roll the cache back.
   template <class Range>
-  void list(const Range& objects, bool notify) {
+  void list(const Range& objects, bool notify, ResourceVersion list_resource_version = 0) {
     present_.assign(present_.size(), false);
     count_ = 0;
-    for (const Object& o : objects) store(o);
+    ResourceVersion newest = 0;
+    for (const Object& o : objects) {
+      store(o);
+      if (o.resource_version > newest) newest = o.resource_version;
+    }
+    EPSIM_INVARIANT(list_resource_version == 0 || list_resource_version >= newest,
+                    "a list holds an object newer than the resourceVersion it was taken at");
+    listed_rv_ = list_resource_version != 0 ? list_resource_version : newest;
+    last_event_rv_ = listed_rv_;
     if (notify) {
       for (std::uint32_t id = 0; id < cache_.size(); ++id) {
         if (!present_[id]) continue;
@@ -59,8 +74,15 @@ class Informer : public WatchSink<Object> {
 
   void on_watch_event(WatchEventType type, const Object& object) override {
     if (!running_) return;
+    const ResourceVersion rv = object.resource_version;
+    if (rv <= listed_rv_) return;  // held by the list this watch started from
+    // One API server's watch delivers its changes in resourceVersion order.
+    EPSIM_INVARIANT(rv > last_event_rv_, "watch events delivered out of resourceVersion order");
+    last_event_rv_ = rv;
     const std::uint32_t id = object_id(object);
     const bool existed = id < cache_.size() && present_[id];
+    // So a cached object's resourceVersion never decreases.
+    EPSIM_INVARIANT(!existed || rv > cache_[id].resource_version, "an informer cache went back to an older object");
     if (type == WatchEventType::deleted) {
       if (!existed) return;
       const Object old = cache_[id];
@@ -91,6 +113,8 @@ class Informer : public WatchSink<Object> {
     return id < cache_.size() && present_[id] ? &cache_[id] : nullptr;
   }
   std::size_t size() const { return count_; }
+  // The newest resourceVersion this informer has seen (list or watch).
+  ResourceVersion last_resource_version() const { return last_event_rv_; }
   std::size_t id_space() const { return cache_.size(); }
 
  private:
@@ -111,6 +135,8 @@ class Informer : public WatchSink<Object> {
   std::vector<Object> cache_;
   std::vector<bool> present_;
   std::size_t count_ = 0;
+  ResourceVersion listed_rv_ = 0;      // the list the watch started from
+  ResourceVersion last_event_rv_ = 0;  // the newest event delivered
 };
 
 }  // namespace epsim::models

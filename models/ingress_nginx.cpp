@@ -1,9 +1,9 @@
 #include "models/ingress_nginx.h"
 
 #include <algorithm>
-#include <cassert>
 
 #include "models/stage_log.h"
+#include "sim/invariant.h"
 
 namespace epsim::models {
 
@@ -74,7 +74,7 @@ void IngressNginx::start_steady() {
     const Endpoints* e = config_.read_endpoint_slices ? access_.endpoint_slice(id) : access_.endpoints(id);
     if (e != nullptr) objects.push_back(*e);
   }
-  cache_.list(objects, false);
+  cache_.list(objects, false, access_.resource_version());
   for (std::uint32_t b = 0; b < backend_space_; ++b) {
     running_[b] = backend_ips(b);
     for (int w = 0; w < config_.worker_processes; ++w) traffic_.set_upstreams(b, w, running_[b]);
@@ -90,6 +90,7 @@ void IngressNginx::on_event() {
 void IngressNginx::run_task() {
   while (task_head_ < tasks_.size()) {
     const sim::Time ts = tasks_[task_head_++];
+    EPSIM_INVARIANT(ts <= sim_.now(), "an ingress-nginx sync task from the future");
     if (ts < last_sync_) continue;  // queue.go: older than the last sync, skip
     task_running_ = true;
     current_task_ts_ = sim_.now();
@@ -134,7 +135,7 @@ void IngressNginx::sync_read() {
 }
 
 void IngressNginx::apply(std::uint64_t version) {
-  assert(version == version_ + 1);
+  EPSIM_INVARIANT(version == version_ + 1, "ingress-nginx applied configurations out of order");
   version_ = version;
   for (std::size_t i = 0; i < pending_changed_.size(); ++i) running_[pending_changed_[i]] = std::move(pending_lists_[i]);
   version_changes_.push_back(pending_changed_);
@@ -187,6 +188,7 @@ void IngressNginx::worker_tick(int w) {
 
 void IngressNginx::give_worker(int w) {
   Worker& worker = workers_[static_cast<std::size_t>(w)];
+  EPSIM_INVARIANT(worker.version <= version_, "an nginx worker runs a configuration newer than the controller's");
   if (worker.version == version_) return;
   std::vector<std::uint32_t> changed;
   for (std::uint64_t v = worker.version + 1; v <= version_; ++v) {
@@ -199,6 +201,8 @@ void IngressNginx::give_worker(int w) {
   worker.version = version_;
   worker.pickups.emplace_back(version_, sim_.now());
 }
+
+std::uint64_t IngressNginx::worker_version(int w) const { return workers_[static_cast<std::size_t>(w)].version; }
 
 sim::Time IngressNginx::worker_pickup(int w, std::uint64_t version) const {
   const auto& pickups = workers_[static_cast<std::size_t>(w)].pickups;  // versions increase

@@ -68,6 +68,11 @@ class IngressNginx {
   // Time::max() if it never did.
   sim::Time worker_pickup(int worker, std::uint64_t version) const;
   int workers() const { return config_.worker_processes; }
+  // The newest configuration applied, and the one worker `w` routes by.
+  std::uint64_t version() const { return version_; }
+  std::uint64_t worker_version(int worker) const;
+  // The upstream IPs of `backend` in the newest configuration applied.
+  const std::vector<PodIp>& running(std::uint32_t backend) const { return running_.at(backend); }
   std::uint64_t reloads() const { return reloads_; }
   const IngressNginxConfig& config() const { return config_; }
 

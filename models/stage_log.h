@@ -48,6 +48,11 @@ class StageLog {
     return nullptr;
   }
   std::size_t objects() const { return writes_.size(); }
+  // Every recorded write of `object`, in the order stored.
+  const std::vector<StageWrite>& writes_of(std::uint32_t object) const {
+    static const std::vector<StageWrite> none;
+    return object < writes_.size() ? writes_[object] : none;
+  }
 
  private:
   std::vector<std::vector<StageWrite>> writes_;

@@ -1,10 +1,11 @@
 #include "models/token_bucket.h"
 
-#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+
+#include "sim/invariant.h"
 
 namespace epsim::models {
 
@@ -35,7 +36,8 @@ sim::Duration go_duration_from_seconds(double seconds) {
   return sim::Duration::nanoseconds(static_cast<std::int64_t>(ns));  // truncates toward zero, as Go
 }
 
-TokenBucket::TokenBucket(double qps, int burst, sim::Time now) : qps_(qps), burst_(burst), tokens_(burst), last_(now) {
+TokenBucket::TokenBucket(double qps, int burst, sim::Time now)
+    : qps_(qps), burst_(burst), tokens_(burst), last_(now), last_act_(now) {
   check_qps(qps);
   if (burst < 1) throw std::invalid_argument("token bucket burst must be >= 1");
   // rate.NewLimiter leaves tokens = 0 and last = the zero time; the first
@@ -85,7 +87,13 @@ sim::Duration TokenBucket::reserve(sim::Time now) {
   if (a.tokens < 0) wait = duration_from_tokens(-a.tokens);
   last_ = now;
   tokens_ = a.tokens;
-  assert(tokens_ <= burst_ && "token bucket above burst");
+  check_level();
+  // x/time/rate grants reservations in call order: with a fixed rate, a later
+  // call never acts before an earlier one (each waits for the backlog of the
+  // earlier reservations plus its own token).
+  EPSIM_INVARIANT(wait >= sim::Duration::zero(), "token bucket reservation with a negative wait");
+  EPSIM_INVARIANT(now + wait >= last_act_, "token bucket reservation granted out of call order");
+  last_act_ = now + wait;
   return wait;
 }
 
@@ -104,7 +112,7 @@ bool TokenBucket::try_accept(sim::Time now) {
     // Go: lim.last = last (tokens unchanged).
     last_ = a.last;
   }
-  assert(tokens_ <= burst_ && "token bucket above burst");
+  check_level();
   return ok;
 }
 
@@ -115,7 +123,17 @@ void TokenBucket::set_qps(sim::Time now, double qps) {
   last_ = now;
   tokens_ = a.tokens;
   qps_ = qps;
-  assert(tokens_ <= burst_ && "token bucket above burst");
+  check_level();
+  // Reservations already granted keep their times; a faster rate may let
+  // the next one act earlier (SetLimitAt), so call order restarts here.
+  last_act_ = now;
+}
+
+void TokenBucket::check_level() const {
+  // The level is refilled up to burst and never beyond; a reservation may take
+  // it below zero (DESIGN.md §7: token level within [−∞, burst]).
+  EPSIM_INVARIANT(tokens_ <= static_cast<double>(burst_), "token bucket level above burst");
+  EPSIM_INVARIANT(!std::isnan(tokens_), "token bucket level is NaN");
 }
 
 double TokenBucket::tokens_at(sim::Time now) const { return advance(now).tokens; }

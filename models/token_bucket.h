@@ -55,11 +55,13 @@ class TokenBucket {
   Advanced advance(sim::Time now) const;
   sim::Duration duration_from_tokens(double tokens) const;
   double tokens_from_duration(sim::Duration d) const;
+  void check_level() const;  // EPSIM_INVARIANT: level <= burst
 
   double qps_;
   int burst_;
   double tokens_;
   sim::Time last_;
+  sim::Time last_act_;  // when the latest reservation may act (invariant check only)
 };
 
 }  // namespace epsim::models

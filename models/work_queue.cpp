@@ -1,10 +1,10 @@
 #include "models/work_queue.h"
 
-#include <cassert>
 #include <stdexcept>
 #include <utility>
 
 #include "models/token_bucket.h"
+#include "sim/invariant.h"
 
 namespace epsim::models {
 
@@ -23,6 +23,7 @@ WorkQueue::WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, c
                      std::size_t key_space, ControllerRateLimiter::Config limiter)
     : sim_(simulator),
       name_(name),
+      last_idle_ns_(simulator.now().ns()),
       limiter_(limiter, simulator.now(), key_space),
       keys_(key_space),
       // Names, help texts and the single label `name` as component-base
@@ -45,6 +46,10 @@ WorkQueue::WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, c
 }
 
 WorkQueue::~WorkQueue() {
+  // The keys of a queue that goes away (a controller manager that lost its
+  // lease: the process is gone) leave workqueue_depth, which is shared by
+  // every queue of this name; a new term's queue counts from zero.
+  depth_gauge_.add(-static_cast<double>(depth_));
   // Pending timers capture `this`; drop them so none fires into a dead queue.
   for (std::size_t k = 0; waiting_count_ > 0 && k < keys_.size(); ++k) {
     if (keys_[k].timer.valid()) {
@@ -62,6 +67,9 @@ void WorkQueue::check_key(Key key) const {
 }
 
 void WorkQueue::append(Key key) {
+  // Only an append ends an idle spell (a key is processed only after it was
+  // appended), so this is the last instant the queue was idle.
+  if (fifo_.empty() && processing_count_ == 0) last_idle_ns_ = sim_.now().ns();
   fifo_.push_back(key);
   // queue.go: q.cond.Signal() after appending; here the owner wakes a worker.
   // State is consistent before the call, so the callback may re-enter.
@@ -85,8 +93,12 @@ void WorkQueue::add(Key key) {
   s.dirty_since_ns = sim_.now().ns();
   // queue.go: a key being processed is only marked dirty; Done re-appends it,
   // so one key is never handed to two workers at once.
-  if (s.processing_since_ns != kNone) return;
+  if (s.processing_since_ns != kNone) {
+    check_counts();
+    return;
+  }
   append(key);
+  check_counts();
 }
 
 void WorkQueue::add_after(Key key, sim::Duration delay) {
@@ -119,7 +131,8 @@ void WorkQueue::on_timer(Key key) {
   // delaying_queue.go waitingLoop: pop the ready entry, q.Add(entry.data),
   // delete(waitingEntryByData, ...). A dirty key dedups as for any Add.
   KeyState& s = keys_[key];
-  assert(s.timer.valid() && "add_after timer fired for a key that is not waiting");
+  EPSIM_INVARIANT(s.timer.valid(), "add_after timer fired for a key that is not waiting");
+  EPSIM_INVARIANT(waiting_count_ > 0, "workqueue waiting count out of step with its timers");
   s.timer = {};
   --waiting_count_;
   add(key);
@@ -149,19 +162,21 @@ bool WorkQueue::try_get(Key& out) {
   KeyState& s = keys_[key];
   // Only dirty, non-processing keys are ever appended (add and done ensure
   // it), so this holds unless the bookkeeping is broken.
-  assert(s.processing_since_ns == kNone && "key handed out while already processing");
-  assert(s.dirty_since_ns != kNone && "queued key is not dirty");
+  // queue.go: a key is never processed by two workers at once.
+  EPSIM_INVARIANT(s.processing_since_ns == kNone, "workqueue handed out a key that a worker is processing");
+  EPSIM_INVARIANT(s.dirty_since_ns != kNone, "workqueue FIFO held a key that is not dirty");
   const sim::Time now = sim_.now();
   // queue.go Get: q.metrics.get(item): depth.Dec(), processingStartTimes,
   // latency.Observe(since addTimes[item]); then processing.insert, dirty.delete.
   --depth_;
-  assert(depth_ >= 0 && "workqueue depth went negative");
+  EPSIM_INVARIANT(depth_ >= 0, "workqueue depth went negative");
   depth_gauge_.add(-1);
   queue_duration_.observe(seconds_since(now, s.dirty_since_ns));
   s.processing_since_ns = now.ns();
   s.processing_added_ns = s.dirty_since_ns;
   s.dirty_since_ns = kNone;
   ++processing_count_;
+  check_counts();
   out = key;
   return true;
 }
@@ -177,10 +192,25 @@ void WorkQueue::done(Key key) {
   work_duration_.observe(seconds_since(sim_.now(), s.processing_since_ns));
   s.processing_since_ns = kNone;
   s.processing_added_ns = kNone;
-  assert(processing_count_ > 0);
+  EPSIM_INVARIANT(processing_count_ > 0, "workqueue processing count out of step with its keys");
   --processing_count_;
   if (s.dirty_since_ns != kNone) append(key);
+  check_counts();
 }
+
+void WorkQueue::check_counts() const {
+  // depth (= dirty keys) is the FIFO (each key at most once, all dirty) plus
+  // the keys made dirty again while processing, which are at most the keys
+  // being processed.
+  EPSIM_INVARIANT(depth_ >= 0 && static_cast<std::size_t>(depth_) >= fifo_.size(),
+                  "workqueue FIFO longer than its dirty set");
+  EPSIM_INVARIANT(static_cast<std::size_t>(depth_) <= fifo_.size() + processing_count_,
+                  "workqueue dirty set larger than its FIFO plus the keys in processing");
+  EPSIM_INVARIANT(processing_count_ <= keys_.size() && waiting_count_ <= keys_.size(),
+                  "workqueue counts exceed its key space");
+}
+
+sim::Time WorkQueue::last_idle_at() const { return idle() ? sim_.now() : sim::Time::from_ns(last_idle_ns_); }
 
 bool WorkQueue::is_dirty(Key key) const {
   check_key(key);

@@ -72,6 +72,9 @@ class WorkQueue {
   sim::Time ready_at(Key key) const;
   // FIFO empty and nothing processing (add_after timers may be pending).
   bool idle() const { return fifo_.empty() && processing_count_ == 0; }
+  // The last instant the queue was idle: now when idle(), else when its
+  // current busy spell began (a backlog's start, for app/invariants.h).
+  sim::Time last_idle_at() const;
   // Time of the Add that made the key dirty, the start of its queue latency.
   // While the key is processing and not dirty again: the add time of the item
   // being processed. Throws std::logic_error when neither dirty nor processing.
@@ -95,11 +98,13 @@ class WorkQueue {
   };
 
   void check_key(Key key) const;
+  void check_counts() const;  // EPSIM_INVARIANT on the FIFO / dirty / processing counts
   void append(Key key);
   void on_timer(Key key);
 
   sim::Simulator& sim_;
   std::string name_;
+  std::int64_t last_idle_ns_;
   ControllerRateLimiter limiter_;
   std::vector<KeyState> keys_;
   std::deque<Key> fifo_;
