@@ -297,7 +297,8 @@ void check_counters(Context& ctx) {
   // The workqueue gauges and counters are shared by every queue of a name
   // (client-go labels them by name only); the gauge must be what the live
   // queues hold, the counter at least what they added.
-  for (const auto& [name, depth] : live_depth) {
+  for (const auto& [queue_name, depth] : live_depth) {
+    const std::string& name = queue_name;  // a lambda may not capture a structured binding before clang 16
     ctx.agree("workqueue_depth{name=" + name + "} = depth of the live queues", gauge_value(m, "workqueue_depth", name),
               depth);
     ctx.at_most("adds of the live queues <= workqueue_adds_total{name=" + name + "}", live_adds[name],

@@ -3,10 +3,15 @@
 #include <boost/graph/adjacency_list.hpp>
 // Boost 1.74's edge iterator trips g++ 12's -Wmaybe-uninitialized inside
 // write_graphviz (a false positive in a system header).
+// (clang has no such warning group and would warn about the pragma.)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <boost/graph/graphviz.hpp>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #include <boost/graph/topological_sort.hpp>
 
 #include <map>
