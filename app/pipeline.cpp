@@ -128,6 +128,22 @@ void Pipeline::add_series(ClusterRuntime& c) {
                        [api] { return static_cast<double>(api->writes_applied()); });
   sampler_->add_series(prefix + "apiserver_mutating_inflight", Kind::level,
                        [api] { return static_cast<double>(api->mutating_inflight()); });
+  add_latency_series(prefix, *api);
+}
+
+// Mean latency of the requests the API server answered in each interval
+// (0 when it answered none): the histogram's sum and count since the last
+// sample. The sampler calls each probe once per sample, in time order.
+void Pipeline::add_latency_series(const std::string& prefix, const models::ApiServer& api) {
+  const sim::Histogram* h = &api.request_duration();
+  sampler_->add_series(prefix + "apiserver_latency_mean_s", sim::TimeSeriesSampler::Kind::level,
+                       [h, last_sum = 0.0, last_count = std::uint64_t{0}]() mutable {
+                         const double sum = h->sum() - last_sum;
+                         const std::uint64_t count = h->count() - last_count;
+                         last_sum = h->sum();
+                         last_count = h->count();
+                         return count == 0 ? 0.0 : sum / static_cast<double>(count);
+                       });
 }
 
 // Data-plane columns: the access cluster's API server, the sync component's
@@ -140,6 +156,7 @@ void Pipeline::add_data_plane_series() {
   const std::string access = dp->spec->name + "/";
   sampler_->add_series(access + "apiserver_writes", Kind::delta,
                        [api] { return static_cast<double>(api->writes_applied()); });
+  add_latency_series(access, *api);
   const models::EndpointSync* sync = dp->sync.get();
   sampler_->add_series("sync/queue_depth", Kind::level, [sync] {
     return static_cast<double>(sync->queue().len() + sync->queue().processing_count());

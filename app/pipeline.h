@@ -74,6 +74,7 @@ class Pipeline {
   void add_series(ClusterRuntime& cluster);
   void build_data_plane();
   void add_data_plane_series();
+  void add_latency_series(const std::string& prefix, const models::ApiServer& api);
   void record_spans();
 
   const Scenario& scenario_;

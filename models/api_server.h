@@ -107,6 +107,8 @@ class ApiServer {
   // minus mutating_inflight().
   std::uint64_t responses_total() const { return responses_total_; }
   const ApiServerConfig& config() const { return config_; }
+  // apiserver_request_duration_seconds of this server (every verb and resource).
+  const sim::Histogram& request_duration() const { return *request_duration_; }
 
  private:
   enum class Resource : std::uint8_t { pods, endpoints, endpointslices };

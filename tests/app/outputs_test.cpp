@@ -331,6 +331,15 @@ TEST_CASE("epsim run --out writes all five report files") {
   const std::string csv = epsim::test::read_file(dir + "/timeseries.csv");
   CHECK(csv.rfind("time_s,idc/workqueue_depth,", 0) == 0);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 86402);  // header + samples at 0..86400 s
+  const std::string header = csv.substr(0, csv.find('\n')) + ",";
+  for (const char* column : {"idc/workqueue_adds", "idc/endpoint_puts", "idc/apiserver_writes",
+                             "idc/apiserver_latency_mean_s", "access/apiserver_writes", "sync/queue_depth",
+                             "ingress/syncs", "ingress/requests", "ingress/requests_5xx", "ingress/requests_504"}) {
+    CHECK_MESSAGE(header.find(std::string(",") + column + ",") != std::string::npos, column);
+  }
+  // The storm's deploys fail requests: the 504 panel is drawn from ingress/requests_504.
+  const std::string svg_text = epsim::test::read_file(dir + "/charts.svg");
+  CHECK(svg_text.find("504 responses per second") != std::string::npos);
   const std::string prom = epsim::test::read_file(dir + "/metrics.prom");
   CHECK(prom.find("# TYPE workqueue_depth gauge") != std::string::npos);
   CHECK(prom.find("le=\"+Inf\"") != std::string::npos);
