@@ -19,12 +19,18 @@ Pipeline::Pipeline(const Scenario& scenario)
   }
 }
 
+sim::Duration sample_interval(sim::Duration run) {
+  constexpr std::int64_t kPerSecond = kMaxSamples * 1'000'000'000;  // ns of run per second of interval
+  const std::int64_t whole_seconds = run.ns() / kPerSecond + (run.ns() % kPerSecond != 0 ? 1 : 0);
+  return sim::Duration::seconds(std::max<std::int64_t>(1, whole_seconds));
+}
+
 void Pipeline::build() {
   const Scenario& scenario = scenario_;
   // Components start in topology order (sources before their consumers);
   // building the order also proves the topology acyclic.
   (void)Topology(scenario).start_order();
-  sampler_ = std::make_unique<sim::TimeSeriesSampler>(simulator_, sim::Duration::seconds(1));
+  sampler_ = std::make_unique<sim::TimeSeriesSampler>(simulator_, sample_interval(scenario.duration));
   for (const ClusterSpec& c : scenario.clusters) {
     if (c.role == "business") build_cluster(c);
   }

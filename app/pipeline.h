@@ -49,6 +49,12 @@ struct DataPlane {
   std::vector<Backend> backends;
 };
 
+// The time series has one sample per second up to kMaxSamples samples (7
+// days); longer runs sample every ceil(duration / kMaxSamples) seconds, so
+// memory and timeseries.csv stay bounded (README "Input limits").
+inline constexpr std::int64_t kMaxSamples = 604'800;
+sim::Duration sample_interval(sim::Duration run);
+
 class Pipeline {
  public:
   explicit Pipeline(const Scenario& scenario);

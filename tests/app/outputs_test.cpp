@@ -11,6 +11,7 @@
 
 #include "app/atomic_files.h"
 #include "app/input_error.h"
+#include "app/pipeline.h"
 #include "app/prometheus_text.h"
 #include "app/svg_charts.h"
 #include "app/timeseries_csv.h"
@@ -376,4 +377,14 @@ TEST_CASE("epsim run --out to an unusable place exits 2 and writes nothing") {
   CHECK(same.exit_code == 2);
   CHECK(same.err.find("is not a directory") != std::string::npos);
   fs::remove(file);
+}
+
+TEST_CASE("the time series samples every second up to 7 days and coarser beyond") {
+  using epsim::sim::Duration;
+  CHECK(epsim::app::sample_interval(Duration::hours(24)) == Duration::seconds(1));
+  CHECK(epsim::app::sample_interval(Duration::hours(168)) == Duration::seconds(1));
+  CHECK(epsim::app::sample_interval(Duration::hours(168) + Duration::nanoseconds(1)) == Duration::seconds(2));
+  CHECK(epsim::app::sample_interval(Duration::hours(8760)) == Duration::seconds(53));
+  CHECK(epsim::app::sample_interval(Duration::nanoseconds(INT64_MAX)) == Duration::seconds(15'251));  // no overflow
+  CHECK(Duration::hours(8760) / epsim::app::sample_interval(Duration::hours(8760)) <= epsim::app::kMaxSamples);
 }
