@@ -229,17 +229,6 @@ void check_counters(Context& ctx) {
       }
     }
   }
-  // The Deployments model assumes its pod writes are never refused (a 429
-  // drops the write: the pod's life stops there); a run that breaks the
-  // assumption is beyond the loads the model stands for.
-  const double refused_pod_writes = counter_sum(m, "apiserver_request_total", [](const sim::Labels& l) {
-    return has_label(l, "resource", "pods") && has_label(l, "code", "429");
-  });
-  if (refused_pod_writes > 0) {
-    ctx.violations.add("model assumption", fmt::format("{} pod writes were refused with 429 (API server overloaded): "
-                                                       "those pods' lives stopped there",
-                                                       refused_pod_writes));
-  }
   // Pod IPs are never reused, in any cluster.
   std::sort(all_ips.begin(), all_ips.end());
   if (const auto dup = std::adjacent_find(all_ips.begin(), all_ips.end()); dup != all_ips.end()) {

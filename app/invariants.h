@@ -19,8 +19,7 @@
 //  (c) counters that must agree do: requests and responses of each API server
 //      per client, the controller's PUTs and its rest_client metrics, the
 //      workqueue metrics and the live queues; recorded times are in order,
-//      pod IPs unique. And the run stayed within what the models assume: no
-//      pod write was refused with 429 (the Deployments model drops it).
+//      pod IPs unique.
 #pragma once
 
 #include <cstdint>

@@ -88,6 +88,19 @@ void Deployments::write(Op op, PodId pod, Verb verb) {
   api_.write_pod(verb, pods_[pod], this, (static_cast<std::uint64_t>(op) << kOpShift) | pod, agent, part);
 }
 
+void Deployments::retry(Op op, PodId pod) {
+  const Pod& p = pods_[pod];
+  switch (op) {
+    case Op::create: write(op, pod, Verb::create); break;
+    case Op::remove: write(op, pod, Verb::remove); break;
+    case Op::terminate: write(op, pod, Verb::update); break;
+    case Op::ready:  // the kubelet reports readiness only while the pod runs
+    case Op::churn:
+      if (!p.terminating) write(op, pod, Verb::update);
+      break;
+  }
+}
+
 void Deployments::schedule_rollout(ServiceId service, sim::Time at) {
   sim_.schedule_at(at, [this, service] { rollout(service); });
 }
@@ -168,7 +181,15 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
   const auto op = static_cast<Op>(tag >> kOpShift);
   const auto pod = static_cast<PodId>(tag & 0xffffffffULL);
   PodRecord& record = records_[pod];
-  if (response.code >= 300) return;  // pod writes are not refused at the modelled loads
+  if (response.code == 429) {
+    // An overloaded API server (max-mutating-requests-inflight) refuses with
+    // Retry-After; client-go's rest client waits and sends again
+    // (rest/request.go), and the kubelet and the ReplicaSet controller keep
+    // retrying beyond its 10 attempts, so the write is sent until it lands.
+    sim_.schedule_after(response.retry_after, [this, op, pod] { retry(op, pod); });
+    return;
+  }
+  if (response.code >= 300) return;  // 404/409: the pod changed meanwhile; the next write carries the news
   // Responses come back in the order the server applied the writes.
   EPSIM_INVARIANT(response.resource_version > pods_[pod].resource_version, "a pod's resourceVersion went back");
   pods_[pod].resource_version = response.resource_version;

@@ -92,6 +92,7 @@ class Deployments : public ApiClient {
   PodId create_pod(ServiceId service, bool seeded);
   void terminate(PodId pod);
   void write(Op op, PodId pod, Verb verb);
+  void retry(Op op, PodId pod);  // after a 429: the same write, from the current state
   void next_background_deploy();
   void next_churn();
   void add_live(PodId pod);

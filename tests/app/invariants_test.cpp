@@ -289,3 +289,47 @@ TEST_CASE("the invariant checker flags a run above its event budget and passes a
   REQUIRE(over.violations.size() == 1);
   CHECK(over.violations[0].rfind("event bound: ", 0) == 0);
 }
+
+TEST_CASE("pod writes refused with 429 are sent again and every rollout completes") {
+  // Two mutating requests in flight at most: the endpoints controller's PUTs
+  // and the rollouts' pod writes crowd each other out of the API server.
+  const char* const kOverloaded = R"(name: overloaded
+seed: 5
+duration: 3h
+clusters:
+  - name: idc
+    kubernetesVersion: "1.22"
+    apiServer: {maxMutatingRequestsInflight: 2, mutatingThroughput: 30}
+    controllerManager: {kubeAPIQPS: 100, kubeAPIBurst: 100}
+    services:
+      - {count: 200, namePrefix: web-, pods: 3, rps: 5}
+    deploys:
+      - {ratePerHour: 3000}
+  - name: access
+    role: access
+traffic: {mode: fluid, deadIP: blackhole}
+sync: {from: [idc], to: access}
+ingress: {cluster: access, version: 1.3.1}
+)";
+  const auto scenario = epsim::app::load_scenario_text(kOverloaded, "overloaded.yaml");
+  Pipeline p(scenario);
+  p.run();
+  double refused_pod_writes = 0;
+  for (const auto& [labels, counter] : p.metrics().families().at("apiserver_request_total").counters) {
+    bool pods = false, refused = false;
+    for (const auto& [k, v] : labels.pairs()) {
+      pods = pods || (k == "resource" && v == "pods");
+      refused = refused || (k == "code" && v == "429");
+    }
+    if (pods && refused) refused_pod_writes += counter->value();
+  }
+  CHECK(refused_pod_writes > 100);
+  const auto& rollouts = p.clusters().front()->deployments->rollouts();
+  REQUIRE(rollouts.size() > 1000);
+  const epsim::sim::Time last_start = epsim::sim::Time::zero() + epsim::sim::Duration::hours(2);
+  std::size_t unfinished = 0;
+  for (const auto& r : rollouts) unfinished += r.started < last_start && r.finished == epsim::sim::Time::max() ? 1 : 0;
+  CHECK(unfinished == 0);
+  const auto violations = check_invariants(p);
+  CHECK_MESSAGE(violations.empty(), joined(violations));
+}
