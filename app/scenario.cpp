@@ -492,6 +492,23 @@ void validate_topology(const Scenario& s) {
                                    s.sync.to, s.ingress.cluster));
     }
   }
+  if (s.ingress.present && s.sync.present) {
+    // ingress-nginx >= 1.4 reads EndpointSlices (PR #8890); for the sync
+    // component's selector-less Endpoints those come from kube-controller-
+    // manager's EndpointSliceMirroring controller, new in Kubernetes 1.19.
+    const ClusterSpec* to = find_cluster(s, s.sync.to);
+    const auto traits = ingress_version_traits(s.ingress.version);
+    int major = 0, minor = 0;
+    if (traits && traits->read_endpoint_slices &&
+        std::sscanf(to->kubernetes_version.c_str() + (to->kubernetes_version.rfind('v', 0) == 0 ? 1 : 0), "%d.%d",
+                    &major, &minor) == 2 &&
+        major == 1 && minor < 19) {
+      throw InputError(fmt::format("{}: ingress-nginx {} reads EndpointSlices, but access cluster {} runs Kubernetes "
+                                   "{}, which has no EndpointSlice mirroring (1.19+): set its kubernetesVersion to "
+                                   "1.19 or later, or use ingress-nginx < 1.4",
+                                   s.ingress.origin, s.ingress.version, to->name, to->kubernetes_version));
+    }
+  }
   int access = 0;
   for (const auto& c : s.clusters) access += c.role == "access" ? 1 : 0;
   if (access > 1) throw InputError("only one access cluster is supported");

@@ -310,3 +310,16 @@ TEST_CASE("--sync-rate-limit needs an ingress section") {
                    "--sync-rate-limit: the scenario has no ingress section");
   expect_bad_input(s, "--sync-rate-limit 0", "--sync-rate-limit");
 }
+
+TEST_CASE("an EndpointSlice-reading ingress-nginx needs an access cluster with slice mirroring") {
+  Scratch s;
+  const std::string text = std::string(kBase) + R"(  - name: access
+    role: access
+    kubernetesVersion: 1.17.3
+sync: {from: [idc], to: access}
+ingress: {cluster: access, version: 1.9.4}
+)";
+  expect_bad_scenario(s, text,
+                      "ingress-nginx 1.9.4 reads EndpointSlices, but access cluster access runs Kubernetes 1.17.3, "
+                      "which has no EndpointSlice mirroring (1.19+)");
+}

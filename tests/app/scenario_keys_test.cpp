@@ -403,7 +403,7 @@ const std::vector<KeyCase>& key_cases() {
          CHECK(ing(s).worker_processes == 8);
        }},
       {"ingress.cluster", {}, [](auto& s) { CHECK(s.ingress.cluster == "access"); }},
-      {"ingress.version", {.ingress = "version: v1.9.4"},
+      {"ingress.version", {.access = "kubernetesVersion: '1.22'", .ingress = "version: v1.9.4"},
        [](auto& s) {
          CHECK(s.ingress.version == "v1.9.4");
          CHECK(epsim::app::ingress_version_traits(s.ingress.version)->read_endpoint_slices);
