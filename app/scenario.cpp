@@ -530,6 +530,10 @@ Scenario build(Loader& loader) {
         s.seed = static_cast<std::uint64_t>(read_integer(v, f.path, key, 0, INT64_MAX));
       } else if (key == "duration") {
         s.duration = read_duration(v, f.path, key, sim::Duration::nanoseconds(1));
+        if (s.duration > sim::Duration::hours(kMaxDurationHours)) {
+          throw InputError(fmt::format("{}: duration = {} exceeds the limit of {}h (366 days)", where(f.path, v),
+                                       v.Scalar(), kMaxDurationHours));
+        }
       } else if (key == "maxEvents") {
         s.max_events = static_cast<std::uint64_t>(read_integer(v, f.path, key, 1, 50'000'000'000LL));
       } else if (key == "clusterDefaults") {
@@ -620,7 +624,13 @@ Scenario load_scenario(const std::string& path, const std::vector<std::string>& 
 
 void apply_overrides(Scenario& s, const Overrides& o) {
   if (o.seed) s.seed = *o.seed;
-  if (o.duration) s.duration = *o.duration;
+  if (o.duration) {
+    if (*o.duration > sim::Duration::hours(kMaxDurationHours)) {
+      throw InputError(fmt::format("--duration {} exceeds the limit of {}h (366 days)", sim::format_duration(*o.duration),
+                                   kMaxDurationHours));
+    }
+    s.duration = *o.duration;
+  }
   if (o.sync_rate_limit) {
     if (!s.ingress.present) {
       throw InputError("--sync-rate-limit: the scenario has no ingress section (ingress-nginx is modelled only with "

@@ -25,6 +25,10 @@ inline constexpr std::uint64_t kMaxServicesPerScenario = 2'000'000;
 inline constexpr int kMaxPodsPerService = 10'000;
 inline constexpr std::uint64_t kMaxPodsPerScenario = 20'000'000;
 inline constexpr int kMaxWorkers = 10'000;
+// Virtual time per run: 366 days. Logs of every write and pod grow with it
+// (a simulated year of the incident takes ~2 GB); a longer question is
+// better asked as several runs.
+inline constexpr std::int64_t kMaxDurationHours = 366 * 24;
 
 struct ServiceGroupSpec {
   std::string name_prefix = "svc-";

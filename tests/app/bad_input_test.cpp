@@ -174,6 +174,9 @@ TEST_CASE("durations need units and must fit in int64 nanoseconds") {
   expect_bad_scenario(s, "name: t\nduration: -1h\nclusters: []\n", "duration");
   expect_bad_input(s, "--duration 30", "--duration");
   expect_bad_input(s, "--duration 99999999999h", "--duration");
+  expect_bad_scenario(s, "name: t\nduration: 8785h\nclusters: []\n",
+                      "duration = 8785h exceeds the limit of 8784h (366 days)");
+  expect_bad_input(s, "--duration 2500000h", "--duration 2500000h0m0s exceeds the limit of 8784h (366 days)");
 }
 
 TEST_CASE("sizes beyond the documented limits are refused with the limit before any allocation") {
