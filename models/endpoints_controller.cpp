@@ -90,11 +90,6 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
       tracker_seen_(service_space, false),
       tracker_last_transition_(service_space) {
   if (config_.concurrent_endpoint_syncs < 1) throw std::invalid_argument("concurrent endpoint syncs must be >= 1");
-  // rest_client_request_duration_seconds: 1 ms · 2^k, 10 buckets (component-base v0.17.3 restclient).
-  request_duration_ = &metrics_.histogram("rest_client_request_duration_seconds",
-                                          "Request latency in seconds. Broken down by verb and URL.",
-                                          sim::Histogram::exponential_buckets(0.001, 2, 10),
-                                          {{"cluster", cluster_}, {"verb", "PUT"}, {"url", "/api/v1/namespaces/{namespace}/endpoints/{name}"}});
   // Registered in 1.17 but its updater is a TODO: always 0.
   metrics_.gauge("endpoint_controller_rate_limiter_use", "A metric measuring the saturation of the rate limiter",
                  {{"cluster", cluster_}});
@@ -336,7 +331,17 @@ void EndpointsController::on_response(std::uint64_t tag, const ApiResponse& resp
     rest_counters_.emplace_back(counter_key, counter);
   }
   counter->inc();
-  request_duration_->observe((sim_.now() - w.request_started).seconds_f());
+  sim::Histogram*& duration = request_duration_[static_cast<std::size_t>(w.verb)];
+  if (duration == nullptr) {
+    // rest_client_request_duration_seconds: 1 ms · 2^k, 10 buckets (component-base v0.17.3 restclient).
+    duration = &metrics_.histogram("rest_client_request_duration_seconds",
+                                   "Request latency in seconds. Broken down by verb and URL.",
+                                   sim::Histogram::exponential_buckets(0.001, 2, 10),
+                                   {{"cluster", cluster_}, {"verb", method},
+                                    {"url", w.verb == Verb::create ? "/api/v1/namespaces/{namespace}/endpoints"
+                                                                   : "/api/v1/namespaces/{namespace}/endpoints/{name}"}});
+  }
+  duration->observe((sim_.now() - w.request_started).seconds_f());
 
   if (response.code == 429 && w.retry_after_attempts < config_.client_max_retry_after) {
     ++w.retry_after_attempts;

@@ -6,6 +6,7 @@
 // token bucket (`--kube-api-qps`, `--kube-api-burst`).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -162,7 +163,8 @@ class EndpointsController : public ApiClient {
   std::uint64_t syncs_total_ = 0;
   std::uint64_t responses_total_ = 0;
   std::uint64_t stale_responses_ = 0;
-  sim::Histogram* request_duration_ = nullptr;
+  // rest_client_request_duration_seconds by verb (POST, PUT, DELETE), made on first use.
+  std::array<sim::Histogram*, 3> request_duration_{};
   std::vector<std::pair<std::string, sim::Counter*>> rest_counters_;
 };
 
