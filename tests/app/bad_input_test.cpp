@@ -18,36 +18,16 @@ using epsim::test::run_epsim;
 
 namespace {
 
-// A shell word for a path (the test paths hold no single quote).
-std::string quoted(const std::string& path) {
-  std::string word = "'";
-  word += path;
-  word += '\'';
-  return word;
-}
+using epsim::test::ScratchDir;
+
+// A shell word for a path.
+std::string quoted(const std::string& path) { return epsim::test::shell_quoted(path); }
 
 namespace fs = std::filesystem;
 
 // A scratch directory with scenario files written from strings.
-struct Scratch {
-  fs::path dir;
-  Scratch() {
-    dir = fs::temp_directory_path() / ("epsim_bad_input_test_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(dir, ec);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  std::string write(const std::string& name, const std::string& text) {
-    const fs::path path = dir / name;
-    fs::create_directories(path.parent_path());
-    std::ofstream(path, std::ios::binary) << text;
-    return path.string();
-  }
+struct Scratch : ScratchDir {
+  Scratch() : ScratchDir("bad_input_test") {}
 };
 
 // A valid business cluster to append broken keys to (indentation: cluster

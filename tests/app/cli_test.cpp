@@ -1,6 +1,5 @@
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <fstream>
 
 #include "run_epsim.h"
@@ -32,13 +31,7 @@ TEST_CASE("the text report of every shipped scenario fits 80 columns") {
     CAPTURE(name);
     const auto r = run_epsim(std::string("run ") + epsim::test::source_path(std::string("scenarios/") + name + ".yaml"));
     REQUIRE(r.exit_code == 0);
-    std::size_t widest = 0;
-    for (std::size_t at = 0, next; at < r.out.size(); at = next + 1) {
-      next = r.out.find('\n', at);
-      if (next == std::string::npos) next = r.out.size();
-      widest = std::max(widest, next - at);
-    }
-    CHECK(widest <= 80);
+    CHECK(epsim::test::widest_line(r.out) <= 80);
   }
 }
 

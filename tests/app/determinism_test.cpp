@@ -15,13 +15,7 @@ using epsim::test::run_epsim;
 
 namespace {
 
-// A shell word for a path (the test paths hold no single quote).
-std::string quoted(const std::string& path) {
-  std::string word = "'";
-  word += path;
-  word += '\'';
-  return word;
-}
+using epsim::test::shell_quoted;
 
 std::vector<std::string> shipped_scenarios() {
   std::vector<std::string> out;
@@ -58,9 +52,9 @@ TEST_CASE("every shipped scenario gives byte-identical JSON for the same seed an
   REQUIRE(scenarios.size() >= 3);
   for (const auto& path : scenarios) {
     CAPTURE(path);
-    const auto a = run_epsim("run " + quoted(path) + " --format json --seed 11");
-    const auto b = run_epsim("run " + quoted(path) + " --format json --seed 11");
-    const auto c = run_epsim("run " + quoted(path) + " --format json --seed 12");
+    const auto a = run_epsim("run " + shell_quoted(path) + " --format json --seed 11");
+    const auto b = run_epsim("run " + shell_quoted(path) + " --format json --seed 11");
+    const auto c = run_epsim("run " + shell_quoted(path) + " --format json --seed 12");
     REQUIRE(a.exit_code == 0);
     REQUIRE(b.exit_code == 0);
     REQUIRE(c.exit_code == 0);

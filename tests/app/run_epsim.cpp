@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -17,6 +18,36 @@ std::string read_file(const std::string& path) {
 }
 
 std::string source_path(const std::string& relative) { return std::string(EPSIM_SOURCE_DIR) + "/" + relative; }
+
+std::string shell_quoted(const std::string& path) { return "'" + path + "'"; }
+
+std::size_t widest_line(const std::string& text) {
+  std::size_t widest = 0;
+  for (std::size_t at = 0, next; at < text.size(); at = next + 1) {
+    next = text.find('\n', at);
+    if (next == std::string::npos) next = text.size();
+    widest = std::max(widest, next - at);
+  }
+  return widest;
+}
+
+ScratchDir::ScratchDir(const std::string& tag)
+    : dir(std::filesystem::temp_directory_path() / ("epsim_" + tag + "_" + std::to_string(::getpid()))) {
+  std::filesystem::create_directories(dir);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code ec;
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::add, ec);
+  std::filesystem::remove_all(dir, ec);
+}
+
+std::string ScratchDir::write(const std::string& name, const std::string& text) const {
+  const std::filesystem::path path = dir / name;
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+  return path.string();
+}
 
 CommandResult run_epsim(const std::string& args) {
   static int counter = 0;

@@ -1,6 +1,7 @@
 // Runs the built epsim binary as a user would and captures what it prints.
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 namespace epsim::test {
@@ -15,5 +16,24 @@ struct CommandResult {
 CommandResult run_epsim(const std::string& args);
 std::string read_file(const std::string& path);
 std::string source_path(const std::string& relative);  // path inside the source tree
+
+// A shell word for a path (the test paths hold no single quote).
+std::string shell_quoted(const std::string& path);
+
+// The length of the longest line of `text` (the 80-column checks).
+std::size_t widest_line(const std::string& text);
+
+// A scratch directory, <tmp>/epsim_<tag>_<pid>, removed with everything in it
+// (permissions restored first) when the object goes.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& tag);
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  // Writes `text` to `name` inside the directory (creating parents); returns its path.
+  std::string write(const std::string& name, const std::string& text) const;
+  std::filesystem::path dir;
+};
 
 }  // namespace epsim::test

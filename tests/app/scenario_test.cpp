@@ -16,19 +16,8 @@ using epsim::sim::Duration;
 namespace {
 
 // A scratch directory with files written from strings.
-struct Scratch {
-  std::filesystem::path dir;
-  Scratch() {
-    dir = std::filesystem::temp_directory_path() / ("epsim_scenario_test_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-  }
-  ~Scratch() { std::filesystem::remove_all(dir); }
-  std::string write(const std::string& name, const std::string& text) {
-    const auto path = dir / name;
-    std::filesystem::create_directories(path.parent_path());
-    std::ofstream(path) << text;
-    return path.string();
-  }
+struct Scratch : epsim::test::ScratchDir {
+  Scratch() : ScratchDir("scenario_test") {}
 };
 
 const char* const kMinimal = R"(name: t
