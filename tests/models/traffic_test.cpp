@@ -576,3 +576,41 @@ TEST_CASE("traffic keeps the pointer for the same set and redraws it for a new o
   t.set_upstreams(b, 0, ips);  // new nodes: reinit → get_random_node_id
   CHECK(t.pointer(b, 0) != p);  // 1/1001 chance of a clash; pinned by the seed
 }
+
+TEST_CASE("expected request and failure counts integrate rate times failure probability") {
+  // Two workers, two backends at 100 rps and 50 rps. Backend a routes by
+  // {1, 2} with no retries: once 1 is blackholed half of a's requests end
+  // in 504 (round robin alternates). Backend b routes by {3, 4}: once 3
+  // refuses, its 502s count as failures but not as 504s.
+  Simulator sim;
+  TrafficConfig c;
+  c.mode = TrafficMode::exact;
+  c.next_upstream_on_timeout = false;
+  c.next_upstream_on_error = false;
+  Traffic t(sim, 7, c, 2);
+  const auto a = t.add_backend(100);
+  const auto b = t.add_backend(50);
+  for (int w = 0; w < 2; ++w) {
+    t.set_upstreams(a, w, {1, 2});
+    t.set_upstreams(b, w, {3, 4});
+  }
+  t.start(at_s(1000));
+  sim.run_until(at_s(100));
+  CHECK(t.expected_requests() == doctest::Approx(150 * 100.0));
+  CHECK(t.expected_failures() == 0);
+  t.set_ip_dead(1, DeadIpBehavior::blackhole);
+  sim.run_until(at_s(300));
+  CHECK(t.expected_requests() == doctest::Approx(150 * 300.0));
+  CHECK(t.expected_504s() == doctest::Approx(0.5 * 100 * 200));
+  CHECK(t.expected_failures() == doctest::Approx(0.5 * 100 * 200));
+  t.set_ip_dead(3, DeadIpBehavior::refused);
+  sim.run_until(at_s(400));
+  CHECK(t.expected_504s() == doctest::Approx(0.5 * 100 * 300));
+  CHECK(t.expected_failures() == doctest::Approx(0.5 * 100 * 300 + 0.5 * 50 * 100));
+  // The expectation is what the exact mode realises, within 4 sigma.
+  t.finish();
+  const BackendTotals total = t.grand_totals();
+  const double expected_504 = 0.5 * 100 * 300;
+  CHECK(std::abs(total.requests_504 - expected_504) < 4 * std::sqrt(expected_504));
+  CHECK(std::abs(total.requests_502 - 0.5 * 50 * 100) < 4 * std::sqrt(0.5 * 50 * 100));
+}
