@@ -1,8 +1,14 @@
 #include "app/causality.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace epsim::app {
+
+std::string pod_ip_text(models::PodIp ip) {
+  return fmt::format("{}.{}.{}.{}", 10 + (ip >> 24), (ip >> 16) & 255u, (ip >> 8) & 255u, ip & 255u);
+}
 
 std::optional<PropagationChain> follow_change(const Pipeline& p, const ClusterRuntime& cluster,
                                               models::ServiceId service, models::PodIp ip, sim::Time change,

@@ -7,11 +7,16 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "app/pipeline.h"
 
 namespace epsim::app {
+
+// A pod IP as a dotted quad: 10 + the business cluster's index, then the
+// 24-bit pod number (Pipeline gives each business cluster its own range).
+std::string pod_ip_text(models::PodIp ip);
 
 struct PropagationChain {
   sim::Time change;            // deletionTimestamp stored, or Ready stored

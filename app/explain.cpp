@@ -22,9 +22,6 @@ std::string clock(sim::Time t) {
   return fmt::format("{}.{}s", s10 / 10, s10 % 10);
 }
 
-std::string ip_text(models::PodIp ip) {
-  return fmt::format("{}.{}.{}.{}", 10 + (ip >> 24), (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
 
 std::string seconds_text(sim::Duration d) { return fmt::format("{:.1f}s", d.seconds_f()); }
 
@@ -57,7 +54,7 @@ void explain_one(std::string& out, const Pipeline& p, const models::TrafficWindo
   const PropagationChain& ch = cause->chain;
   auto wait = [](sim::Time a, sim::Time b) { return fmt::format("{:.1f}s", (b - a).seconds_f()); };
   std::vector<Line> lines = {
-      {ch.change, fmt::format("pod {} marked terminating (rollout)", ip_text(cause->pod->ip))},
+      {ch.change, fmt::format("pod {} marked terminating (rollout)", pod_ip_text(cause->pod->ip))},
       {cause->pod->dead_at, "the pod stops answering (grace period over)"},
       {w.start, "-- requests start failing: the window opens"},
       {ch.controller_started,

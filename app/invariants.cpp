@@ -49,15 +49,12 @@ const sim::Time kBeginning = sim::Time::from_ns(std::numeric_limits<std::int64_t
 
 std::string at(sim::Time t) { return fmt::format("t={:.3f}s", t.seconds_f()); }
 
-std::string ip_text(models::PodIp ip) {
-  return fmt::format("{}.{}.{}.{}", ip >> 24, (ip >> 16) & 255u, (ip >> 8) & 255u, ip & 255u);
-}
 
 std::string ips_text(const std::vector<models::PodIp>& ips) {
   std::string out = "[";
   for (std::size_t i = 0; i < ips.size(); ++i) {
     if (i != 0) out += ' ';
-    out += ip_text(ips[i]);
+    out += pod_ip_text(ips[i]);
   }
   out += ']';
   return out;
@@ -232,7 +229,7 @@ void check_counters(Context& ctx) {
   // Pod IPs are never reused, in any cluster.
   std::sort(all_ips.begin(), all_ips.end());
   if (const auto dup = std::adjacent_find(all_ips.begin(), all_ips.end()); dup != all_ips.end()) {
-    ctx.violations.add("counters disagree", fmt::format("pod IP {} was given to two pods", ip_text(*dup)));
+    ctx.violations.add("counters disagree", fmt::format("pod IP {} was given to two pods", pod_ip_text(*dup)));
   }
 
   if (const DataPlane* dp = p.data_plane()) {
@@ -464,7 +461,7 @@ void check_propagation(Context& ctx) {
           lost.push_back(fmt::format("{} {}: {} of {} at {} never reached every nginx worker and nothing later "
                                      "superseded it ({})",
                                      c.spec->name, c.service_names[s], it->removal ? "removal" : "addition",
-                                     ip_text(it->ip), at(it->at), stopped_at(p, c, s, *it)));
+                                     pod_ip_text(it->ip), at(it->at), stopped_at(p, c, s, *it)));
         }
       }
       for (auto it = lost.rbegin(); it != lost.rend(); ++it) ctx.violations.add("pod change lost", std::move(*it));
