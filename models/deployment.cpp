@@ -155,6 +155,7 @@ void Deployments::step(ServiceId service) {
   // rolling.go's bounds: never more than replicas + maxSurge pods that are
   // not terminating; scale-down never takes the ready ones below
   // replicas - maxUnavailable (unless fewer were ready to begin with).
+#if EPSIM_INVARIANTS_ENABLED  // O(pods of the service): checked builds only
   int live_after = 0, ready_after = 0;
   for (PodId p : w.pods) {
     if (pods_[p].terminating) continue;
@@ -164,6 +165,7 @@ void Deployments::step(ServiceId service) {
   EPSIM_INVARIANT(live_after <= replicas + max_surge, "a rollout exceeded replicas + maxSurge");
   EPSIM_INVARIANT(ready_after >= std::min(replicas - max_unavailable, old_ready + new_ready),
                   "a rollout scaled down below replicas - maxUnavailable");
+#endif
   if (w.rollout >= 0 && old_live == 0 && new_ready == replicas) {
     rollouts_[static_cast<std::size_t>(w.rollout)].finished = sim_.now();
     w.rollout = -1;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/objects.h"
+#include "sim/invariant.h"
 #include "sim/time.h"
 
 namespace epsim::models {
@@ -26,26 +27,22 @@ struct StageWrite {
 
 class StageLog {
  public:
+  // Writes are recorded when the API server's answer arrives, so each
+  // object's writes are in `stored` order; the look-ups rely on it.
   void record(std::uint32_t object, StageWrite write) {
     if (object >= writes_.size()) writes_.resize(object + 1);
+    EPSIM_INVARIANT(writes_[object].empty() || writes_[object].back().stored <= write.stored,
+                    "stage writes recorded out of stored order");
     writes_[object].push_back(std::move(write));
   }
   // The first write of `object` stored at or after `after` that no longer
   // lists `ip`, or nullptr.
   const StageWrite* first_without(std::uint32_t object, PodIp ip, sim::Time after) const {
-    if (object >= writes_.size()) return nullptr;
-    for (const StageWrite& w : writes_[object]) {
-      if (w.stored >= after && !w.routes_to(ip)) return &w;
-    }
-    return nullptr;
+    return first_stored_from(object, after, [ip](const StageWrite& w) { return !w.routes_to(ip); });
   }
   // The first write stored at or after `after` that lists `ip`, or nullptr.
   const StageWrite* first_with(std::uint32_t object, PodIp ip, sim::Time after) const {
-    if (object >= writes_.size()) return nullptr;
-    for (const StageWrite& w : writes_[object]) {
-      if (w.stored >= after && w.routes_to(ip)) return &w;
-    }
-    return nullptr;
+    return first_stored_from(object, after, [ip](const StageWrite& w) { return w.routes_to(ip); });
   }
   std::size_t objects() const { return writes_.size(); }
   // Every recorded write of `object`, in the order stored.
@@ -55,6 +52,18 @@ class StageLog {
   }
 
  private:
+  template <typename Pred>
+  const StageWrite* first_stored_from(std::uint32_t object, sim::Time after, Pred matches) const {
+    if (object >= writes_.size()) return nullptr;
+    const auto& list = writes_[object];
+    auto it = std::lower_bound(list.begin(), list.end(), after,
+                               [](const StageWrite& w, sim::Time t) { return w.stored < t; });
+    for (; it != list.end(); ++it) {
+      if (matches(*it)) return &*it;
+    }
+    return nullptr;
+  }
+
   std::vector<std::vector<StageWrite>> writes_;
 };
 
