@@ -94,8 +94,8 @@ void Deployments::retry(Op op, PodId pod) {
     case Op::create: write(op, pod, Verb::create); break;
     case Op::remove: write(op, pod, Verb::remove); break;
     case Op::terminate: write(op, pod, Verb::update); break;
-    case Op::ready:  // the kubelet reports readiness only while the pod runs
-    case Op::churn:
+    case Op::ready:  // as the first send (the readiness timer): not once terminating,
+    case Op::churn:  // when the endpoints controller drops the pod whatever it reports
       if (!p.terminating) write(op, pod, Verb::update);
       break;
   }
@@ -213,6 +213,8 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
       break;
     case Op::terminate: {
       record.terminating_at = sim_.now();
+      // The IP answers until terminationGracePeriodSeconds (default 30) is
+      // over; preStop runs inside it (core/v1 types.go; k8s-semantics.md §6).
       const sim::Duration grace = workloads_[pods_[pod].service].spec.termination_grace_period;
       sim_.schedule_after(grace, [this, pod] {
         records_[pod].dead_at = sim_.now();

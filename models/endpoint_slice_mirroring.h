@@ -5,7 +5,11 @@
 // Defaults: --mirroring-concurrent-service-endpoint-syncs 5, and the access
 // cluster's kube-controller-manager client bucket (20 qps / 30 burst).
 // It skips a write when the desired slice equals the existing one, and does
-// not mirror the trigger-time annotation (#98116).
+// not mirror the trigger-time annotation (#98116). One slice per Service: the
+// modelled Services stay under --mirroring-max-endpoints-per-subset (1000,
+// config/v1alpha1/defaults.go @95f0849). Simplified: every Endpoints object of
+// the access cluster is mirrored (they are all the sync component's
+// selector-less ones); the skip-mirror label is not modelled.
 #pragma once
 
 #include <optional>

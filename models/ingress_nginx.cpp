@@ -63,6 +63,8 @@ IngressNginx::IngressNginx(sim::Simulator& simulator, sim::MetricsRegistry& metr
 
 IngressNginx::~IngressNginx() = default;
 
+// Ready addresses only: internal/ingress/controller/endpointslices.go skips
+// endpoints whose ready condition is false (ingress-and-sync.md §1.1).
 std::vector<PodIp> IngressNginx::backend_ips(std::uint32_t backend) const {
   const Endpoints* e = cache_.get(backend);
   return e == nullptr ? std::vector<PodIp>{} : ready_ips(*e);
@@ -158,6 +160,10 @@ void IngressNginx::apply(std::uint64_t version) {
     // keep theirs for the connections they hold until worker-shutdown-timeout.
     ++reloads_;
     reload_success_->inc();
+    // nginx -s reload: old workers serve the connections they hold until
+    // worker_shutdown_timeout (ingress-nginx default 240s since 0.26.0, commit
+    // 6715108d8) with their old upstreams (kubernetes/ingress-nginx#11515).
+    // Which share of requests they get is epsim's parameter (drainingShare).
     const int draining = std::min(config_.worker_processes - 1,
                                   static_cast<int>(config_.draining_share * config_.worker_processes + 0.5));
     for (int w = draining; w < config_.worker_processes; ++w) give_worker(w);
@@ -181,7 +187,10 @@ void IngressNginx::finish_task() {
 void IngressNginx::worker_tick(int w) {
   Worker& worker = workers_[static_cast<std::size_t>(w)];
   worker.tick_scheduled = false;
-  if (raw_synced_second_ <= worker.synced_second) return;  // same second: missed until the next POST
+  // configuration.lua stamps the POST with ngx.time() (whole seconds;
+  // ingress-and-sync.md §1.4). Our reading of the comparison: a POST in the
+  // same second as the worker's last take is missed until the next POST.
+  if (raw_synced_second_ <= worker.synced_second) return;
   worker.synced_second = raw_synced_second_;
   give_worker(w);
 }

@@ -49,6 +49,9 @@ enum class TrafficMode { exact, fluid };
 struct TrafficConfig {
   TrafficMode mode = TrafficMode::fluid;
   DeadIpBehavior dead_ip = DeadIpBehavior::blackhole;
+  // ingress-nginx ConfigMap defaults (internal/ingress/controller/config/
+  // config.go NewDefault; shared/reference/ingress-and-sync.md §2.1):
+  // proxy-connect-timeout 5, proxy-next-upstream "error timeout", tries 3.
   sim::Duration proxy_connect_timeout = sim::Duration::seconds(5);
   bool next_upstream_on_error = true;    // proxy-next-upstream contains "error"
   bool next_upstream_on_timeout = true;  // … "timeout"
