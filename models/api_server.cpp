@@ -91,6 +91,22 @@ const Endpoints* ApiServer::endpoint_slice(ServiceId id) const {
   return id < slices_.objects.size() && slices_.present[id] ? &slices_.objects[id] : nullptr;
 }
 
+namespace {
+template <class Object>
+std::vector<Object> stored(const std::vector<Object>& objects, const std::vector<bool>& present) {
+  std::vector<Object> out;
+  for (std::size_t id = 0; id < objects.size(); ++id) {
+    if (present[id]) out.push_back(objects[id]);
+  }
+  return out;
+}
+}  // namespace
+
+std::vector<Service> ApiServer::list_services() const { return stored(services_, service_present_); }
+std::vector<Pod> ApiServer::list_pods() const { return stored(pods_, pod_present_); }
+std::vector<Endpoints> ApiServer::list_endpoints() const { return stored(endpoints_.objects, endpoints_.present); }
+std::vector<Endpoints> ApiServer::list_endpoint_slices() const { return stored(slices_.objects, slices_.present); }
+
 ResourceVersion ApiServer::next_resource_version(ResourceVersion previous) {
   // The cluster-wide counter (etcd's revision) only grows, so a stored
   // object's resourceVersion never decreases.

@@ -78,6 +78,12 @@ class ApiServer {
   void seed_endpoint_slice(const Endpoints& slice);
   std::size_t service_slots() const { return services_.size(); }
   std::size_t pod_slots() const { return pods_.size(); }
+  // LIST: every stored object of a resource, by id (what an informer's
+  // initial list, or a relist after a leader change, receives).
+  std::vector<Service> list_services() const;
+  std::vector<Pod> list_pods() const;
+  std::vector<Endpoints> list_endpoints() const;
+  std::vector<Endpoints> list_endpoint_slices() const;
   ResourceVersion resource_version() const { return resource_version_; }
 
   // Mutating requests. `precondition` (updates) is the resourceVersion the

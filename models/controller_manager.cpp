@@ -4,16 +4,6 @@
 
 namespace epsim::models {
 
-namespace {
-template <class Object, class Getter>
-std::vector<Object> snapshot(std::size_t slots, Getter get) {
-  std::vector<Object> out;
-  for (std::uint32_t id = 0; id < slots; ++id) {
-    if (const Object* o = get(id)) out.push_back(*o);
-  }
-  return out;
-}
-}  // namespace
 
 ControllerManager::ControllerManager(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& api,
                                      std::uint64_t seed, const std::string& cluster, ControllerManagerConfig config,
@@ -58,10 +48,10 @@ void ControllerManager::start_steady(sim::Time informers_started_at) {
   resync_period_ = sample_resync_period();
   new_informers();
   const ResourceVersion listed_at = api_.resource_version();
-  services_->list(snapshot<Service>(api_.service_slots(), [&](std::uint32_t id) { return api_.service(id); }), false,
+  services_->list(api_.list_services(), false,
                   listed_at);
-  pods_->list(snapshot<Pod>(api_.pod_slots(), [&](std::uint32_t id) { return api_.pod(id); }), false, listed_at);
-  endpoints_->list(snapshot<Endpoints>(api_.service_slots(), [&](std::uint32_t id) { return api_.endpoints(id); }),
+  pods_->list(api_.list_pods(), false, listed_at);
+  endpoints_->list(api_.list_endpoints(),
                    false, listed_at);
   controller_->begin_term(sim_.now(), true);
   controller_->rebuild_pod_index();
@@ -115,11 +105,11 @@ void ControllerManager::leader_change() {
   // of changes made before it (still in their watch delay) are not delivered
   // to the new informers again.
   const ResourceVersion listed_at = api_.resource_version();
-  endpoints_->list(snapshot<Endpoints>(api_.service_slots(), [&](std::uint32_t id) { return api_.endpoints(id); }),
+  endpoints_->list(api_.list_endpoints(),
                    true, listed_at);
-  services_->list(snapshot<Service>(api_.service_slots(), [&](std::uint32_t id) { return api_.service(id); }), true,
+  services_->list(api_.list_services(), true,
                   listed_at);
-  pods_->list(snapshot<Pod>(api_.pod_slots(), [&](std::uint32_t id) { return api_.pod(id); }), true, listed_at);
+  pods_->list(api_.list_pods(), true, listed_at);
   controller_->check_leftover_endpoints();
   controller_->end_episode_dispatch();
   schedule_resync(sim_.now() + resync_period_);

@@ -33,7 +33,6 @@ EndpointSliceMirroring::EndpointSliceMirroring(sim::Simulator& simulator, sim::M
                                                ApiServer& access, MirroringConfig config, std::size_t backend_space)
     : EndpointsWriter(simulator, metrics, access, writer_config(config), backend_space),
       access_(access),
-      backend_space_(backend_space),
       endpoints_("mirroring/endpoints"),
       slices_("mirroring/endpointslices"),
       handler_(std::make_unique<Handler>(*this)) {
@@ -45,13 +44,8 @@ EndpointSliceMirroring::EndpointSliceMirroring(sim::Simulator& simulator, sim::M
 EndpointSliceMirroring::~EndpointSliceMirroring() = default;
 
 void EndpointSliceMirroring::start_steady() {
-  std::vector<Endpoints> e, s;
-  for (std::uint32_t id = 0; id < backend_space_; ++id) {
-    if (const Endpoints* x = access_.endpoints(id)) e.push_back(*x);
-    if (const Endpoints* x = access_.endpoint_slice(id)) s.push_back(*x);
-  }
-  endpoints_.list(e, false, access_.resource_version());
-  slices_.list(s, false, access_.resource_version());
+  endpoints_.list(access_.list_endpoints(), false, access_.resource_version());
+  slices_.list(access_.list_endpoint_slices(), false, access_.resource_version());
 }
 
 std::optional<EndpointsWriter::Write> EndpointSliceMirroring::sync(Key backend) {

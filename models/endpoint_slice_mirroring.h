@@ -39,7 +39,6 @@ class EndpointSliceMirroring : public EndpointsWriter {
  private:
   class Handler;
   ApiServer& access_;
-  std::size_t backend_space_;
   Informer<Endpoints> endpoints_;
   Informer<Endpoints> slices_;
   std::unique_ptr<Handler> handler_;

@@ -41,7 +41,6 @@ EndpointSync::EndpointSync(sim::Simulator& simulator, sim::MetricsRegistry& metr
     : EndpointsWriter(simulator, metrics, access, writer_config(config), backend_space),
       access_(access),
       config_(config),
-      backend_space_(backend_space),
       access_cache_("endpoint-sync/access") {
   access_.watch_endpoints(&access_cache_);
 }
@@ -62,18 +61,8 @@ void EndpointSync::add_source(ApiServer& source, std::uint32_t offset, std::size
 }
 
 void EndpointSync::start_steady(sim::Time until) {
-  for (auto& s : sources_) {
-    std::vector<Endpoints> objects;
-    for (std::uint32_t id = 0; id < s->services; ++id) {
-      if (const Endpoints* e = s->api->endpoints(id)) objects.push_back(*e);
-    }
-    s->informer->list(objects, false, s->api->resource_version());
-  }
-  std::vector<Endpoints> copies;
-  for (std::uint32_t id = 0; id < backend_space_; ++id) {
-    if (const Endpoints* e = access_.endpoints(id)) copies.push_back(*e);
-  }
-  access_cache_.list(copies, false, access_.resource_version());
+  for (auto& s : sources_) s->informer->list(s->api->list_endpoints(), false, s->api->resource_version());
+  access_cache_.list(access_.list_endpoints(), false, access_.resource_version());
   resync_until_ = until;
   if (config_.resync_period > sim::Duration::zero()) {
     sim_.schedule_after(config_.resync_period, [this] { resync(); });

@@ -50,7 +50,6 @@ class EndpointSync : public EndpointsWriter {
   ApiServer& access_;
   EndpointSyncConfig config_;
   std::vector<std::unique_ptr<Source>> sources_;
-  std::size_t backend_space_;
   Informer<Endpoints> access_cache_;
   sim::Time resync_until_;
 };

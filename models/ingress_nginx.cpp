@@ -71,12 +71,8 @@ std::vector<PodIp> IngressNginx::backend_ips(std::uint32_t backend) const {
 }
 
 void IngressNginx::start_steady() {
-  std::vector<Endpoints> objects;
-  for (std::uint32_t id = 0; id < backend_space_; ++id) {
-    const Endpoints* e = config_.read_endpoint_slices ? access_.endpoint_slice(id) : access_.endpoints(id);
-    if (e != nullptr) objects.push_back(*e);
-  }
-  cache_.list(objects, false, access_.resource_version());
+  cache_.list(config_.read_endpoint_slices ? access_.list_endpoint_slices() : access_.list_endpoints(), false,
+              access_.resource_version());
   for (std::uint32_t b = 0; b < backend_space_; ++b) {
     running_[b] = backend_ips(b);
     for (int w = 0; w < config_.worker_processes; ++w) traffic_.set_upstreams(b, w, running_[b]);
