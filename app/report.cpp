@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "app/causality.h"
+#include "app/limits.h"
 #include "app/sha256.h"
 #include "app/version.h"
 #include "models/controller_switches.h"
@@ -19,7 +20,7 @@ namespace {
 double seconds(sim::Duration d) { return std::round(d.seconds_f() * 1000.0) / 1000.0; }
 double seconds(sim::Time t) { return seconds(t.since_start()); }
 
-nlohmann::ordered_json episode_json(const models::SyncEpisode& e, sim::Time end_of_run) {
+nlohmann::ordered_json episode_json(const ClusterRuntime& c, const models::SyncEpisode& e, sim::Time end_of_run) {
   nlohmann::ordered_json j;
   j["at_s"] = seconds(e.at);
   j["enqueued"] = e.enqueued;
@@ -32,6 +33,7 @@ nlohmann::ordered_json episode_json(const models::SyncEpisode& e, sim::Time end_
     j["unfinished"] = true;  // the run ended before the queue drained
   }
   j["max_queue_depth"] = e.max_queue_depth;
+  j["limited_by"] = limited_by_json(limited_by(c, e.at, e.finished ? e.ended : end_of_run));
   return j;
 }
 
@@ -66,6 +68,7 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
     cj["kube_api_qps"] = controller.config().kube_api_qps;
     cj["kube_api_burst"] = controller.config().kube_api_burst;
     cj["resync_period_s"] = seconds(c->controller_manager->resync_period());
+    cj["apiserver_mutating_throughput"] = c->api->config().mutating_throughput;
     cj["endpoint_puts_total"] = controller.endpoint_writes_total();
     cj["endpoint_syncs_total"] = controller.syncs_total();
     cj["apiserver_writes_applied"] = c->api->writes_applied();
@@ -73,7 +76,7 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
     nlohmann::ordered_json resyncs = nlohmann::ordered_json::array();
     nlohmann::ordered_json startups = nlohmann::ordered_json::array();
     for (const auto& e : controller.episodes()) {
-      (e.kind == models::SyncEpisode::Kind::resync ? resyncs : startups).push_back(episode_json(e, end));
+      (e.kind == models::SyncEpisode::Kind::resync ? resyncs : startups).push_back(episode_json(*c, e, end));
     }
     cj["resyncs"] = resyncs;
     cj["startups"] = startups;
@@ -125,6 +128,7 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
                      {"apiserver_s", r3(bd.apiserver_s)},             {"sync_component_s", r3(bd.sync_component_s)},
                      {"mirroring_s", r3(bd.mirroring_s)},             {"ingress_s", r3(bd.ingress_s)},
                      {"nginx_worker_s", r3(bd.nginx_worker_s)}};
+      wj["limited_by"] = limited_by_json(limited_by(c, w.start, w.end));
       max_window_s = std::max(max_window_s, wj["duration_s"].get<double>());
       windows.push_back(wj);
     }
@@ -214,6 +218,11 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
       }
     };
     table("resync storms", c["resyncs"]);
+    for (const auto& e : c["resyncs"]) {
+      if (e["puts"].get<std::uint64_t>() == 0) continue;
+      out += fmt::format("  storm at {} limited by: {}\n", duration_text(e["at_s"].get<double>()),
+                         limited_by_text(e["limited_by"], c));
+    }
     table("startups", c["startups"]);
     out += fmt::format("  Endpoints PUTs: {} ({} changed storage, {} no-op)\n", grouped(c["endpoint_puts_total"]),
                        grouped(c["apiserver_writes_applied"]), grouped(c["apiserver_noop_updates"]));

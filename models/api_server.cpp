@@ -185,9 +185,11 @@ void ApiServer::admit(std::uint32_t request) {
   }
   ++inflight_;
   EPSIM_INVARIANT(inflight_ <= config_.max_mutating_requests_inflight, "apiserver admitted beyond its inflight limit");
+  if (inflight_ == config_.max_mutating_requests_inflight) at_inflight_limit_.open(sim_.now());
   // FIFO write processor, then the sampled latency (etcd, encoding, network).
   sim::Time start = sim_.now();
   if (processor_free_at_ > start) start = processor_free_at_;
+  write_backlog_.add(sim_.now(), start);  // waits behind earlier writes
   processor_free_at_ = start + service_time_;
   const sim::Time done = processor_free_at_ + sample_latency();
   sim_.schedule_at(done, [this, request] { complete(request); });
@@ -196,6 +198,7 @@ void ApiServer::admit(std::uint32_t request) {
 void ApiServer::complete(std::uint32_t request) {
   --inflight_;
   EPSIM_INVARIANT(inflight_ >= 0, "apiserver mutating inflight count went negative");
+  at_inflight_limit_.close(sim_.now());
   const Request& r = requests_[request];
   const ApiResponse response = r.resource == Resource::pods        ? apply_pod(r)
                                : r.resource == Resource::endpoints ? apply_endpoints(r, endpoints_)

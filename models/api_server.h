@@ -22,6 +22,7 @@
 
 #include "models/objects.h"
 #include "models/watch.h"
+#include "sim/interval_set.h"
 #include "sim/metrics.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
@@ -113,6 +114,11 @@ class ApiServer {
   // minus mutating_inflight().
   std::uint64_t responses_total() const { return responses_total_; }
   const ApiServerConfig& config() const { return config_; }
+  // When the server was the bound (epsim's `limited_by`): a mutating request
+  // waited behind another for the write processor, or the in-flight limit
+  // was reached.
+  const sim::IntervalSet& write_backlog() const { return write_backlog_; }
+  const sim::IntervalSet& at_inflight_limit() const { return at_inflight_limit_; }
   // apiserver_request_duration_seconds of this server (every verb and resource).
   const sim::Histogram& request_duration() const { return *request_duration_; }
 
@@ -179,6 +185,8 @@ class ApiServer {
   std::vector<Request> requests_;
   std::vector<std::uint32_t> free_requests_;
   int inflight_ = 0;
+  sim::IntervalSet write_backlog_;
+  sim::IntervalSet at_inflight_limit_;
   sim::Time processor_free_at_;
 
   std::vector<WatchSink<Service>*> service_watchers_;

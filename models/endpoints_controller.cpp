@@ -111,6 +111,8 @@ void EndpointsController::begin_term(sim::Time now, bool fresh_tracker) {
     if (workers_[w].in_flight) orphans_.emplace((std::uint64_t{term_} << kTermShift) | w, std::move(workers_[w]));
   }
   ++term_;
+  in_flight_workers_ = 0;
+  all_workers_in_flight_.close(now);
   queue_ = std::make_unique<WorkQueue>(sim_, metrics_, "endpoint", service_space_);
   queue_->set_on_item_available([this] { on_item_available(); });
   // flowcontrol.NewTokenBucketRateLimiter takes qps as float32.
@@ -283,6 +285,7 @@ bool EndpointsController::sync_service(std::uint32_t worker) {
 // attempt, including retries after a Retry-After response.
 void EndpointsController::send(std::uint32_t worker) {
   const sim::Duration wait = bucket_->reserve(sim_.now());
+  bucket_waits_.add(sim_.now(), sim_.now() + wait);
   const std::uint32_t term = term_;
   sim_.schedule_after(wait, [this, worker, term] {
     if (term == term_) submit(worker);
@@ -293,7 +296,7 @@ void EndpointsController::submit(std::uint32_t worker) {
   Worker& w = workers_[worker];
   w.request_started = sim_.now();  // request latency excludes the throttle wait
   EPSIM_INVARIANT(w.busy && !w.in_flight, "an endpoints worker sent a second request");
-  w.in_flight = true;
+  set_in_flight(w, true);
   api_.write_endpoints(w.verb, w.object, w.precondition, this, (std::uint64_t{term_} << kTermShift) | worker,
                        kUserAgent);
 }
@@ -318,7 +321,7 @@ void EndpointsController::on_response(std::uint64_t tag, const ApiResponse& resp
   EPSIM_INVARIANT(worker < workers_.size(), "an Endpoints response for an unknown endpoints worker");
   Worker& w = workers_[worker];
   EPSIM_INVARIANT(w.busy && w.in_flight, "an Endpoints response for an idle endpoints worker");
-  w.in_flight = false;
+  set_in_flight(w, false);
   const char* method = w.verb == Verb::create ? "POST" : w.verb == Verb::update ? "PUT" : "DELETE";
   const std::string code = std::to_string(response.code);
   const std::string counter_key = std::string(method) + code;
@@ -399,6 +402,17 @@ void EndpointsController::finish(std::uint32_t worker, bool ok) {
 void EndpointsController::check_workers() const {
   EPSIM_INVARIANT(workers_.size() - idle_workers_.size() == queue_->processing_count(),
                   "busy endpoints workers and workqueue keys in processing differ");
+}
+
+void EndpointsController::set_in_flight(Worker& w, bool in_flight) {
+  w.in_flight = in_flight;
+  in_flight_workers_ = in_flight ? in_flight_workers_ + 1 : in_flight_workers_ - 1;
+  EPSIM_INVARIANT(in_flight_workers_ <= workers_.size(), "more endpoints workers in flight than workers");
+  if (in_flight_workers_ == workers_.size()) {
+    all_workers_in_flight_.open(sim_.now());
+  } else {
+    all_workers_in_flight_.close(sim_.now());
+  }
 }
 
 void EndpointsController::begin_episode(SyncEpisode::Kind kind) {

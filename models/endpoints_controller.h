@@ -20,6 +20,7 @@
 #include "models/stage_log.h"
 #include "models/token_bucket.h"
 #include "models/work_queue.h"
+#include "sim/interval_set.h"
 #include "sim/metrics.h"
 #include "sim/simulator.h"
 
@@ -92,6 +93,11 @@ class EndpointsController : public ApiClient {
   // ended (endpoint_writes_total() counts only the current process's).
   const StageLog& writes() const { return writes_; }
   const EndpointsControllerConfig& config() const { return config_; }
+  // What held the controller back, as measured (epsim's `limited_by`): when
+  // some worker waited for a client token, and when every worker had a
+  // request in flight.
+  const sim::IntervalSet& bucket_waits() const { return bucket_waits_; }
+  const sim::IntervalSet& all_workers_in_flight() const { return all_workers_in_flight_; }
 
   // ApiClient
   void on_response(std::uint64_t tag, const ApiResponse& response) override;
@@ -124,6 +130,7 @@ class EndpointsController : public ApiClient {
   void note_depth();
   void close_episode_if_idle();
   void check_workers() const;
+  void set_in_flight(Worker& w, bool in_flight);
 
   sim::Simulator& sim_;
   sim::MetricsRegistry& metrics_;
@@ -144,6 +151,9 @@ class EndpointsController : public ApiClient {
   std::unique_ptr<TokenBucket> bucket_;
   std::vector<Worker> workers_;
   std::vector<std::uint32_t> idle_workers_;
+  std::size_t in_flight_workers_ = 0;
+  sim::IntervalSet bucket_waits_;
+  sim::IntervalSet all_workers_in_flight_;
   // Requests of previous terms still in the API server, by tag: a process
   // that lost its lease no longer handles their answers, but a write they
   // apply did change storage, so it still goes into writes_.
