@@ -7,6 +7,9 @@ RUN_ARGS ?= run
 
 DEBIAN_PACKAGES := g++ cmake make ccache libboost-graph-dev libboost-dev libeigen3-dev \
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
+# Only `make test` needs these: the sweep shards run by GNU parallel and by a
+# real single-node Slurm cluster (tests/distributed/).
+TEST_PACKAGES := parallel slurm-wlm munge
 # Only `make fuzz` needs these (libFuzzer ships in libclang-rt-14-dev).
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 
@@ -20,14 +23,15 @@ FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 
-.PHONY: all deps deps-fuzz configure build run test test-asan fuzz bench clean
+.PHONY: all deps deps-test deps-fuzz configure build run test test-asan fuzz bench clean
 
 all: build
 
 # Installs only what is missing; skips apt entirely when everything is there.
 deps: PACKAGES = $(DEBIAN_PACKAGES)
+deps-test: PACKAGES = $(DEBIAN_PACKAGES) $(TEST_PACKAGES)
 deps-fuzz: PACKAGES = $(DEBIAN_PACKAGES) $(FUZZ_PACKAGES)
-deps deps-fuzz:
+deps deps-test deps-fuzz:
 	@missing=""; \
 	for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
@@ -48,10 +52,10 @@ build: configure
 run: build
 	@$(BUILD_DIR)/app/epsim $(RUN_ARGS)
 
-test: build
+test: deps-test build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
-test-asan: deps
+test-asan: deps-test
 	@cmake -S . -B $(ASAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
 	  -DEPSIM_SANITIZE=ON -DEPSIM_CHECK_INVARIANTS=ON -DEPSIM_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)

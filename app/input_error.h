@@ -16,5 +16,6 @@ class InputError : public std::runtime_error {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInternal = 1;
 inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitThreshold = 3;  // a --fail-if held
 
 }  // namespace epsim::app

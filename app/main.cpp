@@ -1,21 +1,29 @@
 // The epsim command line (CLI11). Exit codes: 0 success, 2 bad input or
-// usage, 1 internal failure (a bug in epsim).
+// usage, 3 a --fail-if threshold held, 1 internal failure (a bug in epsim).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <optional>
+#include <thread>
 
 #include "app/atomic_files.h"
+#include "app/cli_options.h"
 #include "app/explain.h"
 #include "app/input_error.h"
+#include "app/measures.h"
 #include "app/pipeline.h"
 #include "app/progress_bar.h"
 #include "app/prometheus_text.h"
 #include "app/report.h"
 #include "app/scenario.h"
 #include "app/svg_charts.h"
+#include "app/sweep.h"
+#include "app/sweep_output.h"
+#include "app/sweep_shards.h"
+#include "app/threshold.h"
 #include "app/timeseries_csv.h"
 #include "app/topology.h"
 #include "app/trace_events.h"
@@ -26,80 +34,9 @@ namespace {
 using epsim::app::InputError;
 namespace app = epsim::app;
 
-// What selects and changes a scenario: shared by run and explain (the flag
-// overrides), validate and topology (--set only).
-struct ScenarioOptions {
-  std::string path;
-  std::vector<std::string> sets;
-  std::optional<std::string> duration;
-  std::optional<std::string> min_resync_period;
-  std::optional<std::string> endpoint_updates_batch_period;
-  app::Overrides overrides;
-};
+using app::ScenarioOptions;
 
-void add_set_option(CLI::App* cmd, ScenarioOptions& o) {
-  cmd->add_option("--set", o.sets,
-                  "Change one scenario key, e.g. --set clusters[idc].controllerManager.kubeAPIQPS=100 "
-                  "(repeatable; see docs/scenario.md)")
-      ->type_size(1)
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-}
-
-void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
-  cmd->add_option("scenario", o.path, "Scenario YAML file (default: the embedded 1.17.3 incident)");
-  add_set_option(cmd, o);
-  cmd->add_option("--seed", o.overrides.seed, "Root seed (overrides the scenario's seed)");
-  cmd->add_option("--duration", o.duration, "Virtual time to simulate, e.g. 24h");
-  cmd->add_option("--kubernetes-version", o.overrides.kubernetes_version,
-                  "Kubernetes version preset for every business cluster, e.g. 1.17.13");
-  cmd->add_option("--concurrent-endpoint-syncs", o.overrides.concurrent_endpoint_syncs,
-                  "kube-controller-manager --concurrent-endpoint-syncs (default 5)")
-      ->check(CLI::Range(1, app::kMaxWorkers));
-  cmd->add_option("--kube-api-qps", o.overrides.kube_api_qps, "kube-controller-manager --kube-api-qps (default 20)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--kube-api-burst", o.overrides.kube_api_burst,
-                  "kube-controller-manager --kube-api-burst (default 30)")
-      ->check(CLI::Range(1, 1'000'000));
-  cmd->add_option("--min-resync-period", o.min_resync_period,
-                  "kube-controller-manager --min-resync-period (default 12h)");
-  cmd->add_option("--endpoint-updates-batch-period", o.endpoint_updates_batch_period,
-                  "kube-controller-manager --endpoint-updates-batch-period (default 0s)");
-  cmd->add_option("--sync-rate-limit", o.overrides.sync_rate_limit,
-                  "ingress-nginx --sync-rate-limit: configuration syncs per second (default 0.3)")
-      ->check(CLI::PositiveNumber);
-}
-
-epsim::sim::Duration flag_duration(const std::string& flag, const std::string& value) {
-  try {
-    return epsim::sim::parse_duration(value);
-  } catch (const epsim::sim::DurationParseError& e) {
-    throw InputError(flag + ": " + e.what());
-  }
-}
-
-app::Scenario load(ScenarioOptions o) {
-  if (o.duration) {
-    o.overrides.duration = flag_duration("--duration", *o.duration);
-    if (!(*o.overrides.duration > epsim::sim::Duration::zero())) throw InputError("--duration must be > 0");
-  }
-  if (o.min_resync_period) {
-    o.overrides.min_resync_period = flag_duration("--min-resync-period", *o.min_resync_period);
-    if (*o.overrides.min_resync_period < epsim::sim::Duration::seconds(1)) {
-      throw InputError("--min-resync-period must be at least 1s");
-    }
-  }
-  if (o.endpoint_updates_batch_period) {
-    o.overrides.endpoint_updates_batch_period =
-        flag_duration("--endpoint-updates-batch-period", *o.endpoint_updates_batch_period);
-    if (o.overrides.endpoint_updates_batch_period->is_negative()) {
-      throw InputError("--endpoint-updates-batch-period must not be negative");
-    }
-  }
-  app::Scenario scenario = app::load_scenario(o.path, o.sets);
-  app::apply_overrides(scenario, o.overrides);
-  return scenario;
-}
+app::Scenario load(const ScenarioOptions& o) { return app::load_with_options(o); }
 
 void run_with_progress(app::Pipeline& pipeline, const std::string& label) {
   app::ProgressBar bar(label, app::ProgressBar::stderr_is_terminal());
@@ -110,10 +47,27 @@ struct RunOptions {
   ScenarioOptions scenario;
   std::string format = "text";
   std::optional<std::string> out_dir;
+  std::vector<std::string> fail_if;
 };
+
+void add_fail_if_option(CLI::App* cmd, std::vector<std::string>& fail_if) {
+  cmd->add_option("--fail-if", fail_if,
+                  "Exit with code 3 when this holds, e.g. 'storm_s > 120' or 'requests_504 > 0' "
+                  "(repeatable; measures and syntax in docs/sweep.md)")
+      ->type_size(1)
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+std::vector<app::Threshold> parse_thresholds(const std::vector<std::string>& texts) {
+  std::vector<app::Threshold> out;
+  for (const auto& t : texts) out.push_back(app::Threshold::parse(t, app::measure_names()));
+  return out;
+}
 
 int run_command(const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
+  const std::vector<app::Threshold> thresholds = parse_thresholds(options.fail_if);
   // A bad --out fails before the run, not after it.
   if (options.out_dir) app::check_output_dir(*options.out_dir);
   const app::Scenario scenario = load(options.scenario);
@@ -136,7 +90,154 @@ int run_command(const RunOptions& options) {
                                  {"charts.svg", app::svg_charts(pipeline.time_series(), report)}});
   }
   std::cout << (options.format == "json" ? json_text() : app::format_text_report(report));
+  if (!thresholds.empty()) {
+    const auto measures = app::measures_of(report);
+    int held = 0;
+    for (const auto& t : thresholds) {
+      if (!t.holds(measures)) continue;
+      std::cout.flush();
+      std::cerr << "epsim: --fail-if " << t.explain(measures) << "\n";
+      ++held;
+    }
+    if (held > 0) return app::kExitThreshold;
+  }
   return app::kExitOk;
+}
+
+struct SweepOptions {
+  ScenarioOptions scenario;
+  std::vector<std::string> vary;
+  int seeds = 1;
+  int jobs = 0;  // 0: every core
+  std::string format = "text";
+  std::optional<std::string> out_dir;
+  std::vector<std::string> fail_if;
+  std::optional<std::string> shard;
+  std::size_t shard_count = 0;
+  std::optional<std::string> emit;
+  std::size_t emit_shards = 0;
+  std::string image;
+  std::string volume;
+  // merge
+  std::vector<std::string> merge_paths;
+};
+
+int default_jobs() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+
+// Prints (and with --out writes) a whole sweep; code 3 when a point fails --fail-if.
+int finish_sweep(const app::SweepResult& result, const SweepOptions& options) {
+  if (options.out_dir) {
+    app::write_files_atomically(*options.out_dir, {{"sweep.csv", app::sweep_csv(result)},
+                                                   {"sweep.json", app::sweep_json(result)},
+                                                   {"sweep.svg", app::sweep_svg(result)}});
+  }
+  std::cout << (options.format == "json" ? app::sweep_json(result)
+                : options.format == "csv" ? app::sweep_csv(result)
+                                          : app::sweep_text(result));
+  const auto failing = app::failing_points(result);
+  if (failing.empty()) return app::kExitOk;
+  std::cout.flush();
+  std::cerr << fmt::format("epsim: {} of {} sweep points fail --fail-if\n", failing.size(),
+                           app::point_count(result.axes));
+  return app::kExitThreshold;
+}
+
+int sweep_command(const SweepOptions& options, const std::vector<std::string>& fixed) {
+  app::SweepSpec spec;
+  spec.base = options.scenario;
+  spec.fixed = fixed;
+  spec.seeds = options.seeds;
+  for (const auto& v : options.vary) spec.axes.push_back(app::parse_vary(v));
+  for (const auto& axis : spec.axes) {
+    for (const auto& f : fixed) {
+      if (axis.is_flag && f.rfind("--" + axis.key + "=", 0) == 0) {
+        throw InputError(fmt::format("--{} is both fixed ({}) and varied (--vary {}=...): give it once", axis.key, f,
+                                     axis.key));
+      }
+    }
+  }
+  const std::vector<app::Threshold> thresholds = parse_thresholds(options.fail_if);
+  if (options.jobs < 0) throw InputError("--jobs must be at least 1");
+  if (options.emit) {
+    if (!options.out_dir) throw InputError("--emit: give --out DIR, the directory (shared by the tasks) for the shards");
+    if (*options.emit == "k8s-job" && (options.image.empty() || options.volume.empty())) {
+      throw InputError("--emit k8s-job needs --image IMAGE (with epsim in it) and --volume CLAIM (a "
+                       "PersistentVolumeClaim for the shards)");
+    }
+    const app::Sweep sweep(spec);  // checks the grid before anything is emitted
+    app::EmitOptions e;
+    e.kind = *options.emit;
+    e.shards = options.emit_shards > 0 ? options.emit_shards : sweep.points();
+    if (e.shards > sweep.points()) {
+      throw InputError(fmt::format("--shards {}: the sweep has only {} points", e.shards, sweep.points()));
+    }
+    std::error_code ec;
+    e.epsim = e.kind == "slurm" ? std::filesystem::read_symlink("/proc/self/exe", ec).string() : "epsim";
+    if (e.epsim.empty()) e.epsim = "epsim";
+    e.out_dir = e.kind == "slurm" ? std::filesystem::absolute(*options.out_dir).string() : *options.out_dir;
+    if (!options.scenario.path.empty()) {
+      e.sweep_args.push_back(e.kind == "slurm" ? std::filesystem::absolute(options.scenario.path).string()
+                                               : options.scenario.path);
+    }
+    for (const auto& f : fixed) e.sweep_args.push_back(f);
+    for (const auto& v : options.vary) e.sweep_args.push_back("--vary=" + v);
+    if (options.seeds > 1) e.sweep_args.push_back("--seeds=" + std::to_string(options.seeds));
+    e.image = options.image;
+    e.volume = options.volume;
+    std::cout << app::emit_job(e);
+    return app::kExitOk;
+  }
+  if (options.shard && !options.out_dir) {
+    throw InputError("--shard: give --out DIR, where the shard file goes (epsim sweep merge DIR reads them)");
+  }
+  if (options.out_dir) app::check_output_dir(*options.out_dir);
+  const app::Sweep sweep(spec);
+  std::vector<std::size_t> indices;
+  std::optional<app::ShardSpec> shard;
+  if (options.shard) {
+    shard = app::parse_shard(*options.shard, options.shard_count);
+    indices = app::shard_runs(*shard, sweep.points(), sweep.seeds());
+  } else {
+    for (std::size_t i = 0; i < sweep.runs(); ++i) indices.push_back(i);
+  }
+  app::ProgressBar bar(fmt::format("sweep, {} runs", indices.size()), app::ProgressBar::stderr_is_terminal());
+  const double total = static_cast<double>(std::max<std::size_t>(indices.size(), 1));
+  auto runs = sweep.run(indices, options.jobs > 0 ? options.jobs : default_jobs(),
+                        [&bar, total](std::size_t done) { bar.update(static_cast<double>(done) / total); });
+  if (shard) {
+    app::write_files_atomically(*options.out_dir,
+                                {{app::shard_file_name(*shard), app::shard_json(sweep.identity(), *shard, runs)}});
+    std::cout << fmt::format("shard {} of {}: {} runs written to {}\n", shard->index, shard->count, runs.size(),
+                             (std::filesystem::path(*options.out_dir) / app::shard_file_name(*shard)).string());
+    return app::kExitOk;
+  }
+  app::SweepResult result;
+  result.identity = sweep.identity();
+  result.axes = sweep.axes();
+  result.seeds = sweep.seeds();
+  result.runs = std::move(runs);
+  result.fail_if = thresholds;
+  return finish_sweep(result, options);
+}
+
+int sweep_merge_command(const SweepOptions& options) {
+  const std::vector<app::Threshold> thresholds = parse_thresholds(options.fail_if);
+  if (options.out_dir) app::check_output_dir(*options.out_dir);
+  app::SweepResult result = app::merge_shards(options.merge_paths);
+  result.fail_if = thresholds;
+  return finish_sweep(result, options);
+}
+
+// The fixed flags of a sweep as text ("--kube-api-qps=50", "--set=PATH=V"),
+// in --help order: part of its identity and of the jobs --emit prints.
+std::vector<std::string> given_flags(const CLI::App* cmd) {
+  std::vector<std::string> out;
+  for (const std::string& name : app::override_flag_names()) {
+    const CLI::Option* o = cmd->get_option("--" + name);
+    for (const auto& v : o->results()) out.push_back("--" + name + "=" + v);
+  }
+  for (const auto& v : cmd->get_option("--set")->results()) out.push_back("--set=" + v);
+  return out;
 }
 
 struct ExplainCommandOptions {
@@ -202,6 +303,48 @@ int main(int argc, char** argv) {
                   "Directory for report.json, timeseries.csv, metrics.prom, trace.json and charts.svg "
                   "(created if missing; written atomically)");
 
+  add_fail_if_option(run, run_options.fail_if);
+
+  SweepOptions sweep_options;
+  CLI::App* sweep = cli.add_subcommand(
+      "sweep", "Run a scenario over a grid of flag and --set values (docs/sweep.md)");
+  add_override_options(sweep, sweep_options.scenario);
+  sweep->add_option("--vary", sweep_options.vary,
+                    "KEY=V1,V2,... or KEY=A..B/STEPS (linear) or KEY=A..B*STEPS (log); KEY is a flag of run "
+                    "(kube-api-qps) or a --set path (repeatable; the grid is the product)")
+      ->type_size(1)
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  sweep->add_option("--seeds", sweep_options.seeds,
+                    "Seeds per point: the scenario's seed, seed+1, ...; mean, min, max and 95% interval")
+      ->check(CLI::Range(1, 1000));
+  sweep->add_option("--jobs", sweep_options.jobs, "Threads (default: every core); output is the same for any N")
+      ->check(CLI::Range(1, 1024));
+  sweep->add_option("--format", sweep_options.format, "Output format: text, json or csv")
+      ->check(CLI::IsMember({"text", "json", "csv"}));
+  sweep->add_option("--out", sweep_options.out_dir,
+                    "Directory for sweep.csv, sweep.json and sweep.svg (with --shard: the shard file)");
+  add_fail_if_option(sweep, sweep_options.fail_if);
+  sweep->add_option("--shard", sweep_options.shard,
+                    "K/N: run only shard K of N (point p is in shard p mod N + 1); auto: from Slurm's "
+                    "SLURM_ARRAY_TASK_ID/COUNT or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX");
+  sweep->add_option("--shard-count", sweep_options.shard_count,
+                    "N for --shard auto in a Kubernetes Indexed Job (or EPSIM_SHARD_COUNT)")
+      ->check(CLI::Range(1, 100000));
+  sweep->add_option("--emit", sweep_options.emit, "Print a job that runs the shards: slurm or k8s-job")
+      ->check(CLI::IsMember({"slurm", "k8s-job"}));
+  sweep->add_option("--shards", sweep_options.emit_shards, "With --emit: number of shards (default: one per point)")
+      ->check(CLI::Range(1, 100000));
+  sweep->add_option("--image", sweep_options.image, "With --emit k8s-job: the container image with epsim");
+  sweep->add_option("--volume", sweep_options.volume,
+                    "With --emit k8s-job: PersistentVolumeClaim mounted at --out for the shards");
+  CLI::App* merge = sweep->add_subcommand("merge", "Merge the shard files of a sweep into its whole output");
+  merge->add_option("shards", sweep_options.merge_paths, "Shard files or directories holding them")->required();
+  merge->add_option("--format", sweep_options.format, "Output format: text, json or csv")
+      ->check(CLI::IsMember({"text", "json", "csv"}));
+  merge->add_option("--out", sweep_options.out_dir, "Directory for sweep.csv, sweep.json and sweep.svg");
+  add_fail_if_option(merge, sweep_options.fail_if);
+
   ExplainCommandOptions explain_options;
   CLI::App* explain = cli.add_subcommand(
       "explain", "Run a scenario and show, for each 504 window, the stages the dead pod's removal went through");
@@ -236,6 +379,8 @@ int main(int argc, char** argv) {
 
   try {
     if (run->parsed()) return run_command(run_options);
+    if (merge->parsed()) return sweep_merge_command(sweep_options);
+    if (sweep->parsed()) return sweep_command(sweep_options, given_flags(sweep));
     if (explain->parsed()) return explain_command(explain_options);
     if (validate->parsed()) return validate_command(validate_paths, validate_options.sets);
     if (topology->parsed()) return topology_command(topology_options);

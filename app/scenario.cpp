@@ -601,25 +601,47 @@ Scenario load_scenario_text(const std::string& text, const std::string& origin) 
   return s;
 }
 
-Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets) {
+struct ScenarioFiles::Loaded {
+  Loader loader;
+};
+
+ScenarioFiles::ScenarioFiles(const std::string& path) : path_(path), loaded_(std::make_unique<Loaded>()) {
+  const bool embedded = path.empty();
+  loaded_->loader.load(embedded ? kEmbeddedDefaultName : path,
+                       embedded ? std::string("<embedded ") + kEmbeddedDefaultName + ">" : path, embedded, nullptr, "");
+}
+
+ScenarioFiles::~ScenarioFiles() = default;
+
+std::string ScenarioFiles::text_digest() const { return sha256_hex(loaded_->loader.all_text); }
+
+Scenario ScenarioFiles::load(const std::vector<std::string>& sets) const {
   std::vector<SetAssignment> assignments;
   for (const std::string& text : sets) assignments.push_back(parse_set_assignment(text));
-  Loader loader;
-  const bool embedded = path.empty();
-  loader.load(embedded ? kEmbeddedDefaultName : path, embedded ? std::string("<embedded ") + kEmbeddedDefaultName + ">" : path,
-              embedded, nullptr, "");
+  Loader loader = loaded_->loader;
   CommandLineOrigins origins;
   if (!assignments.empty()) {
+    // The assignments change the parsed trees in place: parse the texts again
+    // (YAML::Clone would drop the marks that messages cite).
     std::vector<YAML::Node> roots;
-    for (const SourceFile& f : loader.files) roots.push_back(f.root);
+    for (SourceFile& f : loader.files) {
+      Loader::parse(f);
+      roots.push_back(f.root);
+    }
     for (const SetAssignment& a : assignments) {
       apply_set_assignment(a, roots, origins);
       loader.all_text += "--set " + a.text + "\n";  // the digest covers what changed the scenario
     }
   }
   Scenario s = build(loader);
-  s.path = path;
+  s.path = path_;
   return s;
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets) {
+  // Assignments are checked before any file is read (a bad --set is named first).
+  for (const std::string& text : sets) parse_set_assignment(text);
+  return ScenarioFiles(path).load(sets);
 }
 
 void apply_overrides(Scenario& s, const Overrides& o) {

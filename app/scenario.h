@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -117,6 +118,23 @@ struct Overrides {
 // app/set_assignment.h). Throws InputError with file:line:column (or the
 // assignment) on any problem.
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets = {});
+// A scenario file and its includes, read and parsed once: each load() applies
+// its own --set assignments to a deep copy and gives what load_scenario gives
+// for the same path and assignments (a sweep loads one scenario per point).
+// Not thread-safe: load from one thread.
+class ScenarioFiles {
+ public:
+  explicit ScenarioFiles(const std::string& path);  // "" for the embedded default
+  ~ScenarioFiles();
+  Scenario load(const std::vector<std::string>& sets) const;
+  // sha256 over the texts of every file read (the scenario digest without --set).
+  std::string text_digest() const;
+
+ private:
+  struct Loaded;
+  std::string path_;
+  std::unique_ptr<Loaded> loaded_;
+};
 // Loads a scenario from its text without touching the filesystem; `origin`
 // names it in messages and its includes resolve among the embedded scenarios
 // (e.g. common/apiserver-calibrated.yaml). Throws InputError like load_scenario.
