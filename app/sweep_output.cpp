@@ -153,9 +153,11 @@ std::string sweep_text(const SweepResult& r) {
     if (r.seeds > 1) line += fmt::format(" +-{:<5.1f}", (storm.ci95_high - storm.ci95_low) / 2);
     // The stage of the first seed's longest storm (the point's own run).
     const std::string& stage = r.runs[p * static_cast<std::size_t>(r.seeds)].limited_by;
-    line += fmt::format(" {:<13} {:>7.0f} {:>7.1f} {:>7.1f}s {:>8.0f} {:>6.1f}s", stage_label(stage),
-                        stats.at("storm_puts").mean, stats.at("windows").mean, stats.at("max_window_s").mean,
-                        stats.at("requests_504").mean, stats.at("propagation_p99_s").mean);
+    // Counts of one seed are whole; means over seeds get a decimal.
+    line += fmt::format(" {:<13} {:>7.0f} {:>7.{}f} {:>7.1f}s {:>8.0f} {:>6.1f}s", stage_label(stage),
+                        stats.at("storm_puts").mean, stats.at("windows").mean, r.seeds > 1 ? 1 : 0,
+                        stats.at("max_window_s").mean, stats.at("requests_504").mean,
+                        stats.at("propagation_p99_s").mean);
     const bool fails = std::any_of(failing.begin(), failing.end(), [p](const auto& f) { return f.first == p; });
     if (best[p]) line += "  *best";
     if (fails) line += "  FAIL";
