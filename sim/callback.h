@@ -1,7 +1,7 @@
 // A small, trivially copyable callable stored inline: the event payload of the
 // engine. Capturing more than kCapacity bytes, or anything that owns memory
 // (std::string, std::vector, std::function), is a compile error. That keeps
-// scheduling free of per-event heap allocation (DESIGN.md §2.1): a model
+// scheduling free of per-event heap allocation (docs/architecture.md): a model
 // captures `this` and a few integers, and looks the rest up itself.
 #pragma once
 

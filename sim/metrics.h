@@ -1,4 +1,4 @@
-// Metrics primitives the models emit into (DESIGN.md §2.1): counters, gauges
+// Metrics primitives the models emit into (docs/architecture.md): counters, gauges
 // and histograms with explicit bucket layouts, grouped by family name and
 // label set as in Prometheus. Models hold references to the series they
 // update; the app reads the registry at the end and formats it. Families and

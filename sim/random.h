@@ -1,4 +1,4 @@
-// Seeded, named random streams (DESIGN.md §2.1, §5). One root seed; each
+// Seeded, named random streams (docs/architecture.md, "Ordering and determinism"). One root seed; each
 // component draws from its own stream whose seed is the root seed mixed with
 // the stream's name through SplitMix64, so adding or removing a component
 // never shifts another component's numbers (the idea of ns-3's RngSeedManager

@@ -1,6 +1,6 @@
 // Virtual time of the simulation: int64 nanoseconds behind two strong types.
 // An instant (Time) and a length (Duration) never mix implicitly, and nothing
-// converts silently from double (DESIGN.md §2.1). Arithmetic is checked: an
+// converts silently from double (docs/architecture.md). Arithmetic is checked: an
 // overflow of int64 nanoseconds (~292 years) throws TimeOverflow rather than
 // wrapping into the past.
 #pragma once
