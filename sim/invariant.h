@@ -2,7 +2,8 @@
 // invariants such as a token level within [−∞, burst], resourceVersions that
 // never go back, a key never in two workers. A failed invariant is a bug in
 // epsim, never bad input (bad input is an InputError or std::invalid_argument
-// at the edge), so it prints where and what and aborts: there is nothing a caller could do about it.
+// at the edge), so it prints where and what and aborts: there is nothing a
+// caller could do about it.
 //
 // Active when NDEBUG is not defined (Debug builds) or when the build defines
 // EPSIM_CHECK_INVARIANTS (CMake option EPSIM_CHECK_INVARIANTS, which
