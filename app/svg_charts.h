@@ -12,12 +12,16 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "sim/time_series.h"
 
 namespace epsim::app {
 
 // `report` is build_report()'s JSON: scenario name, seed, windows, clusters.
+// `s` as XML text or attribute content (& < > " escaped): every SVG writer uses it.
+std::string xml_escape(std::string_view s);
+
 std::string svg_charts(const sim::TimeSeriesSampler& series, const nlohmann::ordered_json& report);
 
 }  // namespace epsim::app

@@ -57,10 +57,6 @@ std::optional<double> number(const std::string& s) {
   }
 }
 
-bool has_unit(const std::string& s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }) &&
-         s.find_first_of("eE") != 0;
-}
 
 // A..B/STEPS or A..B*STEPS.
 std::vector<std::string> expand_range(const std::string& text, const std::string& spec) {
@@ -79,7 +75,8 @@ std::vector<std::string> expand_range(const std::string& text, const std::string
                                  steps_text));
   }
   const long steps = std::stol(steps_text);
-  const bool durations = has_unit(a_text) || has_unit(b_text);
+  // An end that is not a number (1e3 is one) must be a duration: 1h, 90s.
+  const bool durations = !number(a_text) || !number(b_text);
   double a = 0, b = 0;
   if (durations) {
     try {
@@ -147,24 +144,20 @@ SweepAxis parse_vary(const std::string& text) {
     }
   }
   if (!axis.is_flag) {
-    if (axis.key.find_first_of(".[") == std::string::npos &&
-        std::find(flags.begin(), flags.end(), axis.key) == flags.end()) {
-      // Neither a flag nor a dotted path: most likely a mistyped flag.
-      std::string known;
-      for (const auto& f : flags) known += (known.empty() ? "" : ", ") + f;
-      bool top_level_key = true;
+    // A --set path: every value must make a valid assignment. A key that is
+    // neither a flag nor a path is most likely a mistyped flag: say both.
+    for (const auto& v : axis.values) {
       try {
-        parse_set_assignment(axis.key + "=" + axis.values.front());
+        parse_set_assignment(axis.key + "=" + v);
       } catch (const InputError&) {
-        top_level_key = false;
-      }
-      if (!top_level_key) {
+        if (axis.key.find_first_of(".[") != std::string::npos) throw;
+        std::string known;
+        for (const auto& f : flags) known += (known.empty() ? "" : ", ") + f;
         throw InputError(fmt::format("--vary {}: \"{}\" is neither a flag of epsim run ({}) nor a scenario key "
                                      "(docs/scenario.md)",
                                      text, axis.key, known));
       }
     }
-    for (const auto& v : axis.values) parse_set_assignment(axis.key + "=" + v);  // names the key when it is wrong
   }
   return axis;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "app/measures.h"
+#include "app/svg_charts.h"
 
 namespace epsim::app {
 
@@ -32,20 +33,6 @@ std::string csv_field(const std::string& s) {
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
-}
-
-std::string xml_escaped(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 // The best points: fewest 504s, then the shortest storm (ties all marked).
@@ -261,7 +248,7 @@ std::string sweep_svg(const SweepResult& r) {
     height = top + cell_h * static_cast<int>(rows.size()) + 60;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       body += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", left - 8,
-                          top + cell_h * static_cast<int>(i) + 19, xml_escaped(rows[i]));
+                          top + cell_h * static_cast<int>(i) + 19, xml_escape(rows[i]));
       for (std::size_t k = 0; k < cols.size(); ++k) {
         const std::size_t p = i * cols.size() + k;
         const double f = hi > lo ? (storm[p] - lo) / (hi - lo) : 0.0;
@@ -276,13 +263,13 @@ std::string sweep_svg(const SweepResult& r) {
     for (std::size_t k = 0; k < cols.size(); ++k) {
       body += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
                           left + cell_w * static_cast<int>(k) + cell_w / 2, top + cell_h * static_cast<int>(rows.size()) + 20,
-                          xml_escaped(cols[k]));
+                          xml_escape(cols[k]));
     }
     body += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-weight=\"bold\">{}</text>\n", left - 8, top - 8,
-                        xml_escaped(r.axes[0].key));
+                        xml_escape(r.axes[0].key));
     body += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n",
                         left + cell_w * static_cast<int>(cols.size()) / 2, top + cell_h * static_cast<int>(rows.size()) + 42,
-                        xml_escaped(r.axes[1].key));
+                        xml_escape(r.axes[1].key));
   } else {
     // A line over the points (one axis: its values; otherwise the point numbers).
     const int left = 70, top = 50, plot_w = 640, plot_h = 300;
@@ -296,7 +283,7 @@ std::string sweep_svg(const SweepResult& r) {
       const std::string label = r.axes.size() == 1 ? r.axes[0].values[p] : std::to_string(p + 1);
       if (points <= 20 || p % ((points + 19) / 20) == 0) {
         body += fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x, top + plot_h + 18,
-                            xml_escaped(label));
+                            xml_escape(label));
       }
     }
     body += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\"/>\n", path);
@@ -310,13 +297,13 @@ std::string sweep_svg(const SweepResult& r) {
     }
     body += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n",
                         left + plot_w / 2, top + plot_h + 40,
-                        xml_escaped(r.axes.size() == 1 ? r.axes[0].key : std::string("point")));
+                        xml_escape(r.axes.size() == 1 ? r.axes[0].key : std::string("point")));
   }
   return fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
       "<text x=\"20\" y=\"28\" font-size=\"15\" font-weight=\"bold\">{2}</text>\n{3}</svg>\n",
-      width, height, xml_escaped(title), body);
+      width, height, xml_escape(title), body);
 }
 
 }  // namespace epsim::app

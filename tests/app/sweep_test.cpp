@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -51,6 +53,7 @@ TEST_CASE("--vary takes lists, linear and logarithmic ranges of numbers and dura
   CHECK_FALSE(parse_vary("clusters[idc].services[0].count=1..2/2").is_flag);
   CHECK(parse_vary("kube-api-qps=10..1000*3").values == std::vector<std::string>{"10", "100", "1000"});
   CHECK(parse_vary("kube-api-qps=0.5..1.5/3").values == std::vector<std::string>{"0.5", "1", "1.5"});
+  CHECK(parse_vary("kube-api-qps=1e1..1e3*3").values == std::vector<std::string>{"10", "100", "1000"});
   // Integers after rounding: 1, 1.5→2, 2, 2.5→3 (to nearest, away from zero), 3: duplicates dropped.
   CHECK(parse_vary("kube-api-burst=1..3/5").values == std::vector<std::string>{"1", "2", "3"});
   CHECK(parse_vary("min-resync-period=1h..2h/3").values == std::vector<std::string>{"1h0m0s", "1h30m0s", "2h0m0s"});
@@ -118,9 +121,21 @@ TEST_CASE("--seeds replicates each point with seed, seed+1, ... and gives a 95% 
   double sum = 0;
   for (const auto& run : point["runs"]) sum += run["measures"]["storm_s"].get<double>();
   CHECK(storm["mean"].get<double>() == doctest::Approx(sum / 3).epsilon(1e-6));
-  CHECK(storm["ci95_low"].get<double>() <= storm["mean"].get<double>());
-  CHECK(storm["ci95_high"].get<double>() >= storm["mean"].get<double>());
-  CHECK(storm["min"].get<double>() <= storm["max"].get<double>());
+  // Student's t interval of the mean: t(0.975, 2 degrees of freedom) = 4.302653.
+  const double mean = sum / 3;
+  double ss = 0, lo = 1e300, hi = -1e300;
+  for (const auto& run : point["runs"]) {
+    const double x = run["measures"]["storm_s"].get<double>();
+    ss += (x - mean) * (x - mean);
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+  }
+  const double half = 4.302653 * std::sqrt(ss / 2) / std::sqrt(3.0);
+  CHECK(storm["ci95_low"].get<double>() == doctest::Approx(mean - half).epsilon(1e-5));
+  CHECK(storm["ci95_high"].get<double>() == doctest::Approx(mean + half).epsilon(1e-5));
+  CHECK(storm["min"].get<double>() == lo);
+  CHECK(storm["max"].get<double>() == hi);
+  CHECK(hi > lo);  // the seeds differ, so the interval is not empty
 }
 
 TEST_CASE("shards 1/3..3/3 merge to exactly the unsharded output, and merge checks its input") {
