@@ -1,5 +1,6 @@
 // The epsim command line (CLI11). Exit codes: 0 success, 2 bad input or
-// usage, 3 a --fail-if threshold held, 1 internal failure (a bug in epsim).
+// usage, 3 a --fail-if threshold held (or tune found no setting meeting its
+// goals), 1 internal failure (a bug in epsim).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -27,6 +28,7 @@
 #include "app/timeseries_csv.h"
 #include "app/topology.h"
 #include "app/trace_events.h"
+#include "app/tune.h"
 #include "app/version.h"
 
 namespace {
@@ -50,13 +52,20 @@ struct RunOptions {
   std::vector<std::string> fail_if;
 };
 
-void add_fail_if_option(CLI::App* cmd, std::vector<std::string>& fail_if) {
-  cmd->add_option("--fail-if", fail_if,
-                  "Exit with code 3 when this holds, e.g. 'storm_s > 120' or 'requests_504 > 0' "
-                  "(repeatable; measures and syntax in docs/sweep.md)")
+// An option given once per value (--goal A --goal B), each value whole even
+// when it holds spaces or commas.
+CLI::Option* add_repeatable_option(CLI::App* cmd, const std::string& name, std::vector<std::string>& values,
+                                   const std::string& help) {
+  return cmd->add_option(name, values, help)
       ->type_size(1)
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+void add_fail_if_option(CLI::App* cmd, std::vector<std::string>& fail_if) {
+  add_repeatable_option(cmd, "--fail-if", fail_if,
+                        "Exit with code 3 when this holds, e.g. 'storm_s > 120' or 'requests_504 > 0' "
+                        "(repeatable; measures and syntax in docs/sweep.md)");
 }
 
 std::vector<app::Threshold> parse_thresholds(const std::vector<std::string>& texts) {
@@ -240,6 +249,47 @@ std::vector<std::string> given_flags(const CLI::App* cmd) {
   return out;
 }
 
+struct TuneOptions {
+  ScenarioOptions scenario;
+  std::vector<std::string> goals;
+  std::vector<std::string> knobs;
+  int jobs = 0;
+  int max_simulations = 60;
+  std::string format = "text";
+};
+
+// Exit 3 when no setting of the knobs meets the goals.
+int tune_command(const TuneOptions& options, const std::vector<std::string>& fixed) {
+  app::TuneSpec spec;
+  spec.base = options.scenario;
+  for (const auto& g : options.goals) spec.goals.push_back(app::Threshold::parse(g, app::measure_names(), "--goal"));
+  if (options.knobs.empty()) {
+    spec.knobs = app::default_knobs();
+  } else {
+    for (const auto& k : options.knobs) spec.knobs.push_back(app::parse_knob(k));
+  }
+  for (const auto& knob : spec.knobs) {
+    for (const auto& other : spec.knobs) {
+      if (&other != &knob && other.key == knob.key) throw InputError(fmt::format("--knob {} is given twice", knob.key));
+    }
+    for (const auto& f : fixed) {
+      if ((knob.is_flag && f.rfind("--" + knob.key + "=", 0) == 0) || f.rfind("--set=" + knob.key + "=", 0) == 0) {
+        throw InputError(fmt::format("{} is both fixed ({}) and a knob: give it once", knob.key, f));
+      }
+    }
+  }
+  if (options.jobs < 0) throw InputError("--jobs must be at least 1");
+  if (options.max_simulations < static_cast<int>(spec.knobs.size()) + 3) {
+    throw InputError(fmt::format("--max-simulations {}: the first design alone takes {} runs", options.max_simulations,
+                                 spec.knobs.size() + 3));
+  }
+  spec.jobs = options.jobs > 0 ? options.jobs : default_jobs();
+  spec.max_simulations = options.max_simulations;
+  const app::TuneResult result = app::tune(spec);
+  std::cout << (options.format == "json" ? app::tune_json(result) : app::tune_text(result));
+  return result.feasible ? app::kExitOk : app::kExitThreshold;
+}
+
 struct ExplainCommandOptions {
   ScenarioOptions scenario;
   app::ExplainOptions explain;
@@ -309,12 +359,9 @@ int main(int argc, char** argv) {
   CLI::App* sweep = cli.add_subcommand(
       "sweep", "Run a scenario over a grid of flag and --set values (docs/sweep.md)");
   add_override_options(sweep, sweep_options.scenario);
-  sweep->add_option("--vary", sweep_options.vary,
-                    "KEY=V1,V2,... or KEY=A..B/STEPS (linear) or KEY=A..B*STEPS (log); KEY is a flag of run "
-                    "(kube-api-qps) or a --set path (repeatable; the grid is the product)")
-      ->type_size(1)
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  add_repeatable_option(sweep, "--vary", sweep_options.vary,
+                        "KEY=V1,V2,... or KEY=A..B/STEPS (linear) or KEY=A..B*STEPS (log); KEY is a flag of run "
+                        "(kube-api-qps) or a --set path (repeatable; the grid is the product)");
   sweep->add_option("--seeds", sweep_options.seeds,
                     "Seeds per point: the scenario's seed, seed+1, ...; mean, min, max and 95% interval")
       ->check(CLI::Range(1, 1000));
@@ -344,6 +391,25 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json", "csv"}));
   merge->add_option("--out", sweep_options.out_dir, "Directory for sweep.csv, sweep.json and sweep.svg");
   add_fail_if_option(merge, sweep_options.fail_if);
+
+  TuneOptions tune_options;
+  CLI::App* tune = cli.add_subcommand(
+      "tune", "Find the least aggressive kube-controller-manager setting that meets every --goal (docs/tune.md)");
+  add_override_options(tune, tune_options.scenario);
+  add_repeatable_option(tune, "--goal", tune_options.goals,
+                        "A condition every recommended run must meet, e.g. 'storm_s <= 120' (repeatable; the "
+                        "measures and syntax of --fail-if, docs/sweep.md)")
+      ->required();
+  add_repeatable_option(tune, "--knob", tune_options.knobs,
+                        "KEY=LOW..HIGH: a run flag or --set path to search (repeatable; default "
+                        "kube-api-qps=5..1000, kube-api-burst=10..300, concurrent-endpoint-syncs=1..100). Least "
+                        "aggressive means the lowest first knob, then the lowest second, and so on, in the order "
+                        "given");
+  tune->add_option("--jobs", tune_options.jobs, "Threads for the first runs (default: every core); same output for any N")
+      ->check(CLI::NonNegativeNumber);
+  tune->add_option("--max-simulations", tune_options.max_simulations, "Stop after this many runs (default 60)");
+  tune->add_option("--format", tune_options.format, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
   ExplainCommandOptions explain_options;
   CLI::App* explain = cli.add_subcommand(
@@ -381,6 +447,7 @@ int main(int argc, char** argv) {
     if (run->parsed()) return run_command(run_options);
     if (merge->parsed()) return sweep_merge_command(sweep_options);
     if (sweep->parsed()) return sweep_command(sweep_options, given_flags(sweep));
+    if (tune->parsed()) return tune_command(tune_options, given_flags(tune));
     if (explain->parsed()) return explain_command(explain_options);
     if (validate->parsed()) return validate_command(validate_paths, validate_options.sets);
     if (topology->parsed()) return topology_command(topology_options);

@@ -12,6 +12,7 @@
 
 #include "app/input_error.h"
 #include "app/measures.h"
+#include "app/number_text.h"
 #include "app/pipeline.h"
 #include "app/report.h"
 #include "app/set_assignment.h"
@@ -36,26 +37,6 @@ std::vector<std::string> split(const std::string& text, char separator) {
   }
 }
 
-bool is_integer_text(const std::string& s) {
-  std::size_t i = (s.size() > 1 && (s[0] == '-' || s[0] == '+')) ? 1 : 0;
-  if (i == s.size()) return false;
-  for (; i < s.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(s[i])) == 0) return false;
-  }
-  return true;
-}
-
-std::optional<double> number(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  try {
-    std::size_t used = 0;
-    const double v = std::stod(s, &used);
-    if (used != s.size() || !std::isfinite(v)) return std::nullopt;
-    return v;
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
 
 
 // A..B/STEPS or A..B*STEPS.
@@ -70,13 +51,13 @@ std::vector<std::string> expand_range(const std::string& text, const std::string
   const bool log_scale = spec[mark] == '*';
   const std::string a_text = spec.substr(0, dots), b_text = spec.substr(dots + 2, mark - dots - 2);
   const std::string steps_text = spec.substr(mark + 1);
-  if (!is_integer_text(steps_text) || steps_text.size() > 6 || std::stol(steps_text) < 1) {
+  if (!is_whole_number_text(steps_text) || steps_text.size() > 6 || std::stol(steps_text) < 1) {
     throw InputError(fmt::format("--vary {}: the number of values \"{}\" must be a whole number from 1", text,
                                  steps_text));
   }
   const long steps = std::stol(steps_text);
   // An end that is not a number (1e3 is one) must be a duration: 1h, 90s.
-  const bool durations = !number(a_text) || !number(b_text);
+  const bool durations = !parse_finite_number(a_text) || !parse_finite_number(b_text);
   double a = 0, b = 0;
   if (durations) {
     try {
@@ -86,7 +67,7 @@ std::vector<std::string> expand_range(const std::string& text, const std::string
       throw InputError(fmt::format("--vary {}: {}", text, e.what()));
     }
   } else {
-    const auto av = number(a_text), bv = number(b_text);
+    const auto av = parse_finite_number(a_text), bv = parse_finite_number(b_text);
     if (!av || !bv) {
       throw InputError(fmt::format("--vary {}: the ends of a range must be numbers or durations (got \"{}\" and "
                                    "\"{}\")",
@@ -101,7 +82,7 @@ std::vector<std::string> expand_range(const std::string& text, const std::string
   if (log_scale && !(a > 0 && b > 0)) {
     throw InputError(fmt::format("--vary {}: a logarithmic range needs ends above 0", text));
   }
-  const bool integers = durations || (is_integer_text(a_text) && is_integer_text(b_text));
+  const bool integers = durations || (is_whole_number_text(a_text) && is_whole_number_text(b_text));
   std::vector<std::string> values;
   for (long i = 0; i < steps; ++i) {
     const double f = steps == 1 ? 0.0 : static_cast<double>(i) / static_cast<double>(steps - 1);
@@ -132,8 +113,7 @@ SweepAxis parse_vary(const std::string& text) {
   SweepAxis axis;
   axis.key = text.substr(0, eq);
   if (axis.key.rfind("--", 0) == 0) axis.key.erase(0, 2);
-  const auto& flags = override_flag_names();
-  axis.is_flag = std::find(flags.begin(), flags.end(), axis.key) != flags.end();
+  axis.is_flag = is_run_flag(axis.key);
   const std::string spec = text.substr(eq + 1);
   if (spec.find("..") != std::string::npos && spec.find(',') == std::string::npos) {
     axis.values = expand_range(text, spec);
@@ -152,7 +132,7 @@ SweepAxis parse_vary(const std::string& text) {
       } catch (const InputError&) {
         if (axis.key.find_first_of(".[") != std::string::npos) throw;
         std::string known;
-        for (const auto& f : flags) known += (known.empty() ? "" : ", ") + f;
+        for (const auto& f : override_flag_names()) known += (known.empty() ? "" : ", ") + f;
         throw InputError(fmt::format("--vary {}: \"{}\" is neither a flag of epsim run ({}) nor a scenario key "
                                      "(docs/scenario.md)",
                                      text, axis.key, known));
@@ -185,37 +165,20 @@ Sweep::Sweep(SweepSpec spec) : spec_(std::move(spec)) {
   scenarios_.reserve(runs());
   for (std::size_t point = 0; point < points(); ++point) {
     const std::vector<std::string> vals = values(point);
-    ScenarioOptions options = spec_.base;
-    std::vector<std::string> args;
+    std::vector<PointSetting> settings;
     for (std::size_t a = 0; a < spec_.axes.size(); ++a) {
-      if (spec_.axes[a].is_flag) {
-        args.push_back("--" + spec_.axes[a].key);
-        args.push_back(vals[a]);
-      } else {
-        options.sets.push_back(spec_.axes[a].key + "=" + vals[a]);
-      }
+      settings.push_back({spec_.axes[a].key, spec_.axes[a].is_flag, vals[a]});
     }
-    if (!args.empty()) {
-      // The run command's own option definitions parse the varied flags, so
-      // their checks and conversions are the same as for `epsim run`.
-      CLI::App parser;
-      ScenarioOptions parsed = options;
-      add_override_options(&parser, parsed);
-      std::reverse(args.begin(), args.end());  // CLI11 takes argv reversed
-      try {
-        parser.parse(args);
-      } catch (const CLI::ParseError& e) {
-        std::string shown;
-        for (std::size_t a = 0; a < spec_.axes.size(); ++a) {
-          shown += fmt::format("{}{}={}", shown.empty() ? "" : " ", spec_.axes[a].key, vals[a]);
-        }
-        throw InputError(fmt::format("sweep point {} ({}): {}", point + 1, shown, e.what()));
+    Scenario first;
+    try {
+      first = resolve_point(spec_.base, files, settings);
+    } catch (const PointFlagError& e) {
+      std::string shown;
+      for (const auto& setting : settings) {
+        shown += fmt::format("{}{}={}", shown.empty() ? "" : " ", setting.key, setting.value);
       }
-      parsed.sets = options.sets;  // the parser reset the list to what it saw (none)
-      parsed.path = options.path;
-      options = parsed;
+      throw InputError(fmt::format("sweep point {} ({}): {}", point + 1, shown, e.what()));
     }
-    const Scenario first = load_with_options(options, files);
     if (point == 0) scenario_name_ = first.name;
     for (int r = 0; r < spec_.seeds; ++r) {
       auto s = std::make_unique<Scenario>(first);
@@ -223,6 +186,88 @@ Sweep::Sweep(SweepSpec spec) : spec_(std::move(spec)) {
       s->seed = first.seed + static_cast<std::uint64_t>(r);
       scenarios_.push_back(std::move(s));
     }
+  }
+}
+
+bool is_run_flag(const std::string& key) {
+  const auto& flags = override_flag_names();
+  return std::find(flags.begin(), flags.end(), key) != flags.end();
+}
+
+Scenario resolve_point(const ScenarioOptions& base, const ScenarioFiles& files,
+                       const std::vector<PointSetting>& settings) {
+  ScenarioOptions options = base;
+  std::vector<std::string> args;
+  for (const auto& setting : settings) {
+    if (setting.is_flag) {
+      args.push_back("--" + setting.key);
+      args.push_back(setting.value);
+    } else {
+      options.sets.push_back(setting.key + "=" + setting.value);
+    }
+  }
+  if (!args.empty()) {
+    // The run command's own option definitions parse the varied flags, so
+    // their checks and conversions are the same as for `epsim run`.
+    CLI::App parser;
+    ScenarioOptions parsed = options;
+    add_override_options(&parser, parsed);
+    std::reverse(args.begin(), args.end());  // CLI11 takes argv reversed
+    try {
+      parser.parse(args);
+    } catch (const CLI::ParseError& e) {
+      throw PointFlagError(e.what());
+    }
+    parsed.sets = options.sets;  // the parser reset the list to what it saw (none)
+    parsed.path = options.path;
+    options = parsed;
+  }
+  return load_with_options(options, files);
+}
+
+SweepRun run_point(const Scenario& scenario, nlohmann::ordered_json* report_out) {
+  Pipeline pipeline(scenario);
+  pipeline.run();
+  const auto report = build_report(pipeline);
+  SweepRun r;
+  r.seed = scenario.seed;
+  r.digest = report["digest"].get<std::string>();
+  r.limited_by = storm_limited_by(report);
+  r.measures = measures_of(report);
+  if (report_out != nullptr) *report_out = report;
+  return r;
+}
+
+void for_each_parallel(std::size_t count, int jobs, const std::function<void(std::size_t)>& work,
+                       const std::function<void(std::size_t)>& on_done) {
+  std::vector<std::exception_ptr> errors(count);
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex progress_lock;
+  std::size_t done = 0;
+  auto worker = [&] {
+    while (!failed.load()) {
+      const std::size_t i = next.fetch_add(1);
+      if (i >= count) return;
+      try {
+        work(i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+        failed.store(true);
+      }
+      const std::lock_guard<std::mutex> lock(progress_lock);
+      ++done;
+      if (on_done) on_done(done);
+    }
+  };
+  const int threads = std::max(1, std::min<int>(jobs, static_cast<int>(count)));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  // The first failure in index order, whatever the thread timing.
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
   }
 }
 
@@ -252,46 +297,15 @@ std::vector<std::string> point_values(const std::vector<SweepAxis>& axes, std::s
 std::vector<SweepRun> Sweep::run(const std::vector<std::size_t>& indices, int jobs,
                                  const std::function<void(std::size_t)>& on_done) const {
   std::vector<SweepRun> results(indices.size());
-  std::vector<std::exception_ptr> errors(indices.size());
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex progress_lock;
-  std::size_t done = 0;
-  auto worker = [&] {
-    while (!failed.load()) {
-      const std::size_t i = next.fetch_add(1);
-      if (i >= indices.size()) return;
-      const std::size_t index = indices[i];
-      try {
-        const Scenario& scenario = *scenarios_.at(index);
-        Pipeline pipeline(scenario);
-        pipeline.run();
-        const auto report = build_report(pipeline);
-        SweepRun& r = results[i];
+  for_each_parallel(
+      indices.size(), jobs,
+      [&](std::size_t i) {
+        const std::size_t index = indices[i];
+        SweepRun& r = results[i] = run_point(*scenarios_.at(index));
         r.point = index / static_cast<std::size_t>(spec_.seeds);
         r.replicate = static_cast<int>(index % static_cast<std::size_t>(spec_.seeds));
-        r.seed = scenario.seed;
-        r.digest = report["digest"].get<std::string>();
-        r.limited_by = storm_limited_by(report);
-        r.measures = measures_of(report);
-      } catch (...) {
-        errors[i] = std::current_exception();
-        failed.store(true);
-      }
-      const std::lock_guard<std::mutex> lock(progress_lock);
-      ++done;
-      if (on_done) on_done(done);
-    }
-  };
-  const int threads = std::max(1, std::min<int>(jobs, static_cast<int>(indices.size())));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  // The first failure in run order, whatever the thread timing.
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+      },
+      on_done);
   return results;
 }
 

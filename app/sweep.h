@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -78,6 +79,38 @@ class Sweep {
   std::string scenario_sha256_;
   std::vector<std::unique_ptr<Scenario>> scenarios_;  // by run index
 };
+
+// One setting of a point: a flag of `epsim run` without its dashes
+// (is_flag) or a --set path, and the value as text.
+struct PointSetting {
+  std::string key;
+  bool is_flag = false;
+  std::string value;
+};
+
+// True when `key` is a flag of `epsim run` (without dashes), not a --set path.
+bool is_run_flag(const std::string& key);
+
+// A flag value the run command's parser rejects (the message is CLI11's).
+struct PointFlagError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The scenario `epsim run` runs with `base` and these settings: flags go
+// through the run command's own option definitions, paths through --set.
+// Throws PointFlagError for a rejected flag value, InputError otherwise.
+Scenario resolve_point(const ScenarioOptions& base, const ScenarioFiles& files,
+                       const std::vector<PointSetting>& settings);
+
+// One run of `scenario` and the measures of its report (point and replicate
+// left 0); the whole report too when `report` is given.
+SweepRun run_point(const Scenario& scenario, nlohmann::ordered_json* report = nullptr);
+
+// Calls work(i) for every i < count on `jobs` threads (the calling thread is
+// one of them); on_done(number done) is called under a lock after each. The
+// first failure in index order is rethrown once every thread has stopped.
+void for_each_parallel(std::size_t count, int jobs, const std::function<void(std::size_t)>& work,
+                       const std::function<void(std::size_t done)>& on_done = {});
 
 // The number of points of a grid, and the values (one per axis) of a point:
 // the first axis varies slowest.
