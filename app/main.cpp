@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/atomic_files.h"
+#include "app/calibrate.h"
 #include "app/cli_options.h"
 #include "app/explain.h"
 #include "app/input_error.h"
@@ -290,6 +291,55 @@ int tune_command(const TuneOptions& options, const std::vector<std::string>& fix
   return result.feasible ? app::kExitOk : app::kExitThreshold;
 }
 
+struct CalibrateOptions {
+  ScenarioOptions scenario;
+  std::string observed;
+  std::vector<std::string> fit;
+  std::optional<std::string> write;
+  int jobs = 0;
+  std::string format = "text";
+};
+
+int calibrate_command(const CalibrateOptions& options) {
+  app::CalibrateSpec spec;
+  spec.base = options.scenario;
+  const std::vector<std::string> keys = options.fit.empty() ? std::vector<std::string>{"apiServer.mutatingThroughput"}
+                                                            : options.fit;
+  for (const auto& k : keys) spec.parameters.push_back(app::parse_fit_parameter(k));
+  if (options.jobs < 0) throw InputError("--jobs must be at least 1");
+  spec.jobs = options.jobs > 0 ? options.jobs : default_jobs();
+  std::filesystem::path write_dir, write_name;
+  if (options.write) {
+    const std::filesystem::path target(*options.write);
+    write_name = target.filename();
+    if (write_name.empty()) throw InputError(fmt::format("--write {}: give a file name", *options.write));
+    write_dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  }
+  // The file writers name the directory as --out's: say --write and the file.
+  const auto as_write_error = [&](const InputError& e) {
+    const std::string prefix = "--out " + write_dir.string() + ": ";
+    std::string what = e.what();
+    if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+    return InputError(fmt::format("--write {}: {}", *options.write, what));
+  };
+  try {
+    if (options.write) app::check_output_dir(write_dir.string());  // before the fit, not after
+  } catch (const InputError& e) {
+    throw as_write_error(e);
+  }
+  spec.observed = app::load_observations(options.observed);
+  const app::CalibrateResult result = app::calibrate(spec);
+  try {
+    if (options.write) {
+      app::write_files_atomically(write_dir.string(), {{write_name.string(), app::calibrated_include_yaml(result)}});
+    }
+  } catch (const InputError& e) {
+    throw as_write_error(e);
+  }
+  std::cout << (options.format == "json" ? app::calibrate_json(result) : app::calibrate_text(result));
+  return app::kExitOk;
+}
+
 struct ExplainCommandOptions {
   ScenarioOptions scenario;
   app::ExplainOptions explain;
@@ -411,6 +461,26 @@ int main(int argc, char** argv) {
   tune->add_option("--format", tune_options.format, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
+  CalibrateOptions calibrate_options;
+  CLI::App* calibrate = cli.add_subcommand(
+      "calibrate", "Fit the scenario's API server parameters to what was observed on a cluster (docs/tune.md)");
+  add_override_options(calibrate, calibrate_options.scenario);
+  calibrate->add_option("--observed", calibrate_options.observed,
+                        "YAML file of observations: flags and measured values or a workqueue-depth CSV "
+                        "(e.g. scenarios/observed/incident-1.17.3.yaml)")
+      ->required();
+  add_repeatable_option(calibrate, "--fit", calibrate_options.fit,
+                        "API server parameter to fit, apiServer.KEY[=LOW..HIGH] (repeatable; default "
+                        "apiServer.mutatingThroughput; also requestLatency.median, requestLatency.p99, watchDelay, "
+                        "maxMutatingRequestsInflight)");
+  calibrate->add_option("--write", calibrate_options.write,
+                        "Write the fitted apiServer block as an include file (like "
+                        "scenarios/common/apiserver-calibrated.yaml)");
+  calibrate->add_option("--jobs", calibrate_options.jobs, "Threads (default: every core); same output for any N")
+      ->check(CLI::NonNegativeNumber);
+  calibrate->add_option("--format", calibrate_options.format, "Output format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
   ExplainCommandOptions explain_options;
   CLI::App* explain = cli.add_subcommand(
       "explain", "Run a scenario and show, for each 504 window, the stages the dead pod's removal went through");
@@ -448,6 +518,7 @@ int main(int argc, char** argv) {
     if (merge->parsed()) return sweep_merge_command(sweep_options);
     if (sweep->parsed()) return sweep_command(sweep_options, given_flags(sweep));
     if (tune->parsed()) return tune_command(tune_options, given_flags(tune));
+    if (calibrate->parsed()) return calibrate_command(calibrate_options);
     if (explain->parsed()) return explain_command(explain_options);
     if (validate->parsed()) return validate_command(validate_paths, validate_options.sets);
     if (topology->parsed()) return topology_command(topology_options);
