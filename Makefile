@@ -8,8 +8,9 @@ RUN_ARGS ?= run
 DEBIAN_PACKAGES := g++ cmake make ccache libboost-graph-dev libboost-dev libeigen3-dev \
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
 # Only `make test` needs these: the sweep shards run by GNU parallel and by a
-# real single-node Slurm cluster (tests/distributed/).
-TEST_PACKAGES := parallel slurm-wlm munge
+# real single-node Slurm cluster (tests/distributed/); a real Prometheus that
+# calibrate reads a workqueue-depth range query from (tests/prometheus/).
+TEST_PACKAGES := parallel slurm-wlm munge prometheus curl
 # Only `make fuzz` needs these (libFuzzer ships in libclang-rt-14-dev).
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 

@@ -1,6 +1,7 @@
 #include "app/observations.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -60,6 +61,15 @@ std::string trim(std::string s) {
   s.erase(s.begin(), std::find_if(s.begin(), s.end(), not_space));
   s.erase(std::find_if(s.rbegin(), s.rend(), not_space).base(), s.end());
   return s;
+}
+
+// At least two samples and a storm in them; the default sigma.
+DepthSeries checked_depth(DepthSeries d) {
+  if (d.time_s.size() < 2) throw InputError(fmt::format("{}: needs at least two samples", d.file));
+  const double peak = *std::max_element(d.depth.begin(), d.depth.end());
+  if (peak <= 0) throw InputError(fmt::format("{}: the depth is 0 throughout: there is no storm to match", d.file));
+  d.sigma = kDefaultRelativeSigma * peak;
+  return d;
 }
 
 MeasuredValue read_measured(const std::string& measure, const YAML::Node& node, const std::string& file) {
@@ -152,7 +162,7 @@ Observation read_observation(const YAML::Node& node, const std::string& file, co
                const std::string resolved = dir.empty() ? csv : (std::filesystem::path(dir) / csv).string();
                const double sigma = d.sigma;
                const std::string cluster = d.cluster;
-               d = read_depth_csv(resolved, resolved);
+               d = read_depth_file(resolved, resolved);
                d.cluster = cluster;
                if (sigma > 0) d.sigma = sigma;
                o.depth = d;
@@ -168,6 +178,59 @@ Observation read_observation(const YAML::Node& node, const std::string& file, co
 }
 
 }  // namespace
+
+DepthSeries read_depth_file(const std::string& path, const std::string& shown_path) {
+  const std::string text = read_file_text(path, "the workqueue depth series");
+  const std::size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') return read_depth_prometheus_json(path, shown_path);
+  return read_depth_csv(path, shown_path);
+}
+
+DepthSeries read_depth_prometheus_json(const std::string& path, const std::string& shown_path) {
+  const std::string text = read_file_text(path, "the workqueue depth series");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(fmt::format("{}: not valid JSON: {}", shown_path, e.what()));
+  }
+  const auto fail = [&](const std::string& what) {
+    return InputError(fmt::format("{}: {} (expected the answer of Prometheus' /api/v1/query_range)", shown_path, what));
+  };
+  if (!j.is_object() || j.value("status", "") != "success") throw fail("no \"status\": \"success\"");
+  const auto data = j.find("data");
+  if (data == j.end() || !data->is_object() || data->value("resultType", "") != "matrix") {
+    throw fail("no data of resultType \"matrix\"");
+  }
+  const auto& result = (*data)["result"];
+  if (!result.is_array() || result.empty()) throw fail("the query matched no series");
+  if (result.size() > 1) {
+    throw InputError(fmt::format("{}: the query matched {} series; query one, e.g. sum(workqueue_depth{{name=\"endpoint\"}})",
+                                 shown_path, result.size()));
+  }
+  DepthSeries d;
+  d.file = shown_path;
+  const auto& values = result[0]["values"];
+  if (!values.is_array()) throw fail("the series has no values");
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const auto& v = values[i];
+    std::optional<double> time, depth;
+    if (v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_string()) {
+      time = v[0].get<double>();
+      depth = parse_finite_number(v[1].get<std::string>());
+    }
+    if (!time || !depth || *depth < 0) {
+      throw InputError(fmt::format("{}: value {} is not [unix seconds, \"depth ≥ 0\"]: {}", shown_path, i + 1,
+                                   v.dump()));
+    }
+    if (!d.time_s.empty() && *time <= d.time_s.back()) {
+      throw InputError(fmt::format("{}: value {}: times must increase", shown_path, i + 1));
+    }
+    d.time_s.push_back(*time);
+    d.depth.push_back(*depth);
+  }
+  return checked_depth(std::move(d));
+}
 
 DepthSeries read_depth_csv(const std::string& path, const std::string& shown_path) {
   const std::string text = read_file_text(path, "the workqueue depth CSV");
@@ -200,11 +263,7 @@ DepthSeries read_depth_csv(const std::string& path, const std::string& shown_pat
     d.time_s.push_back(*time);
     d.depth.push_back(*depth);
   }
-  if (d.time_s.size() < 2) throw InputError(fmt::format("{}: needs at least two samples after the header", shown_path));
-  const double peak = *std::max_element(d.depth.begin(), d.depth.end());
-  if (peak <= 0) throw InputError(fmt::format("{}: the depth is 0 throughout: there is no storm to match", shown_path));
-  d.sigma = kDefaultRelativeSigma * peak;
-  return d;
+  return checked_depth(std::move(d));
 }
 
 ObservationFile load_observations(const std::string& path) {

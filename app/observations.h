@@ -2,8 +2,9 @@
 // file listing observations, each the flags and --set overrides the cluster
 // ran with and what was measured there: run measures (storm_s, storm_puts,
 // max_window_s, ... app/measures.h) with their uncertainty, and/or a
-// workqueue-depth time series (CSV, e.g. exported from Prometheus'
-// workqueue_depth{name="endpoint"}) to match the simulated depth curve.
+// workqueue-depth time series (Prometheus' query_range JSON for
+// workqueue_depth{name="endpoint"}, or a CSV) to match the simulated depth
+// curve.
 // docs/tune.md documents the format; scenarios/observed/ holds examples.
 #pragma once
 
@@ -50,10 +51,19 @@ struct ObservationFile {
 // Throws InputError with file:line:column.
 ObservationFile load_observations(const std::string& path);
 
+// Reads a depth series from a file: Prometheus' HTTP API answer to a range
+// query (JSON, /api/v1/query_range, one series: wrap several in sum()), or a
+// CSV. Throws InputError.
+DepthSeries read_depth_file(const std::string& path, const std::string& shown_path);
+
 // Reads a depth CSV: a header line, then rows "time,depth". Time is seconds
 // (a number) or an ISO 8601 / "YYYY-MM-DD HH:MM:SS" timestamp (UTC; a zone
 // suffix is ignored, only differences matter). Throws InputError with
 // file:line.
 DepthSeries read_depth_csv(const std::string& path, const std::string& shown_path);
+
+// Reads the JSON of GET /api/v1/query_range (resultType "matrix", exactly one
+// series; values are [unix seconds, "number"]). Throws InputError.
+DepthSeries read_depth_prometheus_json(const std::string& path, const std::string& shown_path);
 
 }  // namespace epsim::app

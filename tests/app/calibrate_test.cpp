@@ -15,6 +15,7 @@
 #include "app/measures.h"
 #include "app/scenario.h"
 #include "app/sweep.h"
+#include "run_epsim.h"
 
 namespace app = epsim::app;
 namespace fs = std::filesystem;
@@ -24,19 +25,6 @@ namespace {
 const std::string kSource = EPSIM_SOURCE_DIR;
 const std::string kSmall = kSource + "/tests/data/sweep-small.yaml";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / fmt::format("epsim-calibrate-test-{}", ::getpid());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-};
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -101,7 +89,7 @@ TEST_CASE("calibrate: the shipped observations of the incident") {
 }
 
 TEST_CASE("calibrate: bad observation files say where") {
-  const TempDir dir;
+  const epsim::test::ScratchDir dir("calibrate");
   auto error = [&](const std::string& text) {
     const std::string path = dir.write("o.yaml", text);
     return error_of([&] { app::load_observations(path); });
@@ -125,7 +113,7 @@ TEST_CASE("calibrate: bad observation files say where") {
 }
 
 TEST_CASE("calibrate: depth CSVs take seconds or timestamps") {
-  const TempDir dir;
+  const epsim::test::ScratchDir dir("calibrate");
   const auto d = app::read_depth_csv(dir.write("d.csv", "time,depth\n100,0\n110,50\n120,40\n"), "d.csv");
   CHECK(d.time_s == std::vector<double>{100, 110, 120});
   CHECK(d.sigma == doctest::Approx(2.5));  // 5% of the peak
@@ -138,6 +126,31 @@ TEST_CASE("calibrate: depth CSVs take seconds or timestamps") {
             .find("neither seconds nor a timestamp") != std::string::npos);
   CHECK(error_of([&] { app::read_depth_csv(dir.write("b.csv", "t,d\n1,0\n2,0\n"), "b.csv"); }).find("no storm") !=
         std::string::npos);
+}
+
+TEST_CASE("calibrate: depth files may be Prometheus range-query answers") {
+  const epsim::test::ScratchDir dir("calibrate_prometheus");
+  const std::string ok = dir.write(
+      "q.json",
+      R"({"status":"success","data":{"resultType":"matrix","result":[{"metric":{"name":"endpoint"},)"
+      R"("values":[[1600000000,"0"],[1600000015,"12954"],[1600000030.5,"12000"]]}]}})");
+  const auto d = app::read_depth_file(ok, "q.json");
+  CHECK(d.time_s == std::vector<double>{1600000000, 1600000015, 1600000030.5});
+  CHECK(d.depth == std::vector<double>{0, 12954, 12000});
+  CHECK(d.sigma == doctest::Approx(0.05 * 12954));
+  CHECK(app::read_depth_file(dir.write("c.csv", "t,d\n0,0\n5,9\n"), "c.csv").depth.back() == 9);  // CSV still
+  auto error = [&](const std::string& json) {
+    return error_of([&] { app::read_depth_file(dir.write("b.json", json), "b.json"); });
+  };
+  CHECK(error(R"({"status":"error","errorType":"bad_data"})").find("query_range") != std::string::npos);
+  CHECK(error(R"({"status":"success","data":{"resultType":"vector","result":[]}})").find("matrix") !=
+        std::string::npos);
+  CHECK(error(R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"1"]]},)"
+              R"({"values":[[1,"2"]]}]}})")
+            .find("sum(workqueue_depth") != std::string::npos);
+  CHECK(error(R"({"status":"success","data":{"resultType":"matrix","result":[{"values":[[1,"NaN"],[2,"1"]]}]}})")
+            .find("value 1") != std::string::npos);
+  CHECK(error(R"({"status": "success", )").find("not valid JSON") != std::string::npos);
 }
 
 TEST_CASE("calibrate: a storm length measured at a known throughput gives that throughput back") {
@@ -178,7 +191,7 @@ TEST_CASE("calibrate: a workqueue depth curve on another clock gives the through
   for (std::size_t i = 0; i < series.times().size(); i += 5) {
     csv += fmt::format("{},{}\n", 1'600'000'000 + series.times()[i].seconds_f(), series.values()[column][i]);
   }
-  const TempDir dir;
+  const epsim::test::ScratchDir dir("calibrate");
   dir.write("depth.csv", csv);
   const std::string path = dir.write(
       "observed.yaml",
@@ -201,7 +214,7 @@ TEST_CASE("calibrate: --write gives an include file a scenario reads back with t
   r.fitted_api_server.mutating_throughput = 43.35;
   r.fitted_api_server.latency_median = epsim::sim::Duration::milliseconds(20);
   r.fitted_api_server.latency_p99 = epsim::sim::Duration::milliseconds(250);
-  const TempDir dir;
+  const epsim::test::ScratchDir dir("calibrate");
   dir.write("calibrated.yaml", app::calibrated_include_yaml(r));
   const std::string scenario = dir.write(
       "s.yaml", "name: s\ninclude: [calibrated.yaml]\nclusters:\n  - name: idc\n    services: [{count: 1}]\n");
@@ -222,4 +235,46 @@ TEST_CASE("calibrate: the incident's observations agree with the shipped calibra
   REQUIRE(r.scenario_values[0].has_value());
   CHECK(*r.scenario_values[0] == 45);  // scenarios/common/apiserver-calibrated.yaml
   CHECK(std::abs(45 - r.fit.parameters[0]) <= 2 * r.fit.standard_errors[0]);
+}
+
+TEST_CASE("calibrate: the CLI writes an include file that a scenario runs with, and bad input exits 2") {
+  const epsim::test::ScratchDir dir("calibrate_cli");
+  const std::string out = (dir.dir / "fitted.yaml").string();
+  // Observed: the small scenario's storm at 30 writes/s, qps 100, 30 workers.
+  const double storm = app::run_point(small_at_throughput(30)).measures.at("storm_s");
+  const std::string observed = (dir.dir / "observed.yaml").string();
+  std::ofstream(observed) << fmt::format(
+      "observations:\n  - name: tuned\n    flags: {{kube-api-qps: 100, concurrent-endpoint-syncs: 30}}\n"
+      "    measured: {{storm_s: {{value: {}, sigma: 2}}}}\n",
+      storm);
+  const auto r = epsim::test::run_epsim(fmt::format("calibrate {} --observed {} --fit apiServer.mutatingThroughput=5..500 "
+                                                    "--write {}",
+                                                    epsim::test::shell_quoted(kSmall), epsim::test::shell_quoted(observed),
+                                                    epsim::test::shell_quoted(out)));
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("apiServer.mutatingThroughput") != std::string::npos);
+  // The include file, used by a copy of the small scenario without its own apiServer.
+  std::string text = epsim::test::read_file(kSmall);
+  const std::string own = "    apiServer: {requestLatency: {median: 20ms, p99: 100ms}, mutatingThroughput: 45}\n";
+  REQUIRE(text.find(own) != std::string::npos);
+  text.replace(text.find(own), own.size(), "");
+  text.replace(text.find("clusters:"), 9, "include: [fitted.yaml]\nclusters:");
+  const std::string scenario = (dir.dir / "small.yaml").string();
+  std::ofstream(scenario) << text;
+  const app::Scenario loaded = app::load_scenario(scenario);
+  CHECK(loaded.clusters[0].api_server.mutating_throughput == doctest::Approx(30).epsilon(0.02));
+  CHECK(loaded.clusters[0].api_server.latency_median == epsim::sim::Duration::milliseconds(20));  // kept
+
+  for (const std::string& args :
+       {fmt::format("--observed {}", epsim::test::shell_quoted(observed + ".missing")),
+        fmt::format("--observed {} --fit apiServer.noopUpdateElision", epsim::test::shell_quoted(observed)),
+        fmt::format("--observed {} --fit kube-api-qps", epsim::test::shell_quoted(observed)),
+        fmt::format("--observed {} --write /proc/epsim/x.yaml", epsim::test::shell_quoted(observed)),
+        std::string("--fit apiServer.mutatingThroughput")}) {
+    CAPTURE(args);
+    const auto bad = epsim::test::run_epsim("calibrate " + epsim::test::shell_quoted(kSmall) + " " + args);
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.rfind("epsim: ", 0) == 0);
+    CHECK(bad.out.empty());
+  }
 }

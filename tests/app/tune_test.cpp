@@ -7,12 +7,14 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "app/input_error.h"
 #include "app/measures.h"
 #include "app/response_surface.h"
 #include "app/sweep.h"
 #include "app/tune.h"
+#include "run_epsim.h"
 
 namespace app = epsim::app;
 
@@ -171,4 +173,38 @@ TEST_CASE("tune: the same result for any number of jobs") {
   auto one = small_spec("storm_s <= 100");
   one.jobs = 1;
   CHECK(app::tune_json(app::tune(one)) == app::tune_json(app::tune(small_spec("storm_s <= 100"))));
+}
+
+TEST_CASE("tune: the flags it prints are a run that meets the goal (the CLI end to end)") {
+  const auto small = epsim::test::shell_quoted(kSmall);
+  const auto tuned = epsim::test::run_epsim("tune " + small + " --goal 'storm_s <= 100' --format json");
+  REQUIRE(tuned.exit_code == 0);
+  const auto j = nlohmann::json::parse(tuned.out);
+  REQUIRE(j["feasible"].get<bool>());
+  const std::string flags = j["recommendation"]["flags"].get<std::string>();
+  // Pasting the recommendation into `epsim run` meets the goal (exit 0 with
+  // the goal as the negated gate), and gives the confirming run's digest.
+  const auto run = epsim::test::run_epsim("run " + small + " " + flags + " --format json --fail-if 'storm_s > 100'");
+  CHECK(run.exit_code == 0);
+  CHECK(nlohmann::json::parse(run.out)["digest"] == j["recommendation"]["digest"]);
+  // A goal below the API server's throughput: exit 3, the reason printed.
+  const auto none = epsim::test::run_epsim("tune " + small + " --goal 'storm_s <= 20'");
+  CHECK(none.exit_code == 3);
+  CHECK(none.out.find("the API server completes") != std::string::npos);
+}
+
+TEST_CASE("tune: bad goals and knobs are one message and exit 2") {
+  const auto small = epsim::test::shell_quoted(kSmall);
+  for (const std::string& args :
+       {std::string("--goal 'strom_s < 1'"), std::string("--goal 'storm_s < 1' --knob kube-api-qps=0..4"),
+        std::string("--goal 'storm_s < 1' --kube-api-qps 50 --knob kube-api-qps=1..4"),
+        std::string("--goal 'storm_s < 1' --knob kube-api-qps=1..4 --knob kube-api-qps=2..5"),
+        std::string("--goal 'storm_s < 1' --max-simulations 3"), std::string("--knob kube-api-qps=1..4")}) {
+    CAPTURE(args);
+    const auto r = epsim::test::run_epsim("tune " + small + " " + args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.rfind("epsim: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(r.out.empty());
+  }
 }
