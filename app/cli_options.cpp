@@ -23,8 +23,10 @@ void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
   cmd->add_option("--concurrent-endpoint-syncs", o.overrides.concurrent_endpoint_syncs,
                   "kube-controller-manager --concurrent-endpoint-syncs (default 5)")
       ->check(CLI::Range(1, kMaxWorkers));
+  // The same limits as the scenario's controllerManager.kubeAPIQPS (0, 10^6].
   cmd->add_option("--kube-api-qps", o.overrides.kube_api_qps, "kube-controller-manager --kube-api-qps (default 20)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--kube-api-burst", o.overrides.kube_api_burst,
                   "kube-controller-manager --kube-api-burst (default 30)")
       ->check(CLI::Range(1, 1'000'000));
@@ -34,7 +36,8 @@ void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
                   "kube-controller-manager --endpoint-updates-batch-period (default 0s)");
   cmd->add_option("--sync-rate-limit", o.overrides.sync_rate_limit,
                   "ingress-nginx --sync-rate-limit: configuration syncs per second (default 0.3)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(0.0, 1e6));  // as the scenario's ingress.syncRateLimit
 }
 
 const std::vector<std::string>& override_flag_names() {

@@ -17,24 +17,40 @@ namespace epsim::app {
 
 namespace {
 
-// Integer knobs with more values than this are searched on a geometric grid.
-constexpr double kMaxIntegerGrid = 100'000;
-// Values of a real knob's grid, geometrically spaced from lower to upper.
-constexpr int kRealGridValues = 400;
+// A knob's grid has at most this many values: integer knobs with more are
+// searched on a geometric grid; real knobs have 900 values a decade, so this
+// spans over 100 decades.
+constexpr int kMaxGridValues = 100'000;
 
-// The report field that holds the first business cluster's value of a knob.
+// The scenario's own value of a knob, from the report: a flag's when every
+// business cluster has the same value (the flag sets them all), a
+// clusters[NAME].apiServer.mutatingThroughput path's from that cluster; none
+// for any other key.
 std::optional<double> value_in_report(const std::string& key, const nlohmann::ordered_json& report) {
-  if (!report.contains("clusters") || report["clusters"].empty()) return std::nullopt;
-  const auto& c = report["clusters"].front();
   const KnobRole role = knob_role(key);
   const char* field = role == KnobRole::qps       ? "kube_api_qps"
                       : role == KnobRole::burst   ? "kube_api_burst"
                       : role == KnobRole::workers ? "concurrent_endpoint_syncs"
-                      : key.size() >= 18 && key.compare(key.size() - 18, 18, "mutatingThroughput") == 0
-                          ? "apiserver_mutating_throughput"
-                          : nullptr;
-  if (field == nullptr || !c.contains(field)) return std::nullopt;
-  return c[field].get<double>();
+                                                  : nullptr;
+  std::string cluster;  // "" = every business cluster
+  if (!is_run_flag(key)) {
+    const std::string head = "clusters[", tail = "].apiServer.mutatingThroughput";
+    const bool named = key.rfind(head, 0) == 0 && key.size() > head.size() + tail.size() &&
+                       key.compare(key.size() - tail.size(), tail.size(), tail) == 0;
+    if (!named) return std::nullopt;
+    cluster = key.substr(head.size(), key.size() - head.size() - tail.size());
+    field = "apiserver_mutating_throughput";
+  }
+  if (field == nullptr || !report.contains("clusters")) return std::nullopt;
+  std::optional<double> value;
+  for (const auto& c : report["clusters"]) {
+    if (cluster.empty() ? c.value("role", "") != "business" : c.value("name", "") != cluster) continue;
+    if (!c.contains(field)) return std::nullopt;
+    const double v = c[field].get<double>();
+    if (value && *value != v) return std::nullopt;  // the clusters differ: no one value
+    value = v;
+  }
+  return value;
 }
 
 // Every knob a kube-controller-manager flag: the failure message names it.
@@ -59,7 +75,7 @@ bool meets_goals(const std::vector<Threshold>& goals, const std::map<std::string
 
 class Tuner {
  public:
-  Tuner(const TuneSpec& spec) : spec_(spec), files_(spec.base.path) {
+  explicit Tuner(const TuneSpec& spec) : spec_(spec), files_(spec.base.path) {
     std::vector<KnobRole> roles;
     for (const auto& k : spec_.knobs) roles.push_back(knob_role(k.key));
     std::set<std::string> used;
@@ -153,7 +169,9 @@ class Tuner {
     if (now_known) {
       for (const auto& v : result_.now) now.push_back(*v);
     }
-    record(now, "as-is", runs[0], {});
+    // Not a cached point: a flag run at these values need not be this
+    // scenario (a cluster the knob does not name, a --set it overrides).
+    record(now, "as-is", runs[0], {}, false);
     result_.as_is = 0;
     headless_label_compare_ = as_is_report["switches"].value("headlessLabelCompare", false);
     version_ = as_is_report["clusters"].empty() ? std::string()
@@ -162,14 +180,14 @@ class Tuner {
   }
 
   void record(const std::vector<double>& knobs, const std::string& phase, const SweepRun& run,
-              std::map<std::string, double> predicted) {
+              std::map<std::string, double> predicted, bool cache = true) {
     TuneRun r;
     r.knobs = knobs;
     r.phase = phase;
     r.run = run;
     r.predicted = std::move(predicted);
     r.meets = meets_goals(spec_.goals, run.measures);
-    if (!knobs.empty() && cached_.count(knobs) == 0) cached_[knobs] = result_.runs.size();
+    if (cache && cached_.count(knobs) == 0) cached_[knobs] = result_.runs.size();
     result_.runs.push_back(std::move(r));
   }
 
@@ -285,8 +303,23 @@ class Tuner {
       }
       what.push_back(s);
     } else if (stage == "client_bucket" || stage == "endpoints_workers") {
-      what.push_back(fmt::format("the {} still bound the storm ({:.1f} s) at the upper bounds: raise them",
-                                 stage == "client_bucket" ? "client bucket" : "endpoints workers", storm));
+      // Name the knobs that move that stage, or the flags that would.
+      const bool bucket = stage == "client_bucket";
+      std::vector<std::string> movers;
+      for (const auto& k : spec_.knobs) {
+        const KnobRole role = knob_role(k.key);
+        if (bucket ? (role == KnobRole::qps || role == KnobRole::burst) : role == KnobRole::workers) {
+          movers.push_back(k.key);
+        }
+      }
+      const char* name = bucket ? "client bucket" : "endpoints workers";
+      if (movers.empty()) {
+        what.push_back(fmt::format("the {} bound the storm ({:.1f} s) and no knob moves them: add --knob {}", name,
+                                   storm, bucket ? "kube-api-qps=LOW..HIGH" : "concurrent-endpoint-syncs=LOW..HIGH"));
+      } else {
+        what.push_back(fmt::format("the {} still bound the storm ({:.1f} s) at the upper bounds of {}: raise them",
+                                   name, storm, joined(movers, " and ")));
+      }
     } else if (storm > 0) {
       what.push_back(fmt::format("the storm ({:.1f} s) is bound by none of the controller's stages", storm));
     }
@@ -413,26 +446,30 @@ std::string knob_value_text(const Knob& knob, double value) {
 
 std::vector<double> knob_grid(const Knob& knob) {
   std::vector<double> grid;
-  if (knob.integer && knob.upper - knob.lower <= kMaxIntegerGrid) {
+  if (knob.integer && knob.upper - knob.lower <= kMaxGridValues) {
     for (double v = knob.lower; v <= knob.upper; v += 1) grid.push_back(v);
     return grid;
   }
-  const int n = knob.integer ? static_cast<int>(kMaxIntegerGrid) : kRealGridValues;
-  for (int i = 0; i < n; ++i) {
-    const double f = static_cast<double>(i) / (n - 1);
-    double v = knob.lower * std::pow(knob.upper / knob.lower, f);
-    if (knob.integer) {
-      v = std::round(v);
-    } else {
-      const double magnitude = std::pow(10.0, std::floor(std::log10(v)) - 2);  // 3 significant digits
-      v = std::round(v / magnitude) * magnitude;
-      v = std::stod(knob_value_text(knob, v));
+  grid.push_back(knob.lower);
+  if (knob.integer) {
+    // Too many integers: a geometric grid of kMaxGridValues.
+    for (int i = 1; i < kMaxGridValues; ++i) {
+      const double v = std::round(knob.lower * std::pow(knob.upper / knob.lower, i / (kMaxGridValues - 1.0)));
+      if (v > grid.back() && v < knob.upper) grid.push_back(v);
     }
-    v = std::clamp(v, knob.lower, knob.upper);
-    if (grid.empty() || v > grid.back()) grid.push_back(v);
+  } else {
+    // Every value with 3 significant digits (900 a decade), parsed back from
+    // the text the run gets, so the grid holds exactly what is run.
+    const int first = static_cast<int>(std::floor(std::log10(knob.lower)));
+    const int last = static_cast<int>(std::floor(std::log10(knob.upper)));
+    for (int decade = first; decade <= last && static_cast<int>(grid.size()) < kMaxGridValues; ++decade) {
+      for (int mantissa = 100; mantissa <= 999; ++mantissa) {
+        const double v = std::stod(fmt::format("{}e{}", mantissa, decade - 2));
+        if (v > grid.back() && v < knob.upper) grid.push_back(v);
+      }
+    }
   }
-  if (grid.front() != knob.lower) grid.insert(grid.begin(), knob.lower);
-  if (grid.back() != knob.upper) grid.push_back(knob.upper);
+  if (knob.upper > grid.back()) grid.push_back(knob.upper);
   return grid;
 }
 

@@ -40,7 +40,7 @@ std::vector<Knob> default_knobs();
 std::string knob_value_text(const Knob& knob, double value);
 // The values a knob's search may propose, ascending, from lower to upper:
 // every integer of an integer knob (a geometric grid past 100,000 values);
-// 3 significant digits, geometrically spaced, for the others.
+// every value with 3 significant digits for the others (and the bounds).
 std::vector<double> knob_grid(const Knob& knob);
 
 struct TuneSpec {
@@ -69,10 +69,13 @@ struct TuneResult {
   bool feasible = false;
   std::size_t recommendation = 0;            // index of the confirming run, when feasible
   std::string infeasible_reason;             // when not feasible
+  // Stopped at max_simulations: the recommendation meets the goals, a lower one may too.
   bool budget_exhausted = false;
-  bool prediction_in_sample = false;         // the recommendation came from the design: its fit saw it             // stopped at max_simulations: feasible, maybe not least
+  // The recommendation is a run of the first design: no fit existed before it,
+  // so its prediction is the final fit's, which saw that run.
+  bool prediction_in_sample = false;
   std::map<std::string, double> r_squared;   // of the final fit, per goal measure, over every run
-  double worst_relative_error = 0;           // |fit - run| / |run| over runs proposed with a fit
+  double worst_relative_error = 0;           // |fit - run| / |run| over the runs the fit proposed
   std::string worst_measure;
 };
 
