@@ -33,7 +33,6 @@ struct Leaf {
 const std::vector<Leaf>& leaves() {
   static const std::vector<Leaf> table{
       {"mutatingThroughput", false, false, 1, 100'000},
-      {"maxMutatingRequestsInflight", false, true, 1, 100'000},
       {"requestLatency.median", true, false, 1e-4, 10},
       {"requestLatency.p99", true, false, 1e-4, 60},
       {"watchDelay", true, false, 1e-4, 60},
@@ -43,7 +42,6 @@ const std::vector<Leaf>& leaves() {
 
 double config_value(const models::ApiServerConfig& c, const std::string& leaf) {
   if (leaf == "mutatingThroughput") return c.mutating_throughput;
-  if (leaf == "maxMutatingRequestsInflight") return c.max_mutating_requests_inflight;
   if (leaf == "requestLatency.median") return c.latency_median.seconds_f();
   if (leaf == "requestLatency.p99") return c.latency_p99.seconds_f();
   return c.watch_delay.seconds_f();
@@ -52,7 +50,6 @@ double config_value(const models::ApiServerConfig& c, const std::string& leaf) {
 void set_config_value(models::ApiServerConfig& c, const std::string& leaf, double v) {
   const auto d = sim::Duration::nanoseconds(std::llround(v * 1e9));
   if (leaf == "mutatingThroughput") c.mutating_throughput = v;
-  if (leaf == "maxMutatingRequestsInflight") c.max_mutating_requests_inflight = static_cast<int>(std::llround(v));
   if (leaf == "requestLatency.median") c.latency_median = d;
   if (leaf == "requestLatency.p99") c.latency_p99 = d;
   if (leaf == "watchDelay") c.watch_delay = d;
@@ -167,18 +164,13 @@ class Calibrator {
       if (v && p.leaf == "mutatingThroughput" && *v == 0) v.reset();  // 0: unbounded, not a value to fit from
       result_.scenario_values.push_back(v);
     }
-    // The loader wants median < p99: a fit of one alone stays on its side of
-    // the other (a fit of both may still try a crossing pair; the error then
-    // names it, and narrower bounds avoid it).
-    const auto fitted = [&](const char* leaf) {
-      return std::any_of(spec_.parameters.begin(), spec_.parameters.end(),
-                         [&](const FitParameter& p) { return p.leaf == leaf; });
-    };
+    // The loader wants median < p99: a fit of one stays on its side of the
+    // other (calibrate() refuses to fit both at once).
     for (auto& p : spec_.parameters) {
       const auto& a = business->api_server;
-      if (p.leaf == "requestLatency.median" && !fitted("requestLatency.p99")) {
+      if (p.leaf == "requestLatency.median") {
         p.upper = std::min(p.upper, 0.999 * a.latency_p99.seconds_f());
-      } else if (p.leaf == "requestLatency.p99" && !fitted("requestLatency.median")) {
+      } else if (p.leaf == "requestLatency.p99") {
         p.lower = std::max(p.lower, 1.001 * a.latency_median.seconds_f());
       }
       if (p.lower > p.upper) {
@@ -221,8 +213,17 @@ class Calibrator {
       }
       result_.observations.push_back(std::move(f));
     }
+    // Over the whole scan χ² moved by less than 1: within their bounds the
+    // parameters change the residuals by less than one sigma, whatever the
+    // Jacobian of a noisy simulation says at the optimum.
+    if (result_.scan_chi_squared_range < 1) {
+      for (auto& se : result_.fit.standard_errors) se = std::numeric_limits<double>::quiet_NaN();
+    }
+    // --write keeps the scenario's value of a parameter the fit did not identify.
     for (std::size_t i = 0; i < spec_.parameters.size(); ++i) {
-      set_config_value(result_.fitted_api_server, spec_.parameters[i].leaf, result_.fit.parameters[i]);
+      if (!std::isnan(result_.fit.standard_errors[i])) {
+        set_config_value(result_.fitted_api_server, spec_.parameters[i].leaf, result_.fit.parameters[i]);
+      }
     }
     return result_;
   }
@@ -237,14 +238,18 @@ class Calibrator {
     const std::size_t n = spec_.parameters.size();
     const int per = n == 1 ? 9 : n == 2 ? 5 : 3;
     std::vector<std::vector<double>> points;
+    bool own_in_bounds = true;
     if (std::all_of(result_.scenario_values.begin(), result_.scenario_values.end(), [&](const auto& v) {
           return v.has_value();
         })) {
       std::vector<double> own;
       for (std::size_t i = 0; i < n; ++i) {
         own.push_back(std::clamp(*result_.scenario_values[i], spec_.parameters[i].lower, spec_.parameters[i].upper));
+        own_in_bounds = own_in_bounds && own.back() == *result_.scenario_values[i];
       }
       points.push_back(own);
+    } else {
+      own_in_bounds = false;
     }
     std::size_t total = 1;
     for (std::size_t i = 0; i < n; ++i) total *= static_cast<std::size_t>(per);
@@ -263,6 +268,7 @@ class Calibrator {
     const auto residuals = batch(points);
     std::size_t best = 0;
     double best_cost = std::numeric_limits<double>::infinity();
+    double worst_cost = 0;
     for (std::size_t i = 0; i < points.size(); ++i) {
       double cost = 0;
       for (double r : residuals[i]) cost += r * r;
@@ -270,7 +276,10 @@ class Calibrator {
         best_cost = cost;
         best = i;
       }
+      worst_cost = std::max(worst_cost, cost);
+      if (i == 0 && own_in_bounds) result_.scenario_chi_squared = cost;
     }
+    result_.scan_chi_squared_range = worst_cost - best_cost;
     return points[best];
   }
 
@@ -310,6 +319,16 @@ class Calibrator {
     } catch (const PointFlagError& e) {
       throw InputError(fmt::format("{}: observation {}: {}", o.origin, o.name, e.what()));
     } catch (const InputError& e) {
+      // The observation's own flags and --set, without the fit: its fault?
+      try {
+        ScenarioOptions alone = spec_.base;
+        alone.sets.insert(alone.sets.end(), o.sets.begin(), o.sets.end());
+        std::vector<PointSetting> flags;
+        for (const auto& [flag, value] : o.flags) flags.push_back({flag, true, value});
+        (void)resolve_point(alone, files_, flags);
+      } catch (const std::exception& own) {
+        throw InputError(fmt::format("{}: observation {}: {}", o.origin, o.name, own.what()));
+      }
       std::vector<std::string> tried;
       for (std::size_t i = 0; i < point.size(); ++i) {
         tried.push_back(spec_.parameters[i].key + "=" + fit_value_text(spec_.parameters[i], point[i]));
@@ -419,6 +438,14 @@ CalibrateResult calibrate(const CalibrateSpec& spec) {
         throw InputError(fmt::format("--fit {} is given twice", spec.parameters[i].key));
       }
     }
+  }
+  const auto fits = [&](const char* leaf) {
+    return std::any_of(spec.parameters.begin(), spec.parameters.end(),
+                       [&](const FitParameter& p) { return p.leaf == leaf; });
+  };
+  if (fits("requestLatency.median") && fits("requestLatency.p99")) {
+    throw InputError("--fit apiServer.requestLatency.median and apiServer.requestLatency.p99 cannot be fitted at "
+                     "once (the median must stay below the p99): fit one, with the other as the scenario has it");
   }
   return Calibrator(spec).run();
 }

@@ -21,8 +21,8 @@ namespace epsim::app {
 // One fitted parameter: an API server key, given as apiServer.LEAF (the API
 // server of every business cluster, where the endpoints controller writes) or
 // a full --set path ending in apiServer.LEAF; LEAF is mutatingThroughput,
-// maxMutatingRequestsInflight, requestLatency.median, requestLatency.p99 or
-// watchDelay. Durations are fitted in seconds.
+// requestLatency.median, requestLatency.p99 or watchDelay (one of the two
+// latencies at a time). Durations are fitted in seconds.
 struct FitParameter {
   std::string key;         // as given, without a range
   std::string path;        // the --set path each simulation uses; "" for every business cluster
@@ -64,7 +64,11 @@ struct CalibrateResult {
   std::vector<ObservationFit> observations;
   std::size_t residuals = 0;                           // m
   int simulations = 0;                                 // scan and fit, every observation
-  models::ApiServerConfig fitted_api_server;           // the first business cluster's, with the fitted values
+  // The first business cluster's, with the fitted values (the scenario's for
+  // a parameter the fit did not identify).
+  models::ApiServerConfig fitted_api_server;
+  std::optional<double> scenario_chi_squared;          // χ² at the scenario's own values, when in bounds
+  double scan_chi_squared_range = 0;                   // max - min χ² over the scan: < 1, nothing identified
 };
 
 // Throws InputError for a bad observation or parameter value.

@@ -1,7 +1,11 @@
 // Text, JSON and the include file of `epsim calibrate` (app/calibrate.h).
 #include <fmt/format.h>
 
+#include <boost/math/distributions/chi_squared.hpp>
+
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -30,20 +34,26 @@ std::string fitted_text(const CalibrateResult& r, std::size_t i) {
   return s;
 }
 
-// How many standard errors the scenario's own value is from the fit.
-std::optional<double> sigmas_from_fit(const CalibrateResult& r, std::size_t i) {
-  const double se = r.fit.standard_errors[i];
-  if (!r.scenario_values[i] || std::isnan(se) || se <= 0) return std::nullopt;
-  return std::abs(*r.scenario_values[i] - r.fit.parameters[i]) / se;
+std::string scenario_text(const CalibrateResult& r, std::size_t i) {
+  return r.scenario_values[i] ? value_text(r.parameters[i], *r.scenario_values[i]) : "-";
 }
 
-std::string scenario_text(const CalibrateResult& r, std::size_t i) {
-  if (!r.scenario_values[i]) return "-";
-  std::string s = value_text(r.parameters[i], *r.scenario_values[i]);
-  if (const auto z = sigmas_from_fit(r, i)) {
-    s += fmt::format(" ({}: {:.2f} σ from the fit)", *z <= 2 ? "agrees" : "differs", *z);
-  }
-  return s;
+// Whether the scenario's own values fit the observations as well as the fit
+// does, within the 95% confidence region: Δχ² below the χ² quantile for as
+// many degrees of freedom as parameters (3.84 for one). Unlike a distance in
+// standard errors, this holds up when the Jacobian is noise.
+struct Agreement {
+  double delta_chi_squared = 0;
+  double threshold = 0;
+  bool agrees = false;
+};
+std::optional<Agreement> agreement(const CalibrateResult& r) {
+  if (!r.scenario_chi_squared) return std::nullopt;
+  Agreement a;
+  a.delta_chi_squared = std::max(0.0, *r.scenario_chi_squared - r.fit.cost);
+  a.threshold = boost::math::quantile(boost::math::chi_squared(static_cast<double>(r.parameters.size())), 0.95);
+  a.agrees = a.delta_chi_squared <= a.threshold;
+  return a;
 }
 
 }  // namespace
@@ -56,13 +66,33 @@ std::string calibrate_text(const CalibrateResult& r) {
   for (std::size_t i = 0; i < r.parameters.size(); ++i) {
     start.push_back(fmt::format("{} {}", r.parameters[i].key, value_text(r.parameters[i], r.start[i])));
   }
-  out += fmt::format("Levenberg-Marquardt from the scan's best point ({}): {}, {} iterations, {} simulations\n\n",
+  out += fmt::format("Levenberg-Marquardt from the scan's best point ({}):\n  {}, {} iterations, {} simulations\n\n",
                      fmt::join(start, ", "), r.fit.converged ? "converged (" + r.fit.stop_reason + ")"
                                                              : "not converged (" + r.fit.stop_reason + ")",
                      r.fit.iterations, r.simulations);
-  out += fmt::format("{:<34}{:<30}{}\n", "parameter", "fitted", "scenario");
+  std::size_t key_width = 10, fitted_width = 7;
   for (std::size_t i = 0; i < r.parameters.size(); ++i) {
-    out += fmt::format("{:<34}{:<30}{}\n", r.parameters[i].key, fitted_text(r, i), scenario_text(r, i));
+    key_width = std::max(key_width, r.parameters[i].key.size() + 2);
+    fitted_width = std::max(fitted_width, fitted_text(r, i).size() + 2);
+  }
+  out += fmt::format("{:<{}}{:<{}}{}\n", "parameter", key_width, "fitted", fitted_width, "scenario");
+  for (std::size_t i = 0; i < r.parameters.size(); ++i) {
+    out += fmt::format("{:<{}}{:<{}}{}\n", r.parameters[i].key, key_width, fitted_text(r, i), fitted_width,
+                       scenario_text(r, i));
+  }
+  if (const auto a = agreement(r)) {
+    const bool one = r.parameters.size() == 1;
+    out += fmt::format("the scenario's own {} the observations:\n  χ² {:.3g} against {:.3g} at the fit "
+                       "(Δχ² {:.2f} {} {:.2f}, the 95% region)\n",
+                       a->agrees ? (one ? "value agrees with" : "values agree with")
+                                 : (one ? "value does not fit" : "values do not fit"),
+                       *r.scenario_chi_squared, r.fit.cost, a->delta_chi_squared, a->agrees ? "≤" : ">",
+                       a->threshold);
+  }
+  if (r.scan_chi_squared_range < 1) {
+    out += fmt::format("not identified: over the whole scan χ² moved by {:.3g} (< 1):\n  within the bounds "
+                       "these observations do not tell the values apart\n",
+                       r.scan_chi_squared_range);
   }
   out += fmt::format("\n{:<16}{:<16}{:>18}{:>12}{:>12}\n", "observation", "measure", "observed", "simulated",
                      "residual");
@@ -104,11 +134,9 @@ std::string calibrate_json(const CalibrateResult& r) {
                               {"fitted", r.fit.parameters[i]},
                               {"standard_error", nullptr},
                               {"at_bound", static_cast<bool>(r.fit.at_bound[i])},
-                              {"scenario", nullptr},
-                              {"scenario_sigmas_from_fit", nullptr}};
+                              {"scenario", nullptr}};
     if (!std::isnan(r.fit.standard_errors[i])) pj["standard_error"] = r.fit.standard_errors[i];
     if (r.scenario_values[i]) pj["scenario"] = *r.scenario_values[i];
-    if (const auto z = sigmas_from_fit(r, i)) pj["scenario_sigmas_from_fit"] = *z;
     params.push_back(pj);
   }
   j["parameters"] = params;
@@ -127,10 +155,17 @@ std::string calibrate_json(const CalibrateResult& r) {
     obs.push_back(oj);
   }
   j["observations"] = obs;
+  j["scenario_agreement"] = nullptr;
+  if (const auto a = agreement(r)) {
+    j["scenario_agreement"] = {{"chi_squared", *r.scenario_chi_squared},
+                               {"delta_chi_squared", a->delta_chi_squared},
+                               {"threshold_95", a->threshold},
+                               {"agrees", a->agrees}};
+  }
   j["fit"] = {{"method", "levenberg-marquardt"},   {"converged", r.fit.converged},
               {"stop_reason", r.fit.stop_reason}, {"iterations", r.fit.iterations},
               {"chi_squared", r.fit.cost},        {"residuals", r.residuals},
-              {"simulations", r.simulations}};
+              {"simulations", r.simulations},     {"scan_chi_squared_range", r.scan_chi_squared_range}};
   return j.dump(2) + "\n";
 }
 
@@ -150,7 +185,9 @@ std::string calibrated_include_yaml(const CalibrateResult& r) {
     }
   }
   for (std::size_t i = 0; i < r.parameters.size(); ++i) {
-    out += fmt::format("# Fitted: {} = {}.\n", r.parameters[i].key, fitted_text(r, i));
+    out += std::isnan(r.fit.standard_errors[i])
+               ? fmt::format("# Not identified by them, kept as the scenario has it: {}.\n", r.parameters[i].key)
+               : fmt::format("# Fitted: {} = {}.\n", r.parameters[i].key, fitted_text(r, i));
   }
   out += "# The other values are the scenario's own (its first business cluster). Include this file\n"
          "# (include: [...]) in a scenario whose clusters do not set apiServer themselves.\n";

@@ -312,7 +312,11 @@ int calibrate_command(const CalibrateOptions& options) {
   if (options.write) {
     const std::filesystem::path target(*options.write);
     write_name = target.filename();
-    if (write_name.empty()) throw InputError(fmt::format("--write {}: give a file name", *options.write));
+    std::error_code ec;
+    if (write_name.empty() || write_name == "." || write_name == ".." || std::filesystem::is_directory(target, ec)) {
+      throw InputError(fmt::format("--write {}: a directory; give the include file's name, e.g. {}/apiserver.yaml",
+                                   *options.write, target.string()));
+    }
     write_dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   }
   // The file writers name the directory as --out's: say --write and the file.
@@ -471,8 +475,8 @@ int main(int argc, char** argv) {
       ->required();
   add_repeatable_option(calibrate, "--fit", calibrate_options.fit,
                         "API server parameter to fit, apiServer.KEY[=LOW..HIGH] (repeatable; default "
-                        "apiServer.mutatingThroughput; also requestLatency.median, requestLatency.p99, watchDelay, "
-                        "maxMutatingRequestsInflight)");
+                        "apiServer.mutatingThroughput; also requestLatency.median or requestLatency.p99, and "
+                        "watchDelay)");
   calibrate->add_option("--write", calibrate_options.write,
                         "Write the fitted apiServer block as an include file (like "
                         "scenarios/common/apiserver-calibrated.yaml)");

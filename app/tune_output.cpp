@@ -70,7 +70,7 @@ std::string tune_text(const TuneResult& r) {
   for (const auto& k : r.knobs) {
     order.push_back(fmt::format("{} ({}..{})", k.key, knob_value_text(k, k.lower), knob_value_text(k, k.upper)));
   }
-  out += fmt::format("knobs, least aggressive first: lowest {}\n\n", fmt::join(order, ", then "));
+  out += fmt::format("knobs, least aggressive first:\n  lowest {}\n\n", fmt::join(order, ", then "));
   const TuneRun& now = r.runs.at(r.as_is);
   const std::vector<std::string> names = shown_measures(r);
   if (!r.feasible) {
@@ -108,7 +108,7 @@ std::string tune_text(const TuneResult& r) {
   if (r.prediction_in_sample) out += "(the design's runs confirmed it before any fit: the fit shown saw that run)\n";
   std::vector<std::string> r2;
   for (const auto& [m, v] : r.r_squared) r2.push_back(fmt::format("{} {:.3f}", m, v));
-  out += fmt::format("\n{} simulations · fit R² {} · worst relative error on confirming runs {:.1f}%{}\n",
+  out += fmt::format("\n{} simulations · fit R² {}\nworst relative error on the runs that checked its proposals: {:.1f}%{}\n",
                      r.runs.size(), fmt::join(r2, ", "), 100 * r.worst_relative_error,
                      r.worst_measure.empty() ? "" : " (" + r.worst_measure + ")");
   return out;

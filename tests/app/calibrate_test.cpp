@@ -45,6 +45,18 @@ app::Scenario small_at_throughput(double throughput) {
                             {{"kube-api-qps", true, "100"}, {"concurrent-endpoint-syncs", true, "30"}});
 }
 
+// One observation: the storm at qps 100 and 30 workers (the server's alone).
+app::ObservationFile tuned_storm(double storm_s, double sigma) {
+  app::ObservationFile observed;
+  observed.path = "synthetic";
+  app::Observation o;
+  o.name = "tuned";
+  o.flags = {{"kube-api-qps", "100"}, {"concurrent-endpoint-syncs", "30"}};
+  o.measured = {{"storm_s", storm_s, sigma}};
+  observed.observations = {o};
+  return observed;
+}
+
 app::CalibrateSpec small_spec(const app::ObservationFile& observed) {
   app::CalibrateSpec spec;
   spec.base.path = kSmall;
@@ -66,7 +78,9 @@ TEST_CASE("calibrate: fit parameters name API server keys, with ranges and units
   CHECK(m.lower == doctest::Approx(0.002));
   CHECK(m.upper == doctest::Approx(1.0));
   CHECK(app::fit_value_text(m, 0.0234) == "23.4ms");
-  CHECK(app::fit_value_text(app::parse_fit_parameter("apiServer.maxMutatingRequestsInflight"), 199.6) == "200");
+  // A whole number a 2% finite-difference step cannot move is not fittable.
+  CHECK(error_of([] { app::parse_fit_parameter("apiServer.maxMutatingRequestsInflight"); })
+            .find("not an API server parameter a fit can move") != std::string::npos);
   CHECK(error_of([] { app::parse_fit_parameter("kube-api-qps"); }).find("API server parameters") != std::string::npos);
   CHECK(error_of([] { app::parse_fit_parameter("apiServer.noopUpdateElision"); }).find("not an API server parameter") !=
         std::string::npos);
@@ -159,13 +173,7 @@ TEST_CASE("calibrate: a storm length measured at a known throughput gives that t
   // the storm, and its standard error is sigma / |d storm / d throughput|,
   // about sigma x throughput / storm for a storm of W / throughput.
   const double storm_at_30 = app::run_point(small_at_throughput(30)).measures.at("storm_s");
-  app::ObservationFile observed;
-  observed.path = "synthetic";
-  app::Observation o;
-  o.name = "tuned";
-  o.flags = {{"kube-api-qps", "100"}, {"concurrent-endpoint-syncs", "30"}};
-  o.measured = {{"storm_s", storm_at_30, 2.0}};
-  observed.observations = {o};
+  const app::ObservationFile observed = tuned_storm(storm_at_30, 2.0);
   const app::CalibrateResult r = app::calibrate(small_spec(observed));
   REQUIRE(r.scenario_values.at(0).has_value());
   CHECK(*r.scenario_values[0] == 45);
@@ -229,12 +237,66 @@ TEST_CASE("calibrate: the incident's observations agree with the shipped calibra
   spec.parameters = {app::parse_fit_parameter("apiServer.mutatingThroughput")};
   spec.jobs = 2;
   const app::CalibrateResult r = app::calibrate(spec);
-  // The tuned storm is the API server's: ~12,956 writes in ~300 s want ~43/s;
-  // the defaults' storm is the bucket's and says nothing about it.
-  CHECK(r.fit.parameters[0] == doctest::Approx(12956.0 / 300).epsilon(0.03));
+  // The tuned storm is the API server's: its writes in ~300 s; the defaults'
+  // storm is the bucket's and says nothing about the server.
+  app::ScenarioOptions tuned;
+  const auto tuned_run = app::run_point(app::resolve_point(tuned, app::ScenarioFiles(""),
+                                                           {{"kube-api-qps", true, "100"},
+                                                            {"kube-api-burst", true, "120"},
+                                                            {"concurrent-endpoint-syncs", true, "30"}}));
+  CHECK(r.fit.parameters[0] == doctest::Approx(tuned_run.measures.at("storm_puts") / 300).epsilon(0.03));
   REQUIRE(r.scenario_values[0].has_value());
   CHECK(*r.scenario_values[0] == 45);  // scenarios/common/apiserver-calibrated.yaml
   CHECK(std::abs(45 - r.fit.parameters[0]) <= 2 * r.fit.standard_errors[0]);
+  // And by χ²: the tuned storm at 45/s is this run's, the defaults' is the
+  // fit's (the bucket's), so Δχ² = ((storm_45 - 300)/30)² - (fit's tuned residual)².
+  REQUIRE(r.scenario_chi_squared.has_value());
+  const double at_45 = (tuned_run.measures.at("storm_s") - 300) / 30;
+  const double fit_tuned = (r.observations[1].simulated[0] - 300) / 30;
+  CHECK(*r.scenario_chi_squared - r.fit.cost == doctest::Approx(at_45 * at_45 - fit_tuned * fit_tuned).epsilon(0.01));
+  CHECK(calibrate_text(r).find("value agrees with the observations") != std::string::npos);
+}
+
+TEST_CASE("calibrate: a parameter the observations do not move is reported not identified, and --write keeps it") {
+  // The small scenario's storm is the server's 45 writes/s; a watch delay of
+  // 0.1 ms or 60 s changes when the last write is seen, not how fast they go.
+  const double storm = app::run_point(small_at_throughput(45)).measures.at("storm_s");
+  const app::ObservationFile observed = tuned_storm(storm, 30.0);
+  app::CalibrateSpec spec = small_spec(observed);
+  spec.parameters = {app::parse_fit_parameter("apiServer.watchDelay")};
+  const app::CalibrateResult r = app::calibrate(spec);
+  CHECK(r.scan_chi_squared_range < 1);
+  CHECK(std::isnan(r.fit.standard_errors[0]));
+  CHECK(r.fitted_api_server.watch_delay == app::load_scenario(kSmall).clusters[0].api_server.watch_delay);
+  CHECK(app::calibrated_include_yaml(r).find("Not identified") != std::string::npos);
+}
+
+TEST_CASE("calibrate: median and p99 are not fitted together; an observation's own error names it") {
+  app::ObservationFile observed;
+  observed.path = "synthetic";
+  app::Observation o;
+  o.name = "bad-set";
+  o.origin = "o.yaml:3:5";
+  o.sets = {"clusters[zzz].apiServer.watchDelay=1s"};
+  o.measured = {{"storm_s", 100, 10}};
+  observed.observations = {o};
+  auto spec = small_spec(observed);
+  spec.parameters = {app::parse_fit_parameter("apiServer.requestLatency.median"),
+                     app::parse_fit_parameter("apiServer.requestLatency.p99")};
+  CHECK(error_of([&] { app::calibrate(spec); }).find("cannot be fitted at once") != std::string::npos);
+  spec.parameters = {app::parse_fit_parameter("apiServer.mutatingThroughput=5..500")};
+  const std::string e = error_of([&] { app::calibrate(spec); });
+  CHECK(e.rfind("o.yaml:3:5: observation bad-set:", 0) == 0);
+  CHECK(e.find("zzz") != std::string::npos);
+}
+
+TEST_CASE("calibrate: the same fit for any number of jobs") {
+  const app::ObservationFile observed = tuned_storm(40.0, 2.0);
+  auto one = small_spec(observed);
+  one.jobs = 1;
+  auto three = small_spec(observed);
+  three.jobs = 3;
+  CHECK(app::calibrate_json(app::calibrate(one)) == app::calibrate_json(app::calibrate(three)));
 }
 
 TEST_CASE("calibrate: the CLI writes an include file that a scenario runs with, and bad input exits 2") {
