@@ -310,9 +310,15 @@ struct Path {
     }
     return false;
   }
-  bool any_backlog() const {
-    for (const models::WorkQueue* q : queues) {
-      if (!q->idle()) return true;
+  // Whether a stage still has work for this service: its key waiting,
+  // queued or being processed (the endpoints controller keys by service, the
+  // sync component and the mirroring controller by backend, the access
+  // cluster's Service). Other services' keys do not hold this one back.
+  bool holds(models::ServiceId service, std::uint32_t backend) const {
+    for (std::size_t i = 0; i < queues.size(); ++i) {
+      const models::WorkQueue* q = queues[i];
+      const std::uint32_t key = i == 0 ? service : backend;
+      if (q->is_dirty(key) || q->is_processing(key) || q->is_waiting(key)) return true;
     }
     return false;
   }
@@ -405,7 +411,8 @@ void check_propagation(Context& ctx) {
         }
       }
       std::sort(expected.begin(), expected.end());
-      const bool settled = ctx.end - last_change[s] >= ctx.options.in_flight && !path.any_backlog();
+      const bool settled =
+          ctx.end - last_change[s] >= ctx.options.in_flight && !path.holds(s, c.backend_offset + s);
 
       // Convergence: the stored Endpoints, and downstream what nginx routes.
       if (settled) {

@@ -85,7 +85,8 @@ void Pipeline::build_data_plane() {
       if (traits.read_endpoint_slices) dp->api->seed_endpoint_slice(copy);
     }
   }
-  dp->sync = std::make_unique<models::EndpointSync>(simulator_, metrics_, *dp->api, sync.config, backends);
+  dp->sync = std::make_unique<models::EndpointSync>(simulator_, metrics_, *dp->api, sync.config, backends,
+                                                     scenario_.seed);
   for (ClusterRuntime* c : sources) {
     dp->sync->add_source(*c->api, c->backend_offset, c->service_names.size(), c->spec->name);
   }
@@ -289,6 +290,7 @@ void Pipeline::schedule_deploys(ClusterRuntime& cluster) {
       throw InputError(fmt::format("{}: deploy of unknown service \"{}\" in cluster {} (names look like {})", d.origin,
                                    d.service, cluster.spec->name, cluster.service_names.front()));
     }
+    cluster.controller_manager->watch_queue_position(it->second);
     sim::Time at = sim::Time::zero() + d.at;
     if (d.kind == DeploySpec::Kind::after_resync) {
       // Resync instants of the first term are fixed at start: first + (n-1)·P.

@@ -34,6 +34,17 @@ nlohmann::ordered_json episode_json(const ClusterRuntime& c, const models::SyncE
   }
   j["max_queue_depth"] = e.max_queue_depth;
   j["limited_by"] = limited_by_json(limited_by(c, e.at, e.finished ? e.ended : end_of_run));
+  // Where the named deploys' Services sat in the queue the resync filled.
+  if (e.kind == models::SyncEpisode::Kind::resync) {
+    nlohmann::ordered_json queued = nlohmann::ordered_json::array();
+    for (const auto& q : c.controller_manager->queue_positions()) {
+      if (q.at != e.at) continue;
+      for (const auto& [service, position] : q.positions) {
+        queued.push_back({{"service", c.service_names.at(service)}, {"position", position}, {"of", q.queue_length}});
+      }
+    }
+    j["queued"] = queued;
+  }
   return j;
 }
 
@@ -181,6 +192,13 @@ std::string grouped(std::int64_t v) {
 }
 std::string grouped(const nlohmann::ordered_json& v) { return grouped(v.get<std::int64_t>()); }
 
+// "1st", "2nd", "3rd", "11th", "12,989th".
+std::string ordinal(std::uint64_t n) {
+  const std::uint64_t tens = n % 100, ones = n % 10;
+  const char* suffix = (tens >= 11 && tens <= 13) ? "th" : ones == 1 ? "st" : ones == 2 ? "nd" : ones == 3 ? "rd" : "th";
+  return grouped(static_cast<std::int64_t>(n)) + suffix;
+}
+
 std::string duration_text(double seconds_value) {
   return sim::format_duration(sim::Duration::seconds(std::llround(seconds_value)));
 }
@@ -222,6 +240,10 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
       if (e["puts"].get<std::uint64_t>() == 0) continue;
       out += fmt::format("  storm at {} limited by: {}\n", duration_text(e["at_s"].get<double>()),
                          limited_by_text(e["limited_by"], c));
+      for (const auto& q : e["queued"]) {
+        out += fmt::format("    {} queued {} of {}\n", q["service"].get<std::string>(),
+                           ordinal(q["position"].get<std::uint64_t>()), grouped(q["of"]));
+      }
     }
     table("startups", c["startups"]);
     out += fmt::format("  Endpoints PUTs: {} ({} changed storage, {} no-op)\n", grouped(c["endpoint_puts_total"]),

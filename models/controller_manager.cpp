@@ -13,6 +13,7 @@ ControllerManager::ControllerManager(sim::Simulator& simulator, sim::MetricsRegi
       cluster_(cluster),
       config_(config),
       service_space_(service_space),
+      seed_(seed),
       resync_rng_(seed, "kube-controller-manager/" + cluster + "/resync-period"),
       controller_(std::make_unique<EndpointsController>(simulator, metrics, api, cluster, config.endpoints,
                                                         service_space)) {}
@@ -34,9 +35,12 @@ void ControllerManager::new_informers() {
     old_pods_.push_back(std::move(pods_));
     old_endpoints_.push_back(std::move(endpoints_));
   }
-  services_ = std::make_unique<Informer<Service>>(cluster_ + "/services");
-  pods_ = std::make_unique<Informer<Pod>>(cluster_ + "/pods");
-  endpoints_ = std::make_unique<Informer<Endpoints>>(cluster_ + "/endpoints");
+  // Each term's factory has new informers, each walking its map in its own
+  // order: the term is part of the stream's name.
+  const std::string term = "/term-" + std::to_string(term_);
+  services_ = std::make_unique<Informer<Service>>(cluster_ + "/services" + term, seed_);
+  pods_ = std::make_unique<Informer<Pod>>(cluster_ + "/pods" + term, seed_);
+  endpoints_ = std::make_unique<Informer<Endpoints>>(cluster_ + "/endpoints" + term, seed_);
   api_.watch_services(services_.get());
   api_.watch_pods(pods_.get());
   api_.watch_endpoints(endpoints_.get());
@@ -81,12 +85,28 @@ void ControllerManager::resync() {
   EndpointsController& c = *controller_;
   c.begin_episode(SyncEpisode::Kind::resync);
   // Each informer's reflector fires its own resync; Services first is an
-  // arbitrary but fixed order.
-  services_->resync();
+  // arbitrary but fixed order. Within each, the map's order (list_keys).
+  record_queue_positions(services_->resync());
   pods_->resync();
   endpoints_->resync();
   c.end_episode_dispatch();
   schedule_resync(sim_.now() + resync_period_);
+}
+
+void ControllerManager::watch_queue_position(std::uint32_t service) {
+  if (std::find(watched_.begin(), watched_.end(), service) == watched_.end()) watched_.push_back(service);
+}
+
+void ControllerManager::record_queue_positions(const std::vector<std::uint32_t>& order) {
+  if (watched_.empty()) return;
+  ResyncQueuePositions r;
+  r.at = sim_.now();
+  r.services = order.size();
+  r.queue_length = controller_->queue().len();
+  for (const std::uint32_t service : watched_) {
+    if (const auto p = controller_->queue().position(service)) r.positions.emplace_back(service, *p);
+  }
+  queue_positions_.push_back(std::move(r));
 }
 
 void ControllerManager::schedule_leader_change(sim::Time at) {
@@ -110,7 +130,7 @@ void ControllerManager::leader_change() {
   services_->list(api_.list_services(), true,
                   listed_at);
   pods_->list(api_.list_pods(), true, listed_at);
-  controller_->check_leftover_endpoints();
+  controller_->check_leftover_endpoints(endpoints_->list_keys());
   controller_->end_episode_dispatch();
   schedule_resync(sim_.now() + resync_period_);
 }

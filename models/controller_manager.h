@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/api_server.h"
@@ -18,6 +19,16 @@
 #include "sim/simulator.h"
 
 namespace epsim::models {
+
+// Where some Services' keys sat in the endpoints queue right after the
+// Services informer's resync re-added every key (the report's "queued
+// 11,803rd of 12,989").
+struct ResyncQueuePositions {
+  sim::Time at;
+  std::size_t services = 0;        // keys the resync walked
+  std::size_t queue_length = 0;    // keys waiting in the queue after it
+  std::vector<std::pair<std::uint32_t, std::size_t>> positions;  // service -> 1-based place; absent: not waiting
+};
 
 struct ControllerManagerConfig {
   sim::Duration min_resync_period = sim::Duration::hours(12);  // --min-resync-period
@@ -46,6 +57,11 @@ class ControllerManager {
   // The first periodic resync after the steady start (for relative deploys).
   sim::Time first_resync_at() const { return first_resync_; }
 
+  // Record, at every periodic resync, where this Service's key sits in the
+  // endpoints queue (for the named deploys of the report).
+  void watch_queue_position(std::uint32_t service);
+  const std::vector<ResyncQueuePositions>& queue_positions() const { return queue_positions_; }
+
   EndpointsController& endpoints_controller() { return *controller_; }
   const EndpointsController& endpoints_controller() const { return *controller_; }
   const Informer<Pod>& pod_informer() const { return *pods_; }
@@ -56,12 +72,14 @@ class ControllerManager {
   void schedule_resync(sim::Time at);
   void resync();
   void leader_change();
+  void record_queue_positions(const std::vector<std::uint32_t>& order);
 
   sim::Simulator& sim_;
   ApiServer& api_;
   std::string cluster_;
   ControllerManagerConfig config_;
   std::size_t service_space_;
+  std::uint64_t seed_;
   sim::RandomStream resync_rng_;
   std::unique_ptr<EndpointsController> controller_;
   std::unique_ptr<Informer<Service>> services_;
@@ -77,6 +95,8 @@ class ControllerManager {
   sim::Time first_resync_ = sim::Time::max();
   sim::EventId resync_event_;
   std::uint32_t term_ = 0;
+  std::vector<std::uint32_t> watched_;
+  std::vector<ResyncQueuePositions> queue_positions_;
 };
 
 }  // namespace epsim::models

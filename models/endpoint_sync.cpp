@@ -37,10 +37,11 @@ WriterConfig writer_config(const EndpointSyncConfig& c) {
 }  // namespace
 
 EndpointSync::EndpointSync(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access,
-                           EndpointSyncConfig config, std::size_t backend_space)
+                           EndpointSyncConfig config, std::size_t backend_space, std::uint64_t seed)
     : EndpointsWriter(simulator, metrics, access, writer_config(config), backend_space),
       access_(access),
       config_(config),
+      seed_(seed),
       access_cache_("endpoint-sync/access") {
   access_.watch_endpoints(&access_cache_);
 }
@@ -53,7 +54,7 @@ void EndpointSync::add_source(ApiServer& source, std::uint32_t offset, std::size
   s->offset = offset;
   s->services = services;
   s->api = &source;
-  s->informer = std::make_unique<Informer<Endpoints>>("endpoint-sync/" + cluster);
+  s->informer = std::make_unique<Informer<Endpoints>>("endpoint-sync/" + cluster, seed_);
   s->handler = std::make_unique<SourceHandler>(*this, offset);
   s->informer->add_handler(s->handler.get());
   source.watch_endpoints(s->informer.get());

@@ -30,8 +30,9 @@ struct EndpointSyncConfig {
 
 class EndpointSync : public EndpointsWriter {
  public:
+  // `seed` seeds the order of its informers' resync walks.
   EndpointSync(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access, EndpointSyncConfig config,
-               std::size_t backend_space);
+               std::size_t backend_space, std::uint64_t seed);
   ~EndpointSync() override;
 
   // Business cluster `source`: its Service s maps to backend `offset + s`.
@@ -49,6 +50,7 @@ class EndpointSync : public EndpointsWriter {
 
   ApiServer& access_;
   EndpointSyncConfig config_;
+  std::uint64_t seed_;
   std::vector<std::unique_ptr<Source>> sources_;
   Informer<Endpoints> access_cache_;
   sim::Time resync_until_;

@@ -140,12 +140,11 @@ void EndpointsController::rebuild_pod_index() {
   }
 }
 
-void EndpointsController::check_leftover_endpoints() {
-  for (std::uint32_t id = 0; id < endpoints_->id_space(); ++id) {
-    if (endpoints_->get(id) != nullptr) {
-      queue_->add(id);
-      note_depth();
-    }
+void EndpointsController::check_leftover_endpoints(const std::vector<std::uint32_t>& endpoints) {
+  for (const std::uint32_t id : endpoints) {
+    EPSIM_INVARIANT(endpoints_->get(id) != nullptr, "checkLeftoverEndpoints of an Endpoints not in the cache");
+    queue_->add(id);
+    note_depth();
   }
 }
 

