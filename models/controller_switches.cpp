@@ -40,8 +40,13 @@ std::optional<ControllerSwitches> switches_for_version(const std::string& text) 
   const bool a_fixed = (v.minor == 17 && v.patch >= 13) || (v.minor == 18 && v.patch >= 10) ||
                        (v.minor == 19 && v.patch >= 3) || v.minor >= 20;
   sw.headless_label_compare = !a_fixed;
-  // #108078 in 1.24.0 (cherry-picks to 1.21–1.23 patch releases are not
-  // confirmed, so those minors keep the bug).
+  // #108078 (merged 2022-02 for 1.24.0) stopped comparing
+  // TargetRef.ResourceVersion; every earlier release compares it (the subsets'
+  // DeepEqual in syncService since the controller publishes the pod's RV in
+  // its targetRef). Its cherry-picks to release-1.21/1.22/1.23 (#108881,
+  // #108880, #108879) merged on 2022-06-12, after that month's patch releases
+  // were cut; which later patch of each minor first carries them is not
+  // established here, so 1.21-1.23 keep the compare (docs/model.md).
   sw.target_ref_resource_version_compare = !at_least(v, 24, 0);
   sw.trigger_time_annotation_rewrite = true;
   return sw;

@@ -19,7 +19,8 @@ struct ControllerSwitches {
   // into the cached Service, which made A's comparison equal by accident.
   bool service_label_mutation = false;
   // C (#108078): TargetRef.ResourceVersion is compared inside subsets, so a
-  // pod update that changed only its RV makes the next resync PUT. Fixed in 1.24.
+  // pod update that changed only its RV makes the next resync PUT. Fixed in
+  // 1.24.0 (cherry-picks to 1.21-1.23: #108881, #108880, #108879).
   bool target_ref_resource_version_compare = false;
   // E (#74294): a PUT rewrites last-change-trigger-time, deleting it when
   // nothing triggered the sync (every version).

@@ -58,9 +58,12 @@ class EndpointsController::PodHandler : public InformerHandler<Pod> {
     EPSIM_INVARIANT(!old_pod.terminating || pod.terminating, "a pod's deletionTimestamp was cleared");
     EPSIM_INVARIANT(old_pod.ip == 0 || old_pod.ip == pod.ip, "a pod's IP changed");
     EPSIM_INVARIANT(old_pod.service == pod.service, "a pod moved to another Service");
-    // PodChanged: deletionTimestamp, readiness, or the address (IP, node;
+    // podChanged (endpoints_controller.go, v1.17): `newPod.DeletionTimestamp
+    // != oldPod.DeletionTimestamp` compares the *metav1.Time pointers, and two
+    // decoded objects never share one: once a pod is terminating every update
+    // of it counts as a change. Then readiness, or the address (IP, node;
     // TargetRef without its resourceVersion, #50934). Labels never change here.
-    const bool changed = old_pod.terminating != pod.terminating || old_pod.ready != pod.ready ||
+    const bool changed = old_pod.terminating || pod.terminating || old_pod.ready != pod.ready ||
                          old_pod.ip != pod.ip || old_pod.node != pod.node;
     if (!changed) return;
     c_.enqueue_pod_services(pod);
@@ -347,7 +350,10 @@ void EndpointsController::on_response(std::uint64_t tag, const ApiResponse& resp
   }
   duration->observe((sim_.now() - w.request_started).seconds_f());
 
-  if (response.code == 429 && w.retry_after_attempts < config_.client_max_retry_after) {
+  // client-go rest/request.go (v0.17): `retries++` on each response, a new
+  // attempt while `retries < maxRetries` (10): 10 attempts in all, the first
+  // included, so at most 9 waits on Retry-After.
+  if (response.code == 429 && w.retry_after_attempts + 1 < config_.client_max_retry_after) {
     ++w.retry_after_attempts;
     const std::uint32_t term = term_;
     sim_.schedule_after(response.retry_after, [this, worker, term] {

@@ -32,7 +32,7 @@ struct EndpointsControllerConfig {
   int kube_api_burst = 30;                        // --kube-api-burst
   sim::Duration endpoint_updates_batch_period;    // --endpoint-updates-batch-period (0)
   int max_retries = 15;                           // endpoints_controller.go maxRetries
-  int client_max_retry_after = 10;                // client-go rest/request.go: retries on Retry-After
+  int client_max_retry_after = 10;                // client-go rest/request.go maxRetries: attempts in all on Retry-After
   ControllerSwitches switches;
 };
 

@@ -95,7 +95,10 @@ void EndpointsWriter::on_response(std::uint64_t tag, const ApiResponse& response
   Worker& w = workers_[worker];
   EPSIM_INVARIANT(w.busy, "a write response for an idle writer worker");
   ++responses_total_;
-  if (response.code == 429 && w.retry_after_attempts < config_.client_max_retry_after) {
+  // client-go rest/request.go (v0.17): `retries++` on each response, a new
+  // attempt while `retries < maxRetries` (10): 10 attempts in all, the first
+  // included, so at most 9 waits on Retry-After.
+  if (response.code == 429 && w.retry_after_attempts + 1 < config_.client_max_retry_after) {
     ++w.retry_after_attempts;
     sim_.schedule_after(response.retry_after, [this, worker] { send(worker); });
     return;

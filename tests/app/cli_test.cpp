@@ -44,7 +44,8 @@ TEST_CASE("epsim run on the embedded default shows the 1.17.3 resync storm") {
 }
 
 TEST_CASE("the text report of every shipped scenario fits 80 columns") {
-  for (const char* name : {"incident-1.17.3", "incident-fixed", "incident-tuned", "multi-cluster", "legacy-reload"}) {
+  for (const char* name : {"incident-1.17.3", "incident-fixed", "incident-tuned", "incident-1.17.13-churn",
+                           "multi-cluster", "legacy-reload"}) {
     CAPTURE(name);
     const auto r = run_epsim(std::string("run ") + epsim::test::source_path(std::string("scenarios/") + name + ".yaml"));
     REQUIRE(r.exit_code == 0);

@@ -23,11 +23,13 @@ struct Cluster {
   std::unique_ptr<ControllerManager> cm;
 
   Cluster(std::uint32_t services, const std::string& version, double qps, int burst, int workers,
-          std::optional<Duration> resync = Duration::hours(1), std::uint64_t seed = 1, double throughput = 0) {
+          std::optional<Duration> resync = Duration::hours(1), std::uint64_t seed = 1, double throughput = 0,
+          int max_inflight = 200) {
     ApiServerConfig a;
     a.latency_median = Duration::milliseconds(10);
     a.latency_p99 = Duration::milliseconds(10);
     a.mutating_throughput = throughput;
+    a.max_mutating_requests_inflight = max_inflight;
     api = std::make_unique<ApiServer>(sim, metrics, seed, "idc", a);
     deployments = std::make_unique<Deployments>(sim, *api, seed, "idc");
     WorkloadSpec w;
@@ -172,4 +174,50 @@ TEST_CASE("RV-only pod updates are ignored at event time but make the next resyn
       CHECK(e.puts == 0);
     }
   }
+}
+
+namespace {
+struct Ignore : ApiClient {
+  void on_response(std::uint64_t, const ApiResponse&) override {}
+};
+}  // namespace
+
+TEST_CASE("every update of a terminating pod enqueues its Service: podChanged compares deletionTimestamp pointers") {
+  // 1.24: RV-only updates of a live pod change nothing; of a terminating pod
+  // they do, as two decoded pods never share a *metav1.Time.
+  Cluster c(1, "1.24", 20, 30, 5, Duration::hours(10));
+  Ignore client;
+  c.run_to(Duration::seconds(1));
+  Pod deleting = *c.api->pod(0);
+  deleting.terminating = true;
+  deleting.deletion_timestamp = c.sim.now();
+  c.api->write_pod(Verb::update, deleting, &client, 0, "replicaset-controller", PodUpdate::deletion);
+  c.run_to(Duration::seconds(5));
+  const auto after_deletion = c.controller().syncs_total();
+  CHECK(after_deletion >= 1);  // the deletion itself is a change
+
+  // A metadata write of the live pod: same deletionTimestamp (nil), no change.
+  c.api->write_pod(Verb::update, *c.api->pod(1), &client, 0, "kubelet", PodUpdate::metadata);
+  c.run_to(Duration::seconds(10));
+  CHECK(c.controller().syncs_total() == after_deletion);
+
+  // The same write of the terminating pod: a sync (a no-op one).
+  c.api->write_pod(Verb::update, *c.api->pod(0), &client, 0, "kubelet", PodUpdate::metadata);
+  c.run_to(Duration::seconds(15));
+  CHECK(c.controller().syncs_total() == after_deletion + 1);
+}
+
+TEST_CASE("a write refused with Retry-After is sent 10 times in all, as client-go's maxRetries allows") {
+  // An API server that refuses every mutating request (in-flight limit 0):
+  // the resync's PUT at 1h is answered 429 with Retry-After 1s. rest/request.go
+  // counts each response and tries again while retries < maxRetries (10):
+  // attempts at 1h+0s..1h+9s, then the sync fails and the key comes back
+  // after the rate limiter's 5 ms base delay.
+  Cluster c(1, "1.17.3", 20, 30, 5, Duration::hours(1), 1, 0, 0);
+  c.run_to(Duration::hours(1) + Duration::milliseconds(8500));
+  CHECK(c.api->requests_total() == 9);
+  CHECK(c.controller().syncs_total() == 1);
+  c.run_to(Duration::hours(1) + Duration::milliseconds(9500));
+  CHECK(c.api->requests_total() == 11);  // the 10th attempt, then the retried sync's first
+  CHECK(c.controller().syncs_total() == 2);
 }
