@@ -31,7 +31,11 @@ void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
                   "kube-controller-manager --kube-api-burst (default 30)")
       ->check(CLI::Range(1, 1'000'000));
   cmd->add_option("--min-resync-period", o.min_resync_period,
-                  "kube-controller-manager --min-resync-period (default 12h)");
+                  "kube-controller-manager --min-resync-period (default 12h): each leader term's informers resync "
+                  "every min x U[1,2), a period the scenario pins included");
+  cmd->add_option("--resync-period", o.resync_period,
+                  "epsim's own flag, not kube-controller-manager's: pin every informer's resync period (what "
+                  "the shipped scenarios do with resyncPeriod), e.g. 16h25m");
   cmd->add_option("--endpoint-updates-batch-period", o.endpoint_updates_batch_period,
                   "kube-controller-manager --endpoint-updates-batch-period (default 0s)");
   cmd->add_option("--sync-rate-limit", o.overrides.sync_rate_limit,
@@ -48,6 +52,7 @@ const std::vector<std::string>& override_flag_names() {
                                               "kube-api-qps",
                                               "kube-api-burst",
                                               "min-resync-period",
+                                              "resync-period",
                                               "endpoint-updates-batch-period",
                                               "sync-rate-limit"};
   return names;
@@ -73,6 +78,10 @@ void check_flags(ScenarioOptions& o) {
     if (*o.overrides.min_resync_period < sim::Duration::seconds(1)) {
       throw InputError("--min-resync-period must be at least 1s");
     }
+  }
+  if (o.resync_period) {
+    o.overrides.resync_period = flag_duration("--resync-period", *o.resync_period);
+    if (*o.overrides.resync_period < sim::Duration::seconds(1)) throw InputError("--resync-period must be at least 1s");
   }
   if (o.endpoint_updates_batch_period) {
     o.overrides.endpoint_updates_batch_period =

@@ -20,6 +20,7 @@ struct ScenarioOptions {
   std::vector<std::string> sets;
   std::optional<std::string> duration;
   std::optional<std::string> min_resync_period;
+  std::optional<std::string> resync_period;
   std::optional<std::string> endpoint_updates_batch_period;
   Overrides overrides;
 };

@@ -666,7 +666,14 @@ void apply_overrides(Scenario& s, const Overrides& o) {
     if (o.concurrent_endpoint_syncs) e.concurrent_endpoint_syncs = *o.concurrent_endpoint_syncs;
     if (o.kube_api_qps) e.kube_api_qps = *o.kube_api_qps;
     if (o.kube_api_burst) e.kube_api_burst = *o.kube_api_burst;
-    if (o.min_resync_period) c.controller_manager.min_resync_period = *o.min_resync_period;
+    // The real flag acts as in kube-controller-manager: every informer's
+    // period is sampled from it (min x U[1,2), per leader term), so a period
+    // the scenario pins is dropped, unless --resync-period pins one too.
+    if (o.min_resync_period) {
+      c.controller_manager.min_resync_period = *o.min_resync_period;
+      c.controller_manager.resync_period.reset();
+    }
+    if (o.resync_period) c.controller_manager.resync_period = *o.resync_period;
     if (o.endpoint_updates_batch_period) e.endpoint_updates_batch_period = *o.endpoint_updates_batch_period;
     if (o.kubernetes_version && c.role == "business") {
       if (!models::switches_for_version(*o.kubernetes_version)) {

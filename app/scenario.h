@@ -107,7 +107,8 @@ struct Overrides {
   std::optional<int> concurrent_endpoint_syncs;
   std::optional<double> kube_api_qps;
   std::optional<int> kube_api_burst;
-  std::optional<sim::Duration> min_resync_period;
+  std::optional<sim::Duration> min_resync_period;  // drops a pinned resyncPeriod: periods are sampled
+  std::optional<sim::Duration> resync_period;      // epsim's --resync-period: pins it
   std::optional<sim::Duration> endpoint_updates_batch_period;
   std::optional<std::string> kubernetes_version;
   std::optional<double> sync_rate_limit;

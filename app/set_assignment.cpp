@@ -67,6 +67,10 @@ class Applier {
     }
   }
 
+  // PATH=null (or ~): the key is removed, so its default applies (a pinned
+  // resyncPeriod goes back to being sampled).
+  bool removes() const { return value_.IsNull(); }
+
   // Assigns from step `k` on, inside the mapping `node`.
   void assign(YAML::Node node, std::size_t k, const std::string& shown) {
     const SetAssignment::Step& step = a_.path[k];
@@ -74,12 +78,17 @@ class Applier {
     const std::string here = shown.empty() ? step.key : shown + "." + step.key;
     if (!step.select) {
       if (last) {
+        if (removes()) {
+          node.remove(step.key);
+          return;
+        }
         YAML::Node v = YAML::Clone(value_);
         node[step.key] = v;
         origins_.add(v, label_);
         return;
       }
       const YAML::Node existing = std::as_const(node)[step.key];  // invalid when missing: never assign to it
+      if (removes() && (!existing.IsDefined() || !existing.IsMap())) return;  // nothing there to remove
       YAML::Node child(YAML::NodeType::Map);
       if (!existing.IsDefined() || existing.IsNull()) {
         node[step.key] = child;
@@ -128,6 +137,11 @@ class Applier {
       throw InputError(fmt::format("{}: no entry of {} is named \"{}\"{}", label_, here, step.selector,
                                    names.empty() ? std::string(" (select its entries by index)")
                                                  : fmt::format(" (names: {})", join(names))));
+    }
+    if (last && removes()) {
+      throw InputError(fmt::format("{}: entries of {} cannot be removed with null; remove a key inside one "
+                                   "({}[...].KEY=null)",
+                                   label_, here, step.key));
     }
     for (std::size_t i : picked) {
       const std::string entry = fmt::format("{}[{}]", here, i);
@@ -227,6 +241,11 @@ void apply_set_assignment(const SetAssignment& assignment, std::vector<YAML::Nod
     if (!found && assignment.path.front().select) {
       throw InputError(fmt::format("--set {}: the scenario has no clusters list", assignment.text));
     }
+  }
+  if (applier.removes() && assignment.path.front().key != "clusters") {
+    // A removed key must not come back from an include: remove it everywhere.
+    for (auto& root : roots) applier.assign(root, 0, "");
+    return;
   }
   applier.assign(roots[target], 0, "");
 }

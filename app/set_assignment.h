@@ -2,7 +2,8 @@
 // if the file said so. PATH is dotted keys of docs/scenario.md; list entries
 // are picked with brackets: clusters[idc] (by name), clusters[0] (by index),
 // clusters[*] (every entry). VALUE is YAML: 100, 30s, true, [1h, 2h],
-// {median: 5ms, p99: 50ms}.
+// {median: 5ms, p99: 50ms}; null (or ~) removes the key, so its default
+// applies (outside `clusters`, from the includes too).
 #pragma once
 
 #include <yaml-cpp/yaml.h>

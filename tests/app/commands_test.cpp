@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "app/input_error.h"
 #include "app/pipeline.h"
@@ -211,4 +212,46 @@ TEST_CASE("1.17.13 with pod status churn storms again: the targetRef resourceVer
   CHECK(run_epsim("run " + epsim::test::source_path("scenarios/incident-1.17.13-churn.yaml")).out.find(note) ==
         std::string::npos);
   CHECK(run_epsim("run --kubernetes-version 1.24.0 --duration 1h").out.find(note) == std::string::npos);
+}
+
+TEST_CASE("--min-resync-period acts as kube-controller-manager's: periods are sampled, a pinned one dropped") {
+  // Acceptance of issue 10: min 1h gives one period in [1h, 2h) for the term,
+  // so at least 15 resyncs in 30 h, none at the scenario's pinned 59,100 s.
+  const auto j = nlohmann::json::parse(run_epsim("run --min-resync-period 1h --duration 30h --format json").out);
+  const auto& c = j["clusters"][0];
+  const double period = c["resync_period_s"].get<double>();
+  CHECK(period >= 3600);
+  CHECK(period < 7200);
+  std::vector<double> at;
+  for (const auto& e : c["resyncs"]) at.push_back(e["at_s"].get<double>());
+  CHECK(at.size() >= 10);
+  CHECK(at.size() == static_cast<std::size_t>(30 * 3600 / period));
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    CHECK(at[i] != 59100.0);
+    // JSON seconds carry milliseconds: the period's rounding adds up.
+    CHECK(std::abs(at[i] - period * static_cast<double>(i + 1)) <= 0.001 * static_cast<double>(i + 2));
+  }
+  // --resync-period (epsim's flag) pins it again.
+  const auto pinned = nlohmann::json::parse(
+      run_epsim("run --min-resync-period 1h --resync-period 90m --duration 5h --format json").out);
+  CHECK(pinned["clusters"][0]["resync_period_s"] == 5400.0);
+  CHECK(pinned["clusters"][0]["resyncs"].size() == 3);
+}
+
+TEST_CASE("--set PATH=null removes a key, so its default applies") {
+  // The pinned period goes: sampled from the default 12h minimum, [12h, 24h).
+  const auto j = nlohmann::json::parse(
+      run_epsim("run --set 'clusters[idc].controllerManager.resyncPeriod=null' --format json").out);
+  const double period = j["clusters"][0]["resync_period_s"].get<double>();
+  CHECK(period >= 12 * 3600.0);
+  CHECK(period < 24 * 3600.0);
+  CHECK(period != 59100.0);
+  // A key set in an include is removed there too: no throughput limit (0).
+  const auto unbounded = nlohmann::json::parse(
+      run_epsim("run --set clusterDefaults.apiServer.mutatingThroughput=~ --duration 1h --format json").out);
+  CHECK(unbounded["clusters"][0]["apiserver_mutating_throughput"] == 0.0);
+  // Entries of a list are not keys.
+  const auto bad = run_epsim("run --set 'clusters[idc]=null'");
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("cannot be removed") != std::string::npos);
 }
