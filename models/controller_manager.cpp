@@ -86,7 +86,8 @@ void ControllerManager::resync() {
   c.begin_episode(SyncEpisode::Kind::resync);
   // Each informer's reflector fires its own resync; Services first is an
   // arbitrary but fixed order. Within each, the map's order (list_keys).
-  record_queue_positions(services_->resync());
+  services_->resync();
+  record_queue_positions();
   pods_->resync();
   endpoints_->resync();
   c.end_episode_dispatch();
@@ -97,11 +98,10 @@ void ControllerManager::watch_queue_position(std::uint32_t service) {
   if (std::find(watched_.begin(), watched_.end(), service) == watched_.end()) watched_.push_back(service);
 }
 
-void ControllerManager::record_queue_positions(const std::vector<std::uint32_t>& order) {
+void ControllerManager::record_queue_positions() {
   if (watched_.empty()) return;
   ResyncQueuePositions r;
   r.at = sim_.now();
-  r.services = order.size();
   r.queue_length = controller_->queue().len();
   for (const std::uint32_t service : watched_) {
     if (const auto p = controller_->queue().position(service)) r.positions.emplace_back(service, *p);

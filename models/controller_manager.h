@@ -25,7 +25,6 @@ namespace epsim::models {
 // 11,803rd of 12,989").
 struct ResyncQueuePositions {
   sim::Time at;
-  std::size_t services = 0;        // keys the resync walked
   std::size_t queue_length = 0;    // keys waiting in the queue after it
   std::vector<std::pair<std::uint32_t, std::size_t>> positions;  // service -> 1-based place; absent: not waiting
 };
@@ -72,7 +71,7 @@ class ControllerManager {
   void schedule_resync(sim::Time at);
   void resync();
   void leader_change();
-  void record_queue_positions(const std::vector<std::uint32_t>& order);
+  void record_queue_positions();
 
   sim::Simulator& sim_;
   ApiServer& api_;
