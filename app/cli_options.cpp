@@ -1,5 +1,10 @@
 #include "app/cli_options.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdlib>
+
 #include "app/input_error.h"
 
 namespace epsim::app {
@@ -13,6 +18,27 @@ void add_set_option(CLI::App* cmd, ScenarioOptions& o) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+namespace {
+
+// A rate flag takes what its scenario key takes (kMinRatePerSecond to
+// kMaxRatePerSecond), said in words a person reads; NaN and inf are refused.
+CLI::Validator rate_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v) || v < kMinRatePerSecond ||
+            v > kMaxRatePerSecond) {
+          return fmt::format("\"{}\" must be a number of requests per second from {} to {:.0f}", text,
+                             kMinRatePerSecond, kMaxRatePerSecond);
+        }
+        return {};
+      },
+      "RATE");
+}
+
+}  // namespace
+
 void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
   cmd->add_option("scenario", o.path, "Scenario YAML file (default: the embedded 1.17.3 incident)");
   add_set_option(cmd, o);
@@ -23,10 +49,8 @@ void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
   cmd->add_option("--concurrent-endpoint-syncs", o.overrides.concurrent_endpoint_syncs,
                   "kube-controller-manager --concurrent-endpoint-syncs (default 5)")
       ->check(CLI::Range(1, kMaxWorkers));
-  // The same limits as the scenario's controllerManager.kubeAPIQPS (0, 10^6].
   cmd->add_option("--kube-api-qps", o.overrides.kube_api_qps, "kube-controller-manager --kube-api-qps (default 20)")
-      ->check(CLI::PositiveNumber)
-      ->check(CLI::Range(0.0, 1e6));
+      ->check(rate_validator());
   cmd->add_option("--kube-api-burst", o.overrides.kube_api_burst,
                   "kube-controller-manager --kube-api-burst (default 30)")
       ->check(CLI::Range(1, 1'000'000));
@@ -40,8 +64,7 @@ void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
                   "kube-controller-manager --endpoint-updates-batch-period (default 0s)");
   cmd->add_option("--sync-rate-limit", o.overrides.sync_rate_limit,
                   "ingress-nginx --sync-rate-limit: configuration syncs per second (default 0.3)")
-      ->check(CLI::PositiveNumber)
-      ->check(CLI::Range(0.0, 1e6));  // as the scenario's ingress.syncRateLimit
+      ->check(rate_validator());
 }
 
 const std::vector<std::string>& override_flag_names() {

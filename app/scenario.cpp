@@ -197,7 +197,7 @@ void apply_controller_manager(const YAML::Node& node, const std::string& file, C
     if (key == "concurrentEndpointSyncs") {
       cm.endpoints.concurrent_endpoint_syncs = static_cast<int>(read_integer(v, file, key, 1, kMaxWorkers));
     } else if (key == "kubeAPIQPS") {
-      cm.endpoints.kube_api_qps = read_number(v, file, key, 0, 1e6, true);
+      cm.endpoints.kube_api_qps = read_number(v, file, key, kMinRatePerSecond, kMaxRatePerSecond);
     } else if (key == "kubeAPIBurst") {
       cm.endpoints.kube_api_burst = static_cast<int>(read_integer(v, file, key, 1, 1'000'000));
     } else if (key == "minResyncPeriod") {
@@ -385,7 +385,7 @@ void apply_sync(const YAML::Node& node, const std::string& file, SyncSpec& s) {
     } else if (key == "workers") {
       s.config.workers = static_cast<int>(read_integer(v, file, key, 1, kMaxWorkers));
     } else if (key == "kubeAPIQPS") {
-      s.config.kube_api_qps = read_number(v, file, key, 0, 1e6, true);
+      s.config.kube_api_qps = read_number(v, file, key, kMinRatePerSecond, kMaxRatePerSecond);
     } else if (key == "kubeAPIBurst") {
       s.config.kube_api_burst = static_cast<int>(read_integer(v, file, key, 1, 1'000'000));
     } else if (key == "compareBeforeWrite") {
@@ -415,7 +415,7 @@ void apply_ingress(const YAML::Node& node, const std::string& file, IngressSpec&
     } else if (key == "workerProcesses") {
       c.worker_processes = static_cast<int>(read_integer(v, file, key, 1, 1024));
     } else if (key == "syncRateLimit") {
-      c.sync_rate_limit = read_number(v, file, key, 0, 1e6, true);
+      c.sync_rate_limit = read_number(v, file, key, kMinRatePerSecond, kMaxRatePerSecond);
     } else if (key == "configBuild") {
       read_cost(v, file, key, c.config_build_base, c.config_build_per_backend);
     } else if (key == "post") {

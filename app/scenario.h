@@ -26,6 +26,11 @@ inline constexpr std::uint64_t kMaxServicesPerScenario = 2'000'000;
 inline constexpr int kMaxPodsPerService = 10'000;
 inline constexpr std::uint64_t kMaxPodsPerScenario = 20'000'000;
 inline constexpr int kMaxWorkers = 10'000;
+// Client rates (kubeAPIQPS, syncRateLimit and their flags), per second: below
+// one request per 1,000 s a token bucket's interval leaves the simulated
+// range of meaningful runs; above 10^6 nothing models anything.
+inline constexpr double kMinRatePerSecond = 0.001;
+inline constexpr double kMaxRatePerSecond = 1e6;
 // Virtual time per run: 366 days. Logs of every write and pod grow with it
 // (a simulated year of the incident takes ~2 GB); a longer question is
 // better asked as several runs.
