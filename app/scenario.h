@@ -26,10 +26,10 @@ inline constexpr std::uint64_t kMaxServicesPerScenario = 2'000'000;
 inline constexpr int kMaxPodsPerService = 10'000;
 inline constexpr std::uint64_t kMaxPodsPerScenario = 20'000'000;
 inline constexpr int kMaxWorkers = 10'000;
-// Client rates (kubeAPIQPS, syncRateLimit and their flags), per second: below
-// one request per 1,000 s a token bucket's interval leaves the simulated
-// range of meaningful runs; above 10^6 nothing models anything.
-inline constexpr double kMinRatePerSecond = 0.001;
+// Client rates (kubeAPIQPS, syncRateLimit and their flags), per second: one
+// request per 10,000 s at least (an ingress that syncs once in hours is a
+// test case; 1e-300 overflows the token bucket's interval); 10^6 at most.
+inline constexpr double kMinRatePerSecond = 1e-4;
 inline constexpr double kMaxRatePerSecond = 1e6;
 // Virtual time per run: 366 days. Logs of every write and pod grow with it
 // (a simulated year of the incident takes ~2 GB); a longer question is

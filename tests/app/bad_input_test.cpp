@@ -121,7 +121,7 @@ TEST_CASE("unknown keys are refused with the closest valid key") {
 TEST_CASE("zero or negative qps burst and workers are refused") {
   Scratch s;
   expect_bad_scenario(s, with_cluster_keys("    controllerManager: {kubeAPIQPS: 0}\n"),
-                      "kubeAPIQPS = 0 is out of range: must be > 0");
+                      "kubeAPIQPS = 0 is out of range: must be >= 0.0001");
   expect_bad_scenario(s, with_cluster_keys("    controllerManager: {kubeAPIQPS: -5}\n"),
                       "kubeAPIQPS = -5 is out of range");
   expect_bad_scenario(s, with_cluster_keys("    controllerManager: {kubeAPIBurst: 0}\n"),
@@ -308,25 +308,25 @@ ingress: {cluster: access, version: 1.9.4}
                       "which has no EndpointSlice mirroring (1.19+)");
 }
 
-TEST_CASE("rates outside 0.001..10^6 per second, NaN and infinity are refused for flags and keys alike") {
+TEST_CASE("rates outside 0.0001..10^6 per second, NaN and infinity are refused for flags and keys alike") {
   for (const char* flag : {"--kube-api-qps", "--sync-rate-limit"}) {
-    for (const char* v : {"nan", "inf", "1e-300", "0", "0.0009", "1e7", "1e308"}) {
+    for (const char* v : {"nan", "inf", "1e-300", "0", "0.00009", "1e7", "1e308"}) {
       CAPTURE(flag);
       CAPTURE(v);
       const auto r = run_epsim(std::string("run --duration 1h ") + flag + " " + v);
       CHECK(r.exit_code == 2);
       CHECK(r.err.find(std::string("epsim: ") + flag) == 0);
-      CHECK(r.err.find("from 0.001 to 1000000") != std::string::npos);
+      CHECK(r.err.find("from 0.0001 to 1000000") != std::string::npos);
       CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
     }
   }
   // The bounds themselves are valid.
-  CHECK(run_epsim("run --duration 1h --kube-api-qps 0.001").exit_code == 0);
+  CHECK(run_epsim("run --duration 1h --kube-api-qps 0.0001").exit_code == 0);
   CHECK(run_epsim("run --duration 1h --sync-rate-limit 1000000").exit_code == 0);
   for (const char* key : {"clusters[idc].controllerManager.kubeAPIQPS", "sync.kubeAPIQPS", "ingress.syncRateLimit"}) {
     CAPTURE(key);
     const auto r = run_epsim(std::string("run --duration 1h --set '") + key + "=1e-300'");
     CHECK(r.exit_code == 2);
-    CHECK(r.err.find("must be >= 0.001 and <= 1000000") != std::string::npos);
+    CHECK(r.err.find("must be >= 0.0001 and <= 1000000") != std::string::npos);
   }
 }
