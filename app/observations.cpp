@@ -272,12 +272,11 @@ ObservationFile load_observations(const std::string& path) {
   const std::string text = read_file_text(path, "the observations");
   YAML::Node root;
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(text);
-    if (documents.size() > 1) {
+    root = YAML::Load(text);
+    if (const auto second = second_document(text)) {
       throw InputError(fmt::format("{}: a second YAML document begins here: an observations file holds one document",
-                                   where(path, documents[1])));
+                                   where(path, *second)));
     }
-    root = documents.empty() ? YAML::Node() : documents.front();
   } catch (const YAML::ParserException& e) {
     throw InputError(fmt::format("{}: YAML syntax error: {}", where(path, e.mark), e.msg));
   } catch (const YAML::Exception& e) {

@@ -142,15 +142,14 @@ struct Loader {
                                    f.path, line, column, static_cast<unsigned char>(f.text[bad])));
     }
     try {
-      // Every document, so that a second one (after ---) is refused rather
-      // than silently ignored, as YAML::Load would.
-      const std::vector<YAML::Node> documents = YAML::LoadAll(f.text);
-      if (documents.size() > 1) {
+      f.root = YAML::Load(f.text);
+      // YAML::Load reads the first document and ignores the rest: refuse a
+      // second one instead (without building it: it may be large).
+      if (const auto second = second_document(f.text)) {
         throw InputError(fmt::format("{}: a second YAML document begins here: a scenario file holds one document "
                                      "(remove the ---, or split the file)",
-                                     where(f.path, documents[1])));
+                                     where(f.path, *second)));
       }
-      f.root = documents.empty() ? YAML::Node() : documents.front();
     } catch (const YAML::ParserException& e) {
       throw InputError(fmt::format("{}: YAML syntax error: {}", where(f.path, e.mark), e.msg));
     } catch (const YAML::Exception& e) {

@@ -1,6 +1,10 @@
 #include "app/yaml_input.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/anchor.h>
+#include <yaml-cpp/eventhandler.h>
+
+#include <sstream>
 
 #include <algorithm>
 #include <cerrno>
@@ -72,6 +76,45 @@ std::string describe(const YAML::Node& node) {
   return "nothing";
 }
 }  // namespace
+
+namespace {
+
+// Ignores every event and stops at the start of the second document.
+struct SecondDocument {
+  YAML::Mark mark;
+};
+class StopAtSecondDocument : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ == 2) throw SecondDocument{mark};
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  int documents_ = 0;
+};
+
+}  // namespace
+
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  StopAtSecondDocument handler;
+  try {
+    while (parser.HandleNextDocument(handler)) {
+    }
+  } catch (const SecondDocument& second) {
+    return second.mark;
+  }
+  return std::nullopt;
+}
 
 std::string closest_key(const std::string& key, const std::vector<std::string>& valid) {
   std::string best;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,11 @@ class CommandLineOrigins {
   std::vector<std::pair<YAML::Node, std::string>> nodes_;
   friend std::string where(const std::string& file, const YAML::Node& node);
 };
+
+// Where a second YAML document begins in `text`, if there is one. Only the
+// events of the first document are read (no nodes are built, nothing of the
+// second is parsed), so the check costs about one parse of the first.
+std::optional<YAML::Mark> second_document(const std::string& text);
 
 // The valid key closest to `key` (edit distance), or "" when none is close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& valid);

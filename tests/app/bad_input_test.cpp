@@ -333,10 +333,10 @@ TEST_CASE("rates outside 0.0001..10^6 per second, NaN and infinity are refused f
 
 TEST_CASE("a second YAML document is refused, not silently ignored") {
   Scratch s;
-  // kBase is 6 lines; the second document's first key is on line 8.
+  // kBase is 6 lines; the second document begins with the --- on line 7.
   const std::string err =
       expect_bad_scenario(s, std::string(kBase) + "---\nname: other\n", "a second YAML document begins here");
-  CHECK(err.find(".yaml:8:1: ") != std::string::npos);
+  CHECK(err.find(".yaml:7:1: ") != std::string::npos);
   // One document that starts with --- is fine.
   const auto one = s.write("one.yaml", std::string("---\n") + kBase);
   CHECK(run_epsim("validate " + quoted(one)).exit_code == 0);

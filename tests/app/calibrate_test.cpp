@@ -120,7 +120,7 @@ TEST_CASE("calibrate: bad observation files say where") {
   CHECK(error("observations:\n  - {name: a, measured: {storm_s: {value: 5, sigma: 0}}}\n").find("o.yaml:2:") !=
         std::string::npos);
   CHECK(error("observations: [\n").find("YAML syntax error") != std::string::npos);
-  CHECK(error("observations:\n  - {name: a, measured: {storm_s: 5}}\n---\nx: 1\n").find("o.yaml:4:1: a second YAML "
+  CHECK(error("observations:\n  - {name: a, measured: {storm_s: 5}}\n---\nx: 1\n").find("o.yaml:3:1: a second YAML "
                                                                                       "document") != std::string::npos);
   CHECK(error_of([] { app::load_observations("/nonexistent/o.yaml"); }).find("cannot read") != std::string::npos);
   // A value without a sigma is known to 5%.
