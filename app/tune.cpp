@@ -12,6 +12,7 @@
 #include "app/number_text.h"
 #include "app/response_surface.h"
 #include "app/set_assignment.h"
+#include "models/controller_switches.h"
 
 namespace epsim::app {
 
@@ -324,7 +325,7 @@ class Tuner {
       what.push_back(fmt::format("the storm ({:.1f} s) is bound by none of the controller's stages", storm));
     }
     if (headless_label_compare_ && storm > 0) {
-      what.push_back(fmt::format("or Kubernetes ≥ {} (#94112) removes the storm", fixed_release()));
+      what.push_back(fmt::format("or Kubernetes ≥ {} (#94112) removes the storm", models::headless_label_fix_release(version_)));
     }
     if (!what.empty()) out += ": " + joined(what, ", ");
     return out;
@@ -355,15 +356,6 @@ class Tuner {
       (ok(mid) ? lo : hi) = mid;
     }
     return lo;
-  }
-
-  // The first release of the version's line with the #94112 fix
-  // (models/controller_switches.h): 1.17.13, 1.18.10, 1.19.3, else 1.20.
-  std::string fixed_release() const {
-    if (version_.rfind("1.17", 0) == 0 || version_.rfind("v1.17", 0) == 0) return "1.17.13";
-    if (version_.rfind("1.18", 0) == 0 || version_.rfind("v1.18", 0) == 0) return "1.18.10";
-    if (version_.rfind("1.19", 0) == 0 || version_.rfind("v1.19", 0) == 0) return "1.19.3";
-    return "1.20";
   }
 
   const TuneSpec& spec_;

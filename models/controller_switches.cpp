@@ -1,6 +1,7 @@
 #include "models/controller_switches.h"
 
 #include <cstdio>
+#include <limits>
 
 namespace epsim::models {
 
@@ -23,9 +24,14 @@ struct Version {
 bool at_least(const Version& v, int minor, int patch) {
   return v.minor > minor || (v.minor == minor && v.patch >= patch);
 }
-}  // namespace
 
-std::optional<ControllerSwitches> switches_for_version(const std::string& text) {
+// #94112 and its backports: 1.17.13, 1.18.10, 1.19.3, every 1.20+. No 1.16
+// release has it (there switch B masks A).
+int headless_label_fix_patch(int minor) {
+  return minor == 16 ? std::numeric_limits<int>::max() : minor == 17 ? 13 : minor == 18 ? 10 : minor == 19 ? 3 : 0;
+}
+
+std::optional<Version> parse_version(const std::string& text) {
   Version v;
   std::string s = text;
   if (!s.empty() && s[0] == 'v') s.erase(0, 1);
@@ -33,13 +39,25 @@ std::optional<ControllerSwitches> switches_for_version(const std::string& text) 
   const int n = std::sscanf(s.c_str(), "%d.%d.%d%c", &v.major, &v.minor, &v.patch, &extra);
   if (n < 2 || n > 3 || v.major != 1 || v.minor < 16 || v.minor > 40 || v.patch < 0) return std::nullopt;
   if (n == 2) v.patch = 0;
+  return v;
+}
+
+}  // namespace
+
+std::string headless_label_fix_release(const std::string& version) {
+  const auto v = parse_version(version);
+  if (!v || v->minor < 17 || v->minor > 19) return "1.20";
+  return "1." + std::to_string(v->minor) + "." + std::to_string(headless_label_fix_patch(v->minor));
+}
+
+std::optional<ControllerSwitches> switches_for_version(const std::string& text) {
+  const auto parsed = parse_version(text);
+  if (!parsed) return std::nullopt;
+  const Version v = *parsed;
   ControllerSwitches sw;
   // #85361 landed in 1.17.0-beta.2; 1.16 still masked A.
   sw.service_label_mutation = v.minor < 17;
-  // #94112 and its backports: 1.17.13, 1.18.10, 1.19.3, 1.20.0.
-  const bool a_fixed = (v.minor == 17 && v.patch >= 13) || (v.minor == 18 && v.patch >= 10) ||
-                       (v.minor == 19 && v.patch >= 3) || v.minor >= 20;
-  sw.headless_label_compare = !a_fixed;
+  sw.headless_label_compare = !at_least(v, v.minor, headless_label_fix_patch(v.minor));
   // #108078 (merged 2022-02 for 1.24.0) stopped comparing
   // TargetRef.ResourceVersion; every earlier release compares it (the subsets'
   // DeepEqual in syncService since the controller publishes the pod's RV in

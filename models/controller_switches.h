@@ -1,7 +1,7 @@
 // Named behaviour switches of the endpoints controller: bugs and their fixes,
 // each defaulted by a Kubernetes version preset and overridable by the
 // scenario (the FoundationDB habit of naming and recording every deliberate
-// deviation). Sources: shared/reference/k8s-semantics.md §2.
+// deviation). Sources: the kubernetes PRs named per switch; docs/model.md §6.
 #pragma once
 
 #include <optional>
@@ -34,6 +34,10 @@ struct SwitchInfo {
 };
 
 const std::vector<SwitchInfo>& controller_switch_table();
+
+// The first release of `version`'s minor line without switch A (the #94112
+// fix or its backport): 1.17.13, 1.18.10, 1.19.3, otherwise 1.20.
+std::string headless_label_fix_release(const std::string& version);
 
 // Preset of a Kubernetes version ("1.17.3", "1.20", "v1.24.1"); nullopt if
 // the version cannot be parsed or is older than 1.16.

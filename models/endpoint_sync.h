@@ -1,9 +1,9 @@
-// The multi-cluster endpoint sync component of the incident (DESIGN.md §1):
+// The multi-cluster endpoint sync component of the incident (docs/model.md §9):
 // informers on the Endpoints of one or more business clusters, a workqueue,
 // workers and its own client bucket to the access cluster, where it writes
 // the Endpoints of selector-less Services of the same name. The pattern of
 // k8s-endpoints-sync-controller, Karmada and Submariner
-// (shared/reference/ingress-and-sync.md §4): informer → workqueue → a
+// (their controllers' informer/workqueue code): informer → workqueue → a
 // client-go writer with a token bucket.
 #pragma once
 

@@ -1,5 +1,5 @@
-// ingress-nginx (kubernetes/ingress-nginx; shared/reference/ingress-and-sync.md
-// §1): an informer on Endpoints (< 1.4) or EndpointSlices (>= 1.4) whose
+// ingress-nginx (kubernetes/ingress-nginx, internal/ingress/controller; docs/model.md
+// §11): an informer on Endpoints (< 1.4) or EndpointSlices (>= 1.4) whose
 // events feed one skippable sync task (internal/task/queue.go: an item older
 // than the last successful sync is dropped), a --sync-rate-limit token bucket
 // (0.3/s, burst 1) taken before the informer caches are read, a config build

@@ -1,7 +1,7 @@
 // Requests from the load balancer through ingress-nginx to each backend (a
 // Service), and the statuses they get while nginx still routes to dead pod
-// IPs (DESIGN.md §2.2 Traffic, §3; shared/reference/ingress-and-sync.md §1.8,
-// §2).
+// IPs (docs/model.md §12 and §13; upstream: ingress-nginx rootfs/etc/nginx/lua/
+// balancer.lua and nginx's proxy_next_upstream).
 //
 // Every backend has a request rate spread uniformly over the nginx worker
 // processes. Each worker routes a backend by its own upstream list with its own
@@ -50,7 +50,7 @@ struct TrafficConfig {
   TrafficMode mode = TrafficMode::fluid;
   DeadIpBehavior dead_ip = DeadIpBehavior::blackhole;
   // ingress-nginx ConfigMap defaults (internal/ingress/controller/config/
-  // config.go NewDefault; shared/reference/ingress-and-sync.md §2.1):
+  // config.go NewDefault):
   // proxy-connect-timeout 5, proxy-next-upstream "error timeout", tries 3.
   sim::Duration proxy_connect_timeout = sim::Duration::seconds(5);
   bool next_upstream_on_error = true;    // proxy-next-upstream contains "error"
@@ -58,7 +58,7 @@ struct TrafficConfig {
   int proxy_next_upstream_tries = 3;     // total attempts, >= 1
 };
 
-// DESIGN.md §3: a maximal interval during which the backend's failure
+// docs/model.md §13: a maximal interval during which the backend's failure
 // probability is > 0 (and its rate > 0); windows less than 1 s apart merge.
 struct TrafficWindow {
   std::uint32_t backend = 0;

@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "models/controller_switches.h"
 
+using epsim::models::headless_label_fix_release;
 using epsim::models::switches_for_version;
 
 TEST_CASE("version presets set the bug switches from the releases that fixed them") {
@@ -30,4 +33,19 @@ TEST_CASE("unparseable or unsupported versions have no preset") {
   CHECK_FALSE(switches_for_version("latest"));
   CHECK_FALSE(switches_for_version("1.17.3x"));
   CHECK_FALSE(switches_for_version(""));
+}
+
+TEST_CASE("headless_label_fix_release names the first release of a line without switch A") {
+  CHECK(headless_label_fix_release("1.17.3") == "1.17.13");
+  CHECK(headless_label_fix_release("v1.18.2") == "1.18.10");
+  CHECK(headless_label_fix_release("1.19") == "1.19.3");
+  CHECK(headless_label_fix_release("1.22") == "1.20");
+  // The named release is fixed and the patch before it is not: the same table.
+  for (const char* line : {"1.17", "1.18", "1.19"}) {
+    const std::string fixed = headless_label_fix_release(line);
+    CHECK_FALSE(switches_for_version(fixed)->headless_label_compare);
+    const std::string before = fixed.substr(0, fixed.rfind('.') + 1) +
+                               std::to_string(std::stoi(fixed.substr(fixed.rfind('.') + 1)) - 1);
+    CHECK(switches_for_version(before)->headless_label_compare);
+  }
 }
