@@ -63,6 +63,12 @@ CLI::Option* add_repeatable_option(CLI::App* cmd, const std::string& name, std::
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
+// --jobs of sweep, tune and calibrate: 0 (not given) means every core.
+void add_jobs_option(CLI::App* cmd, int& jobs) {
+  cmd->add_option("--jobs", jobs, "Threads (default: every core); the output is the same for any N")
+      ->check(CLI::Range(1, 1024));
+}
+
 void add_fail_if_option(CLI::App* cmd, std::vector<std::string>& fail_if) {
   add_repeatable_option(cmd, "--fail-if", fail_if,
                         "Exit with code 3 when this holds, e.g. 'storm_s > 120' or 'requests_504 > 0' "
@@ -279,7 +285,6 @@ int tune_command(const TuneOptions& options, const std::vector<std::string>& fix
       }
     }
   }
-  if (options.jobs < 0) throw InputError("--jobs must be at least 1");
   if (options.max_simulations < static_cast<int>(spec.knobs.size()) + 3) {
     throw InputError(fmt::format("--max-simulations {}: the first design alone takes {} runs", options.max_simulations,
                                  spec.knobs.size() + 3));
@@ -306,7 +311,6 @@ int calibrate_command(const CalibrateOptions& options) {
   const std::vector<std::string> keys = options.fit.empty() ? std::vector<std::string>{"apiServer.mutatingThroughput"}
                                                             : options.fit;
   for (const auto& k : keys) spec.parameters.push_back(app::parse_fit_parameter(k));
-  if (options.jobs < 0) throw InputError("--jobs must be at least 1");
   spec.jobs = options.jobs > 0 ? options.jobs : default_jobs();
   std::filesystem::path write_dir, write_name;
   if (options.write) {
@@ -419,8 +423,7 @@ int main(int argc, char** argv) {
   sweep->add_option("--seeds", sweep_options.seeds,
                     "Seeds per point: the scenario's seed, seed+1, ...; mean, min, max and 95% interval")
       ->check(CLI::Range(1, 1000));
-  sweep->add_option("--jobs", sweep_options.jobs, "Threads (default: every core); output is the same for any N")
-      ->check(CLI::Range(1, 1024));
+  add_jobs_option(sweep, sweep_options.jobs);
   sweep->add_option("--format", sweep_options.format, "Output format: text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}));
   sweep->add_option("--out", sweep_options.out_dir,
@@ -459,8 +462,7 @@ int main(int argc, char** argv) {
                         "kube-api-qps=5..1000, kube-api-burst=10..300, concurrent-endpoint-syncs=1..100). Least "
                         "aggressive means the lowest first knob, then the lowest second, and so on, in the order "
                         "given");
-  tune->add_option("--jobs", tune_options.jobs, "Threads for the first runs (default: every core); same output for any N")
-      ->check(CLI::NonNegativeNumber);
+  add_jobs_option(tune, tune_options.jobs);
   tune->add_option("--max-simulations", tune_options.max_simulations, "Stop after this many runs (default 60)");
   tune->add_option("--format", tune_options.format, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
@@ -480,8 +482,7 @@ int main(int argc, char** argv) {
   calibrate->add_option("--write", calibrate_options.write,
                         "Write the fitted apiServer block as an include file (like "
                         "scenarios/common/apiserver-calibrated.yaml)");
-  calibrate->add_option("--jobs", calibrate_options.jobs, "Threads (default: every core); same output for any N")
-      ->check(CLI::NonNegativeNumber);
+  add_jobs_option(calibrate, calibrate_options.jobs);
   calibrate->add_option("--format", calibrate_options.format, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
