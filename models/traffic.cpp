@@ -23,35 +23,61 @@
 // hash order of "ip:port" keys, a fixed cyclic order we cannot reproduce; the
 // list order given to set_upstreams stands in for it.
 //
-// Retry timing. A blackholed attempt costs proxy_connect_timeout before nginx
-// calls the balancer again, so on a real worker the retry's peer is picked
-// 5 s later, after the picks of other requests that arrived meanwhile, and a
-// list change or IP death inside those seconds can change the outcome. Both
-// modes decide the whole walk at the arrival instant (the brief's "status at
-// arrival"): consecutive attempts take consecutive peers and the pointer
-// advances by the attempts used. RequestOutcome::connect_wait reports the time
-// the walk would have cost.
+// Retry timing. After an error (refused, unreachable) nginx calls the
+// balancer again at once, so the retry takes the next peer: a run of
+// consecutive peers at one instant. After a connect timeout it calls the
+// balancer proxy-connect-timeout later; balancer.lua balance() then takes the
+// peer from the request's balancer object (ngx.ctx.balancer), which
+// sync_backend() updates in place, so the retry sees the worker's list of that
+// moment and the pointer that every other request has moved meanwhile. Exact
+// mode does exactly that: a retried timeout schedules the next attempt one
+// connect timeout later on the same worker. Not modelled: when the backend
+// loses every endpoint in between, upstream's retry still uses the orphaned
+// old balancer; epsim answers 503.
 //
-// Fluid accounting. With the walk at arrival, one worker's pointer follows the
-// deterministic map p → p + attempts(p) (mod n). From any start it reaches a
-// cycle after a tail of at most n steps. Between two change points a worker
-// gets N ~ Poisson(rate / workers × Δt) requests (exact mode's uniform worker
-// choice thins the backend's Poisson process into independent per-worker
-// Poisson processes with that mean, so this is the same law), and the statuses
-// of those N requests are then not random at all: they are the first N
-// statuses of the orbit from the current pointer, tail + whole cycles + a
-// partial cycle, summed in O(n) with prefix counts; the pointer moves to the
-// orbit's N-th element. That is exact for the round-robin walk, so no binomial
-// split is needed (and a binomial would be wrong: round robin spreads failures
-// evenly, it does not toss a coin per request). The long-run fraction — the
-// cycle's share of failing starts — is what failure_probability() and the
-// windows use; it differs from a segment's realised share by at most
-// n / N (the tail and the partial cycle), which is the approximation the
-// agreement test's slack covers. The lift of this map is non-decreasing and of
-// degree one, and a brute force over every dead/live pattern of up to 12 peers
-// and tries 1..5 finds the failure fraction the same on every cycle, so it does
-// not depend on the random start; with per-IP mixed behaviours only the
-// 502/504 split (never the total) can differ between cycles.
+// Flows. Whether requests fail, and when, is computed per worker as flows
+// (requests per second per unit of the backend's rate), shared by both modes:
+// completions by status now, and the delayed retries leaving now with r tries
+// left, which come back one connect timeout later (a history of one connect
+// timeout per worker, an event per backend where they change). Two regimes:
+//  - No attempt can wait (no dead peer whose timeout is retried, or a zero
+//    connect timeout, or one try): a request's whole walk happens at its
+//    arrival and takes consecutive peers, so one worker's pointer follows the
+//    deterministic map p → p + attempts(p) (mod n); the long-run failure
+//    fraction is the share of failing starts on the orbit's cycle (see
+//    Fluid accounting). Consecutive errors lock the phase: with three refused
+//    peers and one live one, every other request fails.
+//  - Otherwise a timed-out attempt is retried after others have taken peers:
+//    with rate / workers × connect timeout well above the list size, the
+//    retry's position is uniform on the list, and since every try moves the
+//    pointer by one the first attempts are too. So a "run" (a first attempt
+//    or a delayed retry, with the errors retried at once after it) starts at a
+//    uniformly random peer: over the n starts it ends live (200), in an error
+//    not retried or with no tries left (502), in a timeout not retried or with
+//    no tries left (504), or in a retried timeout that comes back later with
+//    fewer tries. With one dead peer of two and three tries, 1/8 of the
+//    requests fail; every try must land on a dead peer. At low rates exact
+//    mode's retries stay closer to consecutive peers than this assumes.
+//
+// Fluid accounting. Between two change points of a backend (every flow change
+// is one), each worker's first attempts decided at arrival get N ~
+// Poisson(rate / workers × Δt) requests (exact mode's uniform worker choice
+// thins the backend's Poisson process into independent per-worker Poisson
+// processes with that mean, so this is the same law), and the statuses of
+// those N requests are then not random at all: they are the first N statuses
+// of the orbit from the current pointer, tail + whole cycles + a partial
+// cycle, summed in O(n) with prefix counts; the pointer moves to the orbit's
+// N-th element. That is exact for the round-robin walk, so no binomial split
+// is needed (round robin spreads failures evenly, it does not toss a coin per
+// request). The long-run fraction differs from a segment's realised share by
+// at most n / N (the tail and the partial cycle), which the agreement test's
+// slack covers. The lift of this map is non-decreasing and of degree one, and
+// a brute force over every dead/live pattern of up to 12 peers and tries 1..5
+// finds the failure fraction the same on every cycle, so it does not depend on
+// the random start; with per-IP mixed behaviours only the 502/504 split (never
+// the total) can differ between cycles. Every other completion (runs with a
+// uniform start) is a Poisson count per status with mean flow × Δt: a thinned
+// Poisson process is Poisson.
 //
 // Randomness. "traffic/arrivals" (exponential gaps in exact mode, Poisson
 // counts in fluid mode) and "traffic/workers" (exact mode's worker per request)
@@ -94,9 +120,9 @@ std::uint32_t Traffic::add_backend(double requests_per_second) {
   Backend b;
   b.rate = requests_per_second;
   b.workers.resize(static_cast<std::size_t>(workers_));
-  // No endpoints yet: no balancer, every request is a 503.
-  for (auto& w : b.workers) w.fail = 1;
+  // No endpoints yet: no balancer, every request is a 503 (orbit_flows).
   b.fail = 1;
+  b.fail_flow = requests_per_second;
   integrate();
   offered_rate_ += requests_per_second;
   failure_rate_ += requests_per_second;
@@ -129,6 +155,11 @@ std::uint8_t Traffic::kind_of(PodIp ip) const {
 
 bool Traffic::retried(std::uint8_t kind) const {
   return kind == 1 ? config_.next_upstream_on_timeout : config_.next_upstream_on_error;
+}
+
+bool Traffic::retry_waits() const {
+  return config_.next_upstream_on_timeout && config_.proxy_next_upstream_tries >= 2 &&
+         !config_.proxy_connect_timeout.is_zero();
 }
 
 std::uint32_t Traffic::random_start(std::uint32_t backend, int worker, std::uint32_t reinits,
@@ -255,6 +286,201 @@ WorkerFractions Traffic::worker_fractions(const Worker& w) const {
   return f;
 }
 
+// run_hist_[3·d + k]: how many starts p meet d retried errors and then a
+// stopper of kind k (0 live, 1 timeout, 2 error not retried); run_all_errors_:
+// starts that never meet a stopper (every peer a retried error). Used where a
+// run starts at a uniformly random peer (the modelling notes' second regime).
+void Traffic::build_runs(const std::vector<PodIp>& ips) const {
+  const std::size_t n = ips.size();
+  kinds_.resize(n);
+  for (std::size_t p = 0; p < n; ++p) kinds_[p] = kind_of(ips[p]);
+  auto consecutive = [&](std::size_t p) { return kinds_[p] == 2 && config_.next_upstream_on_error; };
+  run_hist_.assign(3 * n, 0.0);
+  run_all_errors_ = 0;
+  // Going backwards round the list twice: d = retried errors before the next
+  // stopper, and that stopper's kind.
+  std::uint32_t d = kNone;
+  std::uint8_t stop = 0;
+  for (std::size_t i = 2 * n; i-- > 0;) {
+    const std::size_t p = i % n;
+    if (!consecutive(p)) {
+      d = 0;
+      stop = kinds_[p];
+    } else if (d != kNone) {
+      ++d;
+    }
+    if (i >= n) continue;
+    if (d == kNone) {
+      ++run_all_errors_;
+    } else {
+      run_hist_[3 * d + stop] += 1;
+    }
+  }
+}
+
+// `mass` runs per second with `tries` left, starting at a uniform peer of the
+// list build_runs() saw (n peers): their final statuses go to `finals`, their
+// retried timeouts to out[tries left] (out.size() > tries - 1).
+void Traffic::spread_runs(std::size_t n, int tries, double mass, Flows& finals, std::vector<double>& out) const {
+  if (run_all_errors_ != 0) {  // every try is a retried error: the last one's 502
+    finals.f502 += mass;
+    return;
+  }
+  const double per_start = mass / static_cast<double>(n);
+  const auto t = static_cast<std::size_t>(tries);
+  for (std::size_t d = 0; d < n; ++d) {
+    for (std::size_t kind = 0; kind < 3; ++kind) {
+      const double starts = run_hist_[3 * d + kind];
+      if (starts == 0) continue;
+      const double m = starts * per_start;
+      if (d >= t) {
+        finals.f502 += m;  // the tries ran out on retried errors
+      } else if (kind == 0) {
+        finals.ok += m;
+      } else if (kind == 2) {
+        finals.f502 += m;
+      } else if (config_.next_upstream_on_timeout && d + 1 < t) {
+        out[t - d - 1] += m;
+      } else {
+        finals.f504 += m;
+      }
+    }
+  }
+}
+
+// Long-run fractions under the uniform-start model with nothing changing:
+// V(r) = finals(r) + Σ out(r)[r'] · V(r'), bottom-up over the tries left.
+WorkerFractions Traffic::delayed_fractions(const Worker& w) const {
+  const int tries = config_.proxy_next_upstream_tries;
+  build_runs(w.ips);
+  std::vector<Flows> value(static_cast<std::size_t>(tries) + 1);
+  std::vector<double> out(static_cast<std::size_t>(tries), 0.0);
+  for (int r = 1; r <= tries; ++r) {
+    Flows v;
+    std::fill(out.begin(), out.end(), 0.0);
+    spread_runs(w.ips.size(), r, 1.0, v, out);
+    for (int left = 1; left < r; ++left) {
+      const Flows& later = value[static_cast<std::size_t>(left)];
+      const double m = out[static_cast<std::size_t>(left)];
+      v.ok += m * later.ok;
+      v.f502 += m * later.f502;
+      v.f504 += m * later.f504;
+    }
+    value[static_cast<std::size_t>(r)] = v;
+  }
+  const Flows& v = value[static_cast<std::size_t>(tries)];
+  WorkerFractions f;
+  f.f502 = v.f502;
+  f.f504 = v.f504;
+  f.fail = v.f502 + v.f504;
+  return f;
+}
+
+Traffic::Flows Traffic::orbit_flows(const Worker& w) const {
+  const double first = 1.0 / workers_;  // first attempts per unit rate
+  Flows f;
+  if (w.ips.empty()) {
+    f.f503 = first;
+  } else if (!w.delays) {
+    f.f502 = first * w.orbit_502;
+    f.f504 = first * w.orbit_504;
+    f.ok = first - f.f502 - f.f504;
+  }
+  return f;
+}
+
+// The worker's completion flows now, per unit of the backend's rate, and the
+// delayed retries it sends one connect timeout ahead. Returns whether those
+// changed (they are recorded only while accounting).
+bool Traffic::compute_worker(Worker& w) {
+  const double first = 1.0 / workers_;  // first attempts per unit rate
+  double incoming = 0;
+  if (w.retries) {
+    for (double m : w.retries->incoming) incoming += m;
+  }
+  Flows random;
+  std::vector<double> out;
+  w.delays = false;
+  w.orbit_502 = w.orbit_504 = 0;
+  if (w.ips.empty()) {
+    random.f503 = incoming;
+  } else if (w.dead == 0) {
+    random.ok = incoming;
+  } else {
+    if (retry_waits()) {
+      for (PodIp ip : w.ips) w.delays = w.delays || kind_of(ip) == 1;
+    }
+    if (!w.delays) {
+      const WorkerFractions f = worker_fractions(w);
+      w.orbit_502 = f.f502;
+      w.orbit_504 = f.f504;
+    }
+    if (w.delays || incoming > 0) {
+      build_runs(w.ips);
+      out.assign(static_cast<std::size_t>(config_.proxy_next_upstream_tries), 0.0);
+      if (w.delays) spread_runs(w.ips.size(), config_.proxy_next_upstream_tries, first, random, out);
+      for (std::size_t r = 1; w.retries && r < w.retries->incoming.size(); ++r) {
+        const double m = w.retries->incoming[r];
+        if (m > 0) spread_runs(w.ips.size(), static_cast<int>(r), m, random, out);
+      }
+      if (std::all_of(out.begin(), out.end(), [](double m) { return m == 0; })) out.clear();
+    }
+  }
+  if (!w.retries && random.total() == 0 && out.empty()) return false;  // the common case: nothing delayed
+  if (!w.retries) w.retries = std::make_unique<Retries>();
+  Retries& r = *w.retries;
+  r.random = random;
+  if (!started_ || finished_) return false;
+  const bool same = r.outgoing.empty() ? out.empty() : r.outgoing.back().out == out;
+  if (same) return false;
+  if (!r.outgoing.empty() && r.outgoing.back().from == sim_.now()) {
+    r.outgoing.back().out = std::move(out);
+  } else {
+    r.outgoing.push_back({sim_.now(), std::move(out)});
+  }
+  return true;
+}
+
+// incoming = what left one connect timeout ago; older history is dropped.
+void Traffic::update_incoming(Worker& w) const {
+  if (!w.retries) return;
+  Retries& r = *w.retries;
+  const sim::Time back = sim_.now() - config_.proxy_connect_timeout;
+  std::size_t i = 0;
+  while (i < r.outgoing.size() && r.outgoing[i].from <= back) ++i;
+  if (i == 0) {
+    r.incoming.clear();
+    return;
+  }
+  r.incoming = r.outgoing[i - 1].out;
+  r.outgoing.erase(r.outgoing.begin(), r.outgoing.begin() + static_cast<std::ptrdiff_t>(i - 1));
+  if (r.outgoing.size() == 1 && r.outgoing.front().out.empty()) r.outgoing.clear();
+}
+
+// After a worker's flows changed: the backend's sums and window, and, when the
+// delayed retries it sends changed, an update when they come back.
+void Traffic::after_change(std::uint32_t backend, bool retries_changed) {
+  refresh(backend);
+  if (!retries_changed || !accounting()) return;
+  Backend& b = backends_[backend];
+  const sim::Time at = sim_.now() + config_.proxy_connect_timeout;
+  if (at >= until_ || b.retry_event_at == at) return;
+  b.retry_event_at = at;
+  sim_.schedule_at(at, [this, backend] { on_retry_flows(backend); });
+}
+
+void Traffic::on_retry_flows(std::uint32_t backend) {
+  if (finished_) return;
+  flush(backend);
+  Backend& b = backends_[backend];
+  bool changed = false;
+  for (Worker& w : b.workers) {
+    update_incoming(w);
+    changed = compute_worker(w) || changed;
+  }
+  after_change(backend, changed);
+}
+
 bool Traffic::accounting() const { return started_ && !finished_ && sim_.now() < until_; }
 
 void Traffic::record(std::uint32_t backend, const Counts& c) {
@@ -292,6 +518,21 @@ void Traffic::flush(std::uint32_t backend) {
   const double mean = b.rate / workers_ * dt;
   Counts total;
   for (Worker& w : b.workers) {
+    if (w.retries) {
+      // Runs that start at a uniform peer: a Poisson count per status.
+      const Flows& f = w.retries->random;
+      const double flows[4] = {f.ok, f.f502, f.f503, f.f504};
+      double counts[4] = {0, 0, 0, 0};
+      for (int k = 0; k < 4; ++k) {
+        if (flows[k] > 0) counts[k] = static_cast<double>(arrivals_.poisson(flows[k] * b.rate * dt));
+      }
+      total.requests += counts[0] + counts[1] + counts[2] + counts[3];
+      total.r502 += counts[1];
+      total.r503 += counts[2];
+      total.r504 += counts[3];
+    }
+    if (w.delays) continue;  // its first attempts are such runs too
+    // First attempts decided at arrival: the orbit's closed form.
     const std::uint64_t n_req = arrivals_.poisson(mean);
     if (n_req == 0) continue;
     const auto nr = static_cast<double>(n_req);
@@ -323,35 +564,32 @@ void Traffic::flush(std::uint32_t backend) {
   record(backend, total);
 }
 
-// Recomputes the backend's failure probability and its window.
+// Recomputes the backend's failing flows, failure probability and window from
+// its workers' flows.
 void Traffic::refresh(std::uint32_t backend) {
   Backend& b = backends_[backend];
-  double sum = 0, sum_504 = 0;
+  Flows sum;
   for (const Worker& w : b.workers) {
-    sum += w.fail;
-    sum_504 += w.f504;
+    sum.add(orbit_flows(w));
+    if (w.retries) sum.add(w.retries->random);
   }
-  const double old_fail = b.fail, old_504 = b.f504;
-  b.fail = sum / workers_;
-  b.f504 = sum_504 / workers_;
-  if (b.fail != old_fail || b.f504 != old_504) {
+  const double old_fail = b.fail, old_fail_flow = b.fail_flow, old_504 = b.flow_504;
+  const double total = sum.total();
+  b.fail = total > 0 ? sum.fail() / total : 0;
+  b.fail_flow = b.rate * sum.fail();
+  b.flow_504 = b.rate * sum.f504;
+  if (b.fail_flow != old_fail_flow || b.flow_504 != old_504 || b.fail != old_fail) {
     integrate();
     failing_backends_ += (b.fail > 0 ? 1 : 0);
     failing_backends_ -= (old_fail > 0 ? 1 : 0);
     if (failing_backends_ == 0) {
       failure_rate_ = rate_504_ = 0;  // no drift from rounding once nothing fails
     } else {
-      failure_rate_ += b.rate * (b.fail - old_fail);
-      rate_504_ += b.rate * (b.f504 - old_504);
+      failure_rate_ += b.fail_flow - old_fail_flow;
+      rate_504_ += b.flow_504 - old_504;
     }
   }
   update_window(backend);
-}
-
-void Traffic::set_fractions(Worker& w) const {
-  const WorkerFractions f = worker_fractions(w);
-  w.fail = f.fail;
-  w.f504 = f.f504;
 }
 
 void Traffic::integrate() {
@@ -440,8 +678,8 @@ void Traffic::set_upstreams(std::uint32_t backend, int worker, const std::vector
     auto& list = ip_backends_[ip];
     if (std::find(list.begin(), list.end(), backend) == list.end()) list.push_back(backend);
   }
-  set_fractions(w);
-  refresh(backend);
+  const bool retries_changed = compute_worker(w);
+  after_change(backend, retries_changed);
 }
 
 void Traffic::set_ip_dead(PodIp ip) { set_ip_dead(ip, config_.dead_ip); }
@@ -469,13 +707,14 @@ void Traffic::set_ip_dead(PodIp ip, DeadIpBehavior behavior) {
   for (std::size_t i = 0; i < affected.size(); ++i) {
     if (!lists_it[i]) continue;
     Backend& b = backends_[affected[i]];
+    bool retries_changed = false;
     for (Worker& w : b.workers) {
       const auto listed = static_cast<std::uint32_t>(std::count(w.ips.begin(), w.ips.end(), ip));
       if (listed == 0) continue;
       w.dead += listed;
-      set_fractions(w);
+      retries_changed = compute_worker(w) || retries_changed;
     }
-    refresh(affected[i]);
+    after_change(affected[i], retries_changed);
   }
 }
 
@@ -485,8 +724,13 @@ void Traffic::start(sim::Time until) {
   until_ = until;
   integrated_at_ = sim_.now();
   for (std::uint32_t id = 0; id < backends_.size(); ++id) {
-    backends_[id].segment_start = sim_.now();
-    update_window(id);
+    Backend& b = backends_[id];
+    b.segment_start = sim_.now();
+    bool retries_changed = false;
+    for (Worker& w : b.workers) {
+      if (w.delays) retries_changed = compute_worker(w) || retries_changed;
+    }
+    after_change(id, retries_changed);
     if (config_.mode == TrafficMode::exact) schedule_arrival(id);
   }
 }
@@ -504,21 +748,41 @@ void Traffic::arrive(std::uint32_t backend) {
   Backend& b = backends_[backend];
   b.arrival = sim::EventId{};
   const auto worker = static_cast<std::size_t>(worker_pick_.uniform_int(0, workers_ - 1));
-  Worker& w = b.workers[worker];
+  run_exact(backend, worker, config_.proxy_next_upstream_tries);
+  schedule_arrival(backend);
+}
+
+// Exact mode: one request's attempts from now on `worker`, each taking the
+// next peer; a retried timeout continues one connect timeout later (if that is
+// before the end), every other outcome is booked now.
+void Traffic::run_exact(std::uint32_t backend, std::size_t worker, int tries) {
+  Worker& w = backends_[backend].workers[worker];
   Counts c;
   c.requests = 1;
   if (w.ips.empty()) {
     c.r503 = 1;
-  } else if (w.dead == 0) {
+    record(backend, c);
+    return;
+  }
+  for (int attempt = 1; attempt <= tries; ++attempt) {
+    const std::uint8_t kind = kind_of(w.ips[w.pointer]);
     w.pointer = static_cast<std::uint32_t>((w.pointer + 1) % w.ips.size());
-  } else {
-    const Walk walked = walk(w.ips, w.pointer);
-    w.pointer = walked.next;
-    if (walked.status == 1) c.r504 = 1;
-    if (walked.status == 2) c.r502 = 1;
+    if (kind == 0) break;
+    if (!retried(kind) || attempt == tries) {
+      (kind == 1 ? c.r504 : c.r502) = 1;
+      break;
+    }
+    if (kind == 1 && retry_waits()) {
+      const sim::Time at = sim_.now() + config_.proxy_connect_timeout;
+      if (at < until_) {
+        sim_.schedule_at(at, [this, backend, worker, left = tries - attempt] {
+          if (!finished_) run_exact(backend, worker, left);
+        });
+      }
+      return;  // in flight: booked at its last attempt
+    }
   }
   record(backend, c);
-  schedule_arrival(backend);
 }
 
 void Traffic::finish() {
@@ -588,7 +852,8 @@ RequestOutcome Traffic::probe(std::uint32_t backend, int worker) const {
 
 WorkerFractions Traffic::fractions(std::uint32_t backend, int worker) const {
   upstreams(backend, worker);
-  return worker_fractions(backends_[backend].workers[static_cast<std::size_t>(worker)]);
+  const Worker& w = backends_[backend].workers[static_cast<std::size_t>(worker)];
+  return w.delays ? delayed_fractions(w) : worker_fractions(w);
 }
 
 }  // namespace epsim::models

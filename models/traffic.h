@@ -7,27 +7,35 @@
 // processes. Each worker routes a backend by its own upstream list with its own
 // round-robin instance (lua-resty-balancer resty/roundrobin.lua: one instance
 // per worker, started at a random node; ingress-nginx balancer/round_robin.lua).
-// A request's attempts take the worker's next peers in turn; a live peer
-// answers, a dead one fails as its DeadIpBehavior says (blackhole: connect
-// timeout → 504; refused / unreachable: error at once → 502); nginx retries
-// while proxy-next-upstream lists the failure kind and tries remain
-// (ngx_http_upstream_next), and the client gets the status of the last
-// attempt. An empty list has no balancer: 503 (balancer.lua).
+// Every attempt of a request takes the worker's next peer at the attempt's own
+// time; a live peer answers, a dead one fails as its DeadIpBehavior says
+// (blackhole: connect timeout → 504; refused / unreachable: error at once →
+// 502); nginx retries while proxy-next-upstream lists the failure kind and
+// tries remain (ngx_http_upstream_next), and the client gets the status of the
+// last attempt. A retry after an error follows at once (the next peer); a
+// retry after a connect timeout happens proxy-connect-timeout later, from the
+// worker's list and pointer of that moment (balancer.lua balance(): the
+// request's balancer object is the one sync_backend() updates in place). An
+// empty list has no balancer: 503 (balancer.lua).
+//
+// A request is counted at its last attempt: its status is decided there (the
+// client of a 504 gets it one connect timeout later). Windows therefore open
+// at the first failing last attempt and close at the last one.
 //
 // Two accounting modes that must agree (tests/models/traffic_test.cpp):
-//  - exact: one event per request, Poisson arrivals per backend, a uniform
-//    worker per request, the real pointer walk;
+//  - exact: one event per request and per delayed retry, Poisson arrivals per
+//    backend, a uniform worker per request, the real pointer walk;
 //  - fluid: no per-request events. Between two change points of a backend the
-//    request count per worker is one Poisson draw and the statuses of those
-//    requests follow in closed form from the round-robin orbit; the cost is
-//    O(workers × list size) per change point, never per request.
-// Both decide a request's status by the state at its arrival instant (the
-// whole retry walk happens at arrival; see traffic.cpp for what that leaves
-// out), and both find the same windows, since a window depends only on the
-// computed state (lists and dead IPs), not on sampled requests.
+//    counts per worker are Poisson draws from the completion flows, with the
+//    statuses of first attempts that cannot be delayed in closed form from the
+//    round-robin orbit; the cost is O(workers × list size) per change point,
+//    never per request.
+// Both find the same windows, since a window depends only on the computed
+// flows (lists, dead IPs, retry flows), not on sampled requests.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -80,8 +88,8 @@ struct RequestOutcome {
   sim::Duration connect_wait;  // time spent in connect timeouts (blackholed attempts)
 };
 
-// Long-run status fractions of one worker for one backend (the fraction of
-// its requests that end 502/503/504 in the round-robin cycle it is in).
+// Long-run status fractions of one worker for one backend: the share of its
+// requests that end 502/503/504 if its list and dead IPs stayed as they are.
 struct WorkerFractions {
   double f502 = 0, f503 = 0, f504 = 0;
   double fail = 0;  // all failures, computed as one ratio (not f502 + f504)
@@ -112,13 +120,15 @@ class Traffic {
   const std::vector<TrafficWindow>& windows() const { return windows_; }  // (start, backend) order after finish()
   const BackendTotals& totals(std::uint32_t backend) const;
   BackendTotals grand_totals() const;
-  // Current failure probability, averaged over workers.
+  // The failing share of the requests completing now (their last attempt is
+  // now), over all workers; 0 while none completes. In a steady state it is
+  // the chance that a request fails.
   double failure_probability(std::uint32_t backend) const;
-  // Expected requests, failed requests (502/503/504) and 504s since start()
-  // up to now: the rates times the failure probabilities, integrated over
-  // time. Exact for both modes (they share the probabilities), smooth where
-  // fluid mode's realised counts are booked at change points; the time series
-  // samples these.
+  // Expected requests (arrivals), failed requests (502/503/504) and 504s
+  // since start() up to now: the arrival rates and the failing completion
+  // flows, integrated over time. Exact for both modes (they share the flows),
+  // smooth where fluid mode's realised counts are booked at change points;
+  // the time series samples these.
   double expected_requests() const;
   double expected_failures() const;
   double expected_504s() const;
@@ -132,29 +142,62 @@ class Traffic {
   const std::vector<PodIp>& upstreams(std::uint32_t backend, int worker) const;
   // Index into upstreams(backend, worker) of the peer the next attempt takes.
   std::uint32_t pointer(std::uint32_t backend, int worker) const;
-  // What a request arriving now on `worker` would get (the pointer does not move).
+  // What a request arriving now on `worker` would get if no other request
+  // took a peer and nothing changed until its last attempt (the pointer does
+  // not move).
   RequestOutcome probe(std::uint32_t backend, int worker) const;
-  // Long-run fractions of `worker` from its current pointer.
+  // Long-run fractions of `worker` if nothing changed: the round-robin orbit
+  // from its current pointer when no attempt can wait out a connect timeout,
+  // else the delayed-retry model of traffic.cpp.
   WorkerFractions fractions(std::uint32_t backend, int worker) const;
 
  private:
   struct Counts {
     double requests = 0, r502 = 0, r503 = 0, r504 = 0;
   };
+  // Requests per second completing (last attempt) by status.
+  struct Flows {
+    double ok = 0, f502 = 0, f503 = 0, f504 = 0;
+    double fail() const { return f502 + f503 + f504; }
+    double total() const { return ok + f502 + f503 + f504; }
+    void add(const Flows& o) {
+      ok += o.ok;
+      f502 += o.f502;
+      f503 += o.f503;
+      f504 += o.f504;
+    }
+  };
+  // Delayed retries leaving a worker from `from` on: out[r] per second come
+  // back one connect timeout later with r tries left (index 0 unused).
+  struct OutFlow {
+    sim::Time from;
+    std::vector<double> out;
+  };
+  // Only for the few workers that ever had a delayed retry (memory: a
+  // million backends carry workers × this otherwise).
+  struct Retries {
+    Flows random;                    // completions of runs with a uniform start
+    std::vector<double> incoming;    // delayed retries arriving now, per tries left (empty: none)
+    std::vector<OutFlow> outgoing;   // what left in the last connect timeout (empty: nothing)
+  };
   struct Worker {
     std::vector<PodIp> ips;
     std::uint32_t pointer = 0;  // next peer; valid when !ips.empty()
     std::uint32_t reinits = 0;  // roundrobin instances built so far (keys the random start)
     std::uint32_t dead = 0;     // dead IPs in ips (0: every request succeeds at once)
-    double fail = 0;            // long-run failure fraction
-    double f504 = 0;            // its 504 part
+    bool delays = false;        // a first attempt can wait out a connect timeout (see traffic.cpp)
+    // Long-run 502/504 shares of the round-robin orbit of first attempts
+    // decided at arrival (used when !delays and the list is not empty).
+    double orbit_502 = 0, orbit_504 = 0;
+    std::unique_ptr<Retries> retries;
   };
   struct Backend {
     double rate = 0;
     std::vector<Worker> workers;
     double fail = 0;                      // failure_probability
-    double f504 = 0;                      // its 504 part
+    double fail_flow = 0, flow_504 = 0;   // failing and 504 completions per second
     sim::Time segment_start;              // fluid: accounted up to here
+    sim::Time retry_event_at;             // latest scheduled retry-flow update (dedup)
     std::int64_t window = -1;             // index in windows_ of its latest window
     bool window_open = false;
     Counts gap;                           // arrivals since that window closed
@@ -171,7 +214,17 @@ class Traffic {
   const Backend& backend_at(std::uint32_t backend) const;
   std::uint8_t kind_of(PodIp ip) const;  // 0 live, 1 timeout (504), 2 error (502)
   bool retried(std::uint8_t kind) const;
+  bool retry_waits() const;  // a retried timeout waits proxy-connect-timeout (> 0, tries >= 2)
   Walk walk(const std::vector<PodIp>& ips, std::uint32_t pointer) const;
+  void build_runs(const std::vector<PodIp>& ips) const;
+  void spread_runs(std::size_t n, int tries, double mass, Flows& finals, std::vector<double>& out) const;
+  WorkerFractions delayed_fractions(const Worker& w) const;
+  Flows orbit_flows(const Worker& w) const;  // per unit rate: first attempts decided at arrival
+  bool compute_worker(Worker& w);  // true: its outgoing retries changed
+  void update_incoming(Worker& w) const;
+  void after_change(std::uint32_t backend, bool retries_changed);
+  void on_retry_flows(std::uint32_t backend);
+  void run_exact(std::uint32_t backend, std::size_t worker, int tries);
   void build_steps(const std::vector<PodIp>& ips) const;
   std::uint32_t build_orbit(std::uint32_t pointer) const;
   WorkerFractions worker_fractions(const Worker& w) const;
@@ -180,7 +233,6 @@ class Traffic {
   bool accounting() const;
   void flush(std::uint32_t backend);
   void refresh(std::uint32_t backend);
-  void set_fractions(Worker& w) const;
   void integrate();  // books the expected counts up to now
   double integrated(double booked, double rate) const;  // booked + rate · (now − integrated_at_)
   void update_window(std::uint32_t backend);
@@ -218,6 +270,8 @@ class Traffic {
   mutable std::vector<std::uint32_t> prefix_;  // 3 counters (ok, 504, 502) per orbit index
   mutable std::vector<std::uint8_t> kinds_;
   mutable std::vector<std::uint32_t> dist_;
+  mutable std::vector<double> run_hist_;  // build_runs: starts per (errors before stopper, stopper kind)
+  mutable std::size_t run_all_errors_ = 0;  // build_runs: starts whose every peer is a retried error
   std::vector<PodIp> sort_a_, sort_b_;
 };
 

@@ -1,7 +1,8 @@
 // models::Traffic on a hand-stepped clock: nginx's status rules for dead
-// upstreams (shared/reference/ingress-and-sync.md §2.2–2.4), the round-robin
-// long-run fractions, 504 windows (DESIGN.md §3), and agreement of the exact
-// (one event per request) and fluid (closed-form) accounting modes.
+// upstreams (docs/model.md §12), the round-robin long-run fractions, retries
+// after a connect timeout on the list of their own time, 504 windows
+// (docs/model.md §13), and agreement of the exact (one event per request) and
+// fluid (closed-form) accounting modes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -190,31 +191,73 @@ TEST_CASE("traffic status rules for blackholed refused and unreachable IPs") {
 
 TEST_CASE("traffic cycle walk gives the long run fraction of round robin") {
   Simulator sim;
-  SUBCASE("dead live with tries 3 never fails") {
-    Traffic t(sim, 3, fluid_config(), 4);
+  SUBCASE("refused then live with tries 3 never fails") {
+    // The retry after an error follows at once: the next peer is live.
+    TrafficConfig c = fluid_config();
+    c.dead_ip = DeadIpBehavior::refused;
+    Traffic t(sim, 3, c, 4);
     const auto b = t.add_backend(10);
     for (int w = 0; w < 4; ++w) t.set_upstreams(b, w, {1, 2});
     t.set_ip_dead(1);
     for (int w = 0; w < 4; ++w) CHECK(t.fractions(b, w).fail == 0);
     CHECK(t.failure_probability(b) == 0);
   }
-  SUBCASE("three dead then one live fails every other request") {
-    // From p=0: dead,dead,dead → 504, pointer 3; from 3: live → pointer 0.
-    // Starts 1 and 2 succeed once and fall into that cycle: 1/2 for any start.
-    for (DeadIpBehavior how : {DeadIpBehavior::blackhole, DeadIpBehavior::refused}) {
-      TrafficConfig c = fluid_config();
-      c.dead_ip = how;
-      Traffic t(sim, 3, c, 8);
-      const auto b = t.add_backend(10);
-      for (int w = 0; w < 8; ++w) t.set_upstreams(b, w, {1, 2, 3, 4});
-      for (PodIp ip : {1U, 2U, 3U}) t.set_ip_dead(ip);
-      for (int w = 0; w < 8; ++w) {
-        const auto f = t.fractions(b, w);
-        CHECK(f.fail == 0.5);
-        CHECK((how == DeadIpBehavior::blackhole ? f.f504 : f.f502) == 0.5);
-      }
-      CHECK(t.failure_probability(b) == 0.5);
+  SUBCASE("blackholed then live with tries 3 fails when every try lands on the dead peer") {
+    // Each try after a connect timeout starts at a uniform peer: (1/2)^3.
+    Traffic t(sim, 3, fluid_config(), 4);
+    const auto b = t.add_backend(10);
+    for (int w = 0; w < 4; ++w) t.set_upstreams(b, w, {1, 2});
+    t.set_ip_dead(1);
+    for (int w = 0; w < 4; ++w) {
+      CHECK(t.fractions(b, w).fail == 0.125);
+      CHECK(t.fractions(b, w).f504 == 0.125);
     }
+  }
+  SUBCASE("three refused then one live fails every other request") {
+    // From p=0: dead,dead,dead → 502, pointer 3; from 3: live → pointer 0.
+    // Starts 1 and 2 succeed once and fall into that cycle: 1/2 for any start.
+    TrafficConfig c = fluid_config();
+    c.dead_ip = DeadIpBehavior::refused;
+    Traffic t(sim, 3, c, 8);
+    const auto b = t.add_backend(10);
+    for (int w = 0; w < 8; ++w) t.set_upstreams(b, w, {1, 2, 3, 4});
+    for (PodIp ip : {1U, 2U, 3U}) t.set_ip_dead(ip);
+    for (int w = 0; w < 8; ++w) {
+      const auto f = t.fractions(b, w);
+      CHECK(f.fail == 0.5);
+      CHECK(f.f502 == 0.5);
+    }
+    CHECK(t.failure_probability(b) == 0.5);
+  }
+  SUBCASE("three blackholed then one live fail when all three tries do") {
+    // Three independent uniform picks, each dead with 3/4: 27/64.
+    Traffic t(sim, 3, fluid_config(), 8);
+    const auto b = t.add_backend(10);
+    for (int w = 0; w < 8; ++w) t.set_upstreams(b, w, {1, 2, 3, 4});
+    for (PodIp ip : {1U, 2U, 3U}) t.set_ip_dead(ip);
+    for (int w = 0; w < 8; ++w) CHECK(t.fractions(b, w).f504 == doctest::Approx(27.0 / 64));
+  }
+  SUBCASE("a blackholed peer between refused ones") {
+    // {refused, blackhole, refused, live}, a run with r tries from a uniform
+    // start: live → 200; second refused → the live peer at once (200), or 502
+    // with r = 1; blackholed → waits with r - 1 left (504 with r = 1); first
+    // refused → the blackholed peer at once, which waits with r - 2 left
+    // (r = 3), is final (r = 2: 504), or is never reached (r = 1: 502).
+    //   V(1) = ok 1/4, 502 1/2, 504 1/4
+    //   V(2) = ok 1/2 + V(1)/4, 502 V(1).502/4, 504 1/4 + V(1).504/4
+    //   V(3) = ok 1/2 + V(1)/4 (first refused) + V(2)/4 (blackholed)
+    TrafficConfig c = fluid_config();
+    Traffic t(sim, 3, c, 1);
+    const auto b = t.add_backend(10);
+    t.set_upstreams(b, 0, {1, 2, 3, 4});
+    t.set_ip_dead(1, DeadIpBehavior::refused);
+    t.set_ip_dead(2, DeadIpBehavior::blackhole);
+    t.set_ip_dead(3, DeadIpBehavior::refused);
+    const double v1_502 = 1.0 / 2, v1_504 = 1.0 / 4;
+    const double v2_502 = v1_502 / 4, v2_504 = 1.0 / 4 + v1_504 / 4;
+    const auto f = t.fractions(b, 0);
+    CHECK(f.f502 == doctest::Approx(v2_502 / 4 + v1_502 / 4));
+    CHECK(f.f504 == doctest::Approx(v2_504 / 4 + v1_504 / 4));
   }
   SUBCASE("tries 1 fails in proportion to the dead peers") {
     TrafficConfig c = fluid_config();
@@ -225,34 +268,43 @@ TEST_CASE("traffic cycle walk gives the long run fraction of round robin") {
     for (PodIp ip : {1U, 2U, 3U}) t.set_ip_dead(ip);
     CHECK(t.failure_probability(b) == 0.75);
   }
-  SUBCASE("failure probability averages the workers") {
+  SUBCASE("failure probability averages the workers once the retries came back") {
     Traffic t(sim, 3, fluid_config(), 4);
     const auto b = t.add_backend(10);
     t.set_upstreams(b, 0, {1});
     t.set_upstreams(b, 1, {1, 2, 3, 4});
     t.set_upstreams(b, 2, {2});
     t.set_upstreams(b, 3, {});
+    t.start(at_s(100));
     for (PodIp ip : {1U, 2U, 3U}) t.set_ip_dead(ip);
-    // worker 0: 1 (504); 1: 1/2 (504); 2: 1 (504); 3: 1 (503).
-    CHECK(t.failure_probability(b) == doctest::Approx((1 + 0.5 + 1 + 1) / 4.0));
+    // Right now only first attempts that need no retry complete: worker 1's
+    // live peer (1/4 of its quarter) and worker 3's 503s (its quarter).
+    CHECK(t.failure_probability(b) == doctest::Approx(0.25 / (0.25 + 0.25 / 4)));
+    // Two connect timeouts later every try has come back: worker 0: 1 (504);
+    // 1: (3/4)^3 (504); 2: 1 (504); 3: 1 (503).
+    sim.run_until(at_s(10));
+    CHECK(t.failure_probability(b) == doctest::Approx((1 + 27.0 / 64 + 1 + 1) / 4.0));
     CHECK(t.fractions(b, 3).f503 == 1);
   }
 }
 
-// Brute force over every dead/live pattern of up to 6 peers and tries 1..4:
-// run exact mode with one worker long enough and compare the realised status
-// counts with the long-run fraction: they differ by at most the tail plus a
-// partial cycle, i.e. by fewer than n requests. Fluid mode's closed-form
-// counts obey the same bound.
+// Brute force over every dead/live pattern of up to 6 peers and tries 1..4,
+// where every walk happens at arrival (refused peers, or blackholed ones with
+// one try): run exact mode with one worker long enough and compare the
+// realised status counts with the long-run fraction: they differ by at most
+// the tail plus a partial cycle, i.e. by fewer than n requests. Fluid mode's
+// closed-form counts obey the same bound.
 TEST_CASE("traffic long run fraction matches the simulated pointer walk") {
   for (TrafficMode mode : {TrafficMode::exact, TrafficMode::fluid}) {
     for (std::size_t n = 1; n <= 6; ++n) {
       for (std::uint32_t pattern = 0; pattern < (1U << n); ++pattern) {
         for (int tries = 1; tries <= 4; ++tries) {
+          const bool refused = tries > 1;
           Simulator sim;
           TrafficConfig c;
           c.mode = mode;
           c.proxy_next_upstream_tries = tries;
+          c.dead_ip = refused ? DeadIpBehavior::refused : DeadIpBehavior::blackhole;
           Traffic t(sim, pattern * 7 + n, c, 1);
           const auto b = t.add_backend(400);
           std::vector<PodIp> ips;
@@ -261,15 +313,16 @@ TEST_CASE("traffic long run fraction matches the simulated pointer walk") {
           for (std::size_t i = 0; i < n; ++i) {
             if ((pattern >> i) & 1U) t.set_ip_dead(ips[i]);
           }
-          const double f = t.fractions(b, 0).f504;
+          const double f = refused ? t.fractions(b, 0).f502 : t.fractions(b, 0).f504;
           t.start(at_s(5));
           sim.run_until(at_s(5));
           t.finish();
           const BackendTotals& tot = t.totals(b);
+          const double failed = refused ? tot.requests_502 : tot.requests_504;
           CHECK(tot.requests > 1000);
-          CHECK(tot.requests_502 == 0);
-          CHECK(std::abs(tot.requests_504 - f * tot.requests) < static_cast<double>(n));
-          CHECK(tot.ok + tot.requests_504 == tot.requests);
+          CHECK((refused ? tot.requests_504 : tot.requests_502) == 0);
+          CHECK(std::abs(failed - f * tot.requests) < static_cast<double>(n));
+          CHECK(tot.ok + failed == tot.requests);
         }
       }
     }
@@ -279,9 +332,12 @@ TEST_CASE("traffic long run fraction matches the simulated pointer walk") {
 TEST_CASE("traffic windows open close and merge") {
   for (TrafficMode mode : {TrafficMode::fluid, TrafficMode::exact}) {
     CAPTURE(static_cast<int>(mode));
+    // Refused peers: every walk happens at arrival, so the windows follow the
+    // list changes to the instant (the delayed retries have their own test).
     Simulator sim;
     TrafficConfig c;
     c.mode = mode;
+    c.dead_ip = DeadIpBehavior::refused;
     Traffic t(sim, 11, c, 2);
     const auto b = t.add_backend(100);
     const auto quiet = t.add_backend(0);  // no traffic: never a window
@@ -333,19 +389,93 @@ TEST_CASE("traffic windows open close and merge") {
     // fail on worker 1 only, [20,20.5) succeed, [20.5,30) fail.
     const double expected_fail = 100 * 5 + 50 * 5 + 100 * 9.5;
     CHECK(std::abs(ws[0].requests - 2000) < 4 * std::sqrt(2000.0));
-    CHECK(std::abs(ws[0].requests_504 - expected_fail) < 4 * std::sqrt(expected_fail) + 2);
-    CHECK(ws[0].requests_504 < ws[0].requests);
-    CHECK(ws[0].requests_502 == 0);
+    CHECK(std::abs(ws[0].requests_502 - expected_fail) < 4 * std::sqrt(expected_fail) + 2);
+    CHECK(ws[0].requests_502 < ws[0].requests);
+    CHECK(ws[0].requests_504 == 0);
     CHECK(ws[0].requests_503 == 0);
-    CHECK(ws[2].requests_504 == ws[2].requests);  // [5] dead on both workers: all 504
+    CHECK(ws[2].requests_502 == ws[2].requests);  // [5] dead on both workers: all 502
     // Window counts are a part of the totals.
     const BackendTotals& tot = t.totals(b);
     CHECK(tot.requests >= ws[0].requests + ws[1].requests + ws[2].requests);
-    CHECK(tot.requests_504 == ws[0].requests_504 + ws[1].requests_504 + ws[2].requests_504);
-    CHECK(tot.ok + tot.requests_504 == tot.requests);
+    CHECK(tot.requests_502 == ws[0].requests_502 + ws[1].requests_502 + ws[2].requests_502);
+    CHECK(tot.ok + tot.requests_502 == tot.requests);
     CHECK(t.totals(quiet).requests == 0);
     if (mode == TrafficMode::fluid) CHECK(sim.events_processed() == 0);  // no per-request events
   }
+}
+
+// Issue 10's acceptance by hand: one Service, two pods, one blackholed at
+// 10 s while both workers still list it, the list without it picked up at
+// 110 s. nginx retries a connect timeout 5 s later from the pointer of that
+// moment; at 100 rps per worker some 500 other picks separate two tries, so
+// each try lands on the dead peer with 1/2 and a request fails only when all
+// three do: 1/8 (docs/model.md §12). The first such last attempt is at
+// 10 + 2 × 5 s; the last just before 110 s, when the workers drop the IP
+// (requests arriving after 100 s get their third try on the new list).
+// Failures: 200 rps × 90 s × 1/8 = 2250 504s, all inside [20 s, 110 s).
+TEST_CASE("traffic retries a connect timeout on the list of its own time") {
+  for (TrafficMode mode : {TrafficMode::fluid, TrafficMode::exact}) {
+    CAPTURE(static_cast<int>(mode));
+    Simulator sim;
+    TrafficConfig c;
+    c.mode = mode;
+    Traffic t(sim, 5, c, 2);
+    const auto b = t.add_backend(200);
+    for (int w = 0; w < 2; ++w) t.set_upstreams(b, w, {1, 2});
+    t.start(at_s(150));
+    sim.run_until(at_s(10));
+    t.set_ip_dead(1);
+    CHECK(t.failure_probability(b) == 0);  // every first try on it waits
+    sim.run_until(at_s(15));
+    CHECK(t.failure_probability(b) == 0);  // second tries: live, or wait again
+    sim.run_until(at_s(60));
+    CHECK(t.failure_probability(b) == doctest::Approx(0.125));
+    CHECK(t.expected_504s() == doctest::Approx(200 * 40 / 8.0));
+    sim.run_until(at_s(110));
+    for (int w = 0; w < 2; ++w) t.set_upstreams(b, w, {2});
+    CHECK(t.failure_probability(b) == 0);
+    sim.run_until(at_s(150));
+    t.finish();
+    REQUIRE(t.windows().size() == 1);
+    const TrafficWindow& win = t.windows()[0];
+    CHECK(win.start == at_s(20));
+    CHECK(win.end == at_s(110));
+    CHECK(win.peak_fail_fraction == doctest::Approx(0.125));
+    const double expected = 200 * 90 / 8.0;
+    CHECK(t.expected_504s() == doctest::Approx(expected));
+    const BackendTotals& tot = t.totals(b);
+    CHECK(std::abs(tot.requests_504 - expected) < 4 * std::sqrt(expected));
+    CHECK(win.requests_504 == tot.requests_504);
+    CHECK(tot.requests_502 == 0);
+    CHECK(tot.requests_503 == 0);
+  }
+}
+
+TEST_CASE("traffic retry after a connect timeout finds no balancer: 503") {
+  // Both pods blackholed at 10 s; at 12 s the worker's list is empty. Every
+  // request whose first try was at or after 10 s and before 12 s comes back
+  // at 15-17 s to no balancer: 503 (balancer.lua), not 504.
+  Simulator sim;
+  TrafficConfig c;
+  c.mode = TrafficMode::exact;
+  Traffic t(sim, 8, c, 1);
+  const auto b = t.add_backend(100);
+  t.set_upstreams(b, 0, {1, 2});
+  t.start(at_s(40));
+  sim.run_until(at_s(10));
+  t.set_ip_dead(1);
+  t.set_ip_dead(2);
+  sim.run_until(at_s(12));
+  t.set_upstreams(b, 0, {});
+  sim.run_until(at_s(40));
+  t.finish();
+  const BackendTotals& tot = t.totals(b);
+  CHECK(tot.requests_504 == 0);
+  // 2 s of delayed requests and 28 s of arrivals on an empty list.
+  CHECK(std::abs(tot.requests_503 - 100 * 30) < 4 * std::sqrt(100 * 30.0));
+  REQUIRE(t.windows().size() == 1);
+  CHECK(t.windows()[0].start == at_s(12));
+  CHECK(t.windows()[0].end == at_s(40));
 }
 
 TEST_CASE("traffic window opens at start when a backend already fails and 503 counts") {
@@ -388,7 +518,11 @@ const Time kEnd = Time::zero() + Duration::minutes(5);
 // each worker picks up within 1 s; the old pods die 5–40 s later and leave the
 // workers' lists 0–60 s after the replace (so often after they died: the stale
 // window). Every seventh backend also loses all endpoints for 10 s (503).
-// Death behaviours vary by backend, some mixed per IP.
+// Death behaviours vary by backend, some mixed per IP among the errors
+// (refused with unreachable). Not blackholed with refused in one list: there
+// fluid mode takes a run's start as uniform while a refused peer passes its
+// run on to the next peer, so exact mode fails less (docs/model.md §12; no
+// scenario can produce it, traffic.deadIP is one behaviour for every IP).
 std::vector<Action> make_script() {
   epsim::sim::RandomStream rng(2024, "test/traffic-script");
   std::vector<Action> script;
@@ -410,7 +544,7 @@ std::vector<Action> make_script() {
       DeadIpBehavior how = b % 4 == 0 ? DeadIpBehavior::refused
                            : b % 4 == 1 ? DeadIpBehavior::unreachable
                                         : DeadIpBehavior::blackhole;
-      if (b % 5 == 2 && ip % 2 == 0) how = DeadIpBehavior::refused;  // mixed per IP
+      if (b % 5 == 2 && ip % 2 == 0 && how != DeadIpBehavior::blackhole) how = DeadIpBehavior::refused;
       script.push_back({replace + die + Duration::milliseconds(ip % 10), 1, b, 0, {}, ip, how});
     }
     if (b % 7 == 3) {
@@ -472,8 +606,10 @@ TEST_CASE("traffic exact and fluid modes agree") {
     CAPTURE(seed);
     const RunResult exact = run_script(TrafficMode::exact, script, seed);
     const RunResult fluid = run_script(TrafficMode::fluid, script, seed);
-    CHECK(fluid.events == 0);
-    CHECK(exact.events == static_cast<std::uint64_t>(exact.totals.requests));
+    // Fluid mode's only events update the retry flows, at most tries - 1 per
+    // change; exact mode has those plus one per arrival and delayed retry.
+    CHECK(fluid.events <= 2 * script.size());
+    CHECK(exact.events >= static_cast<std::uint64_t>(exact.totals.requests) + fluid.events);
 
     // Windows depend only on the computed state (lists, dead IPs), never on
     // sampled requests, so they are identical, peak included.
