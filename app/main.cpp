@@ -379,7 +379,7 @@ int validate_command(const std::vector<std::string>& paths, const std::vector<st
         deploys += c.deploys.size();
       }
       std::cout << fmt::format("{}: valid: {} ({} clusters, {} services, {} deploy entries, {} of virtual time)\n",
-                               path, s.name, s.clusters.size(), services, deploys,
+                               path == "-" ? "<stdin>" : path, s.name, s.clusters.size(), services, deploys,
                                epsim::sim::format_duration(s.duration));
     } catch (const InputError& e) {
       std::cerr << "epsim: " << e.what() << "\n";

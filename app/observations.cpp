@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "app/input_error.h"
+#include "app/input_file.h"
 #include "app/measures.h"
 #include "app/number_text.h"
 #include "app/set_assignment.h"
@@ -28,12 +29,10 @@ namespace {
 constexpr double kDefaultRelativeSigma = 0.05;
 
 std::string read_file_text(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot read {}", path, what));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw InputError(fmt::format("{}: cannot read {}", path, what));
-  return text.str();
+  std::string reason;
+  std::optional<std::string> text = read_input_file(path, reason);
+  if (!text) throw InputError(fmt::format("{}: cannot read {}: {}", path, what, reason));
+  return std::move(*text);
 }
 
 // Seconds since the Unix epoch of "2020-09-01T17:20:00Z", "2020-09-01 17:20:00",

@@ -15,6 +15,7 @@
 
 #include "app/embedded_scenarios.h"
 #include "app/input_error.h"
+#include "app/input_file.h"
 #include "app/scenario_schema.h"
 #include "app/set_assignment.h"
 #include "app/sha256.h"
@@ -78,7 +79,10 @@ struct Loader {
   void load(const std::string& path, const std::string& shown, bool embedded, const YAML::Mark* from,
             const std::string& from_file, const std::string* text = nullptr) {
     std::error_code ec;  // e.g. a name too long: the open below reports it as bad input
-    std::string canonical = text ? "text:" + path : embedded ? "embedded:" + path : fs::weakly_canonical(path, ec).string();
+    std::string canonical = text       ? "text:" + path
+                            : embedded ? "embedded:" + path
+                            : path == "-" ? std::string("stdin:")
+                                          : fs::weakly_canonical(path, ec).string();
     if (ec) canonical = path;
     for (const auto& s : stack) {
       if (s == canonical) {
@@ -102,20 +106,15 @@ struct Loader {
       f.text = it->second;
       f.dir = fs::path(path).parent_path().string();
     } else {
-      std::ifstream in(path, std::ios::binary);
-      if (!in) {
-        const std::string reason = std::strerror(errno);
+      std::string reason;
+      std::optional<std::string> content = read_input_file(path, reason);
+      if (!content) {
         if (from) throw InputError(fmt::format("{}: cannot read included file {}: {}", where(from_file, *from), shown, reason));
         throw InputError(fmt::format("{}: cannot read scenario file: {}", shown, reason));
       }
-      if (fs::is_directory(path, ec)) {
-        if (from) throw InputError(fmt::format("{}: cannot read included file {}: is a directory", where(from_file, *from), shown));
-        throw InputError(fmt::format("{}: cannot read scenario file: is a directory", shown));
-      }
-      std::ostringstream buf;
-      buf << in.rdbuf();
-      f.text = buf.str();
-      f.dir = fs::path(path).parent_path().string();
+      f.text = std::move(*content);
+      // A scenario on the standard input includes relative to the working directory.
+      f.dir = path == "-" ? std::string() : fs::path(path).parent_path().string();
     }
     parse(f);
     all_text += f.path + "\n" + f.text + "\n";
@@ -614,8 +613,10 @@ struct ScenarioFiles::Loaded {
 
 ScenarioFiles::ScenarioFiles(const std::string& path) : path_(path), loaded_(std::make_unique<Loaded>()) {
   const bool embedded = path.empty();
-  loaded_->loader.load(embedded ? kEmbeddedDefaultName : path,
-                       embedded ? std::string("<embedded ") + kEmbeddedDefaultName + ">" : path, embedded, nullptr, "");
+  const std::string shown = embedded ? std::string("<embedded ") + kEmbeddedDefaultName + ">"
+                           : path == "-" ? std::string("<stdin>")
+                                         : path;
+  loaded_->loader.load(embedded ? kEmbeddedDefaultName : path, shown, embedded, nullptr, "");
 }
 
 ScenarioFiles::~ScenarioFiles() = default;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "app/input_error.h"
+#include "app/input_file.h"
 #include "app/measures.h"
 
 namespace epsim::app {
@@ -143,13 +144,12 @@ SweepResult merge_shards(const std::vector<std::string>& paths) {
   std::vector<bool> have;
   std::string first;
   for (const std::string& path : files) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(fmt::format("{}: cannot read shard file", path));
-    std::stringstream buf;
-    buf << in.rdbuf();
+    std::string reason;
+    const std::optional<std::string> text = read_input_file(path, reason);
+    if (!text) throw InputError(fmt::format("{}: cannot read shard file: {}", path, reason));
     nlohmann::ordered_json j;
     try {
-      j = nlohmann::ordered_json::parse(buf.str());
+      j = nlohmann::ordered_json::parse(*text);
     } catch (const nlohmann::json::exception& e) {
       throw InputError(fmt::format("{}: not a sweep shard file (JSON error: {})", path, e.what()));
     }

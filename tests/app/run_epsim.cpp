@@ -49,10 +49,10 @@ std::string ScratchDir::write(const std::string& name, const std::string& text) 
   return path.string();
 }
 
-CommandResult run_epsim(const std::string& args) {
+CommandResult run_epsim(const std::string& args, const std::string& stdin_path) {
   static int counter = 0;
   const std::string base = "/tmp/epsim_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const std::string cmd = std::string(EPSIM_BINARY) + " " + args + " >" + base + ".out 2>" + base + ".err </dev/null";
+  const std::string cmd = std::string(EPSIM_BINARY) + " " + args + " >" + base + ".out 2>" + base + ".err <" + shell_quoted(stdin_path);
   const int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

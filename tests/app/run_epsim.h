@@ -12,8 +12,9 @@ struct CommandResult {
   std::string err;
 };
 
-// `args` is appended to the epsim path as shell words (quote them yourself).
-CommandResult run_epsim(const std::string& args);
+// `args` is appended to the epsim path as shell words (quote them yourself);
+// the standard input is `stdin_path`.
+CommandResult run_epsim(const std::string& args, const std::string& stdin_path = "/dev/null");
 std::string read_file(const std::string& path);
 std::string source_path(const std::string& relative);  // path inside the source tree
 
