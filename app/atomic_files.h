@@ -1,5 +1,5 @@
-// Writes a set of report files into a directory all-or-nothing (DESIGN.md
-// §2.3): each file goes to a temp file in the same directory, is flushed and
+// Writes a set of report files into a directory all-or-nothing (README.md,
+// Reliability): each file goes to a temp file in the same directory, is flushed and
 // then renamed over its final name. When any step fails, every temp file and
 // every file this call already renamed are removed, and InputError is thrown
 // with one message; a failed run leaves no half-written report.

@@ -1,4 +1,4 @@
-// Follows a pod change through the stages it crossed (DESIGN.md §3): the
+// Follows a pod change through the stages it crossed (docs/model.md §13): the
 // business cluster's endpoints controller (workqueue wait, client throttle,
 // API server), the sync component, EndpointSlice mirroring, ingress-nginx's
 // sync and each nginx worker's pickup. The stage order is the pipeline

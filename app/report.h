@@ -1,5 +1,5 @@
-// Reports of a finished run: the JSON contract of DESIGN.md §4 and the text
-// summary for a terminal.
+// Reports of a finished run: the JSON report (its keys are what sweeps, tune,
+// calibrate and the tests read) and the text summary for a terminal.
 #pragma once
 
 #include <nlohmann/json.hpp>

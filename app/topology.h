@@ -1,4 +1,4 @@
-// The pipeline topology of a scenario as a Boost.Graph (DESIGN.md §2.1):
+// The pipeline topology of a scenario as a Boost.Graph (docs/model.md §1):
 // vertices are component instances and the resources they exchange, edges
 // say "watches" (resource → component) or "writes to" (component →
 // resource). The app validates it (acyclic: no component writes what feeds

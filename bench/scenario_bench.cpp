@@ -1,4 +1,4 @@
-// Wall time of whole scenario runs (DESIGN.md §6: the 13k-service incident,
+// Wall time of whole scenario runs (the target: the 13k-service incident,
 // 24 h of virtual time, well under 1 s on one core), and how it grows with
 // the number of services.
 #include <benchmark/benchmark.h>

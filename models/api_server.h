@@ -7,7 +7,7 @@
 // --max-mutating-requests-inflight requests are already in flight (apiserver
 // pkg/server/filters/maxinflight.go, Retry-After: 1); otherwise it waits for
 // the server's write processor (a FIFO at `mutating_throughput` requests/s:
-// the calibrated server-side bound of DESIGN.md §1), then takes a sampled
+// the calibrated server-side bound, docs/model.md §4), then takes a sampled
 // latency (log-normal), then is applied. An update whose result equals the
 // stored object is a no-op: no new RV, no watch event (apiserver
 // pkg/storage/etcd3/store.go GuaranteedUpdate), unless elision is switched

@@ -64,7 +64,7 @@ IngressNginx::IngressNginx(sim::Simulator& simulator, sim::MetricsRegistry& metr
 IngressNginx::~IngressNginx() = default;
 
 // Ready addresses only: internal/ingress/controller/endpointslices.go skips
-// endpoints whose ready condition is false (ingress-and-sync.md §1.1).
+// endpoints whose ready condition is false (docs/model.md §11).
 std::vector<PodIp> IngressNginx::backend_ips(std::uint32_t backend) const {
   const Endpoints* e = cache_.get(backend);
   return e == nullptr ? std::vector<PodIp>{} : ready_ips(*e);
@@ -184,7 +184,7 @@ void IngressNginx::worker_tick(int w) {
   Worker& worker = workers_[static_cast<std::size_t>(w)];
   worker.tick_scheduled = false;
   // configuration.lua stamps the POST with ngx.time() (whole seconds;
-  // ingress-and-sync.md §1.4). Our reading of the comparison: a POST in the
+  // docs/model.md §11). Our reading of the comparison: a POST in the
   // same second as the worker's last take is missed until the next POST.
   if (raw_synced_second_ <= worker.synced_second) return;
   worker.synced_second = raw_synced_second_;

@@ -1,5 +1,5 @@
 // What each stage of the pipeline wrote, and when, so that a stale window can
-// be followed back through the stages a pod change crossed (DESIGN.md §3).
+// be followed back through the stages a pod change crossed (docs/model.md §13).
 // A stage that writes endpoint lists (the endpoints controller, the sync
 // component, EndpointSlice mirroring) records every write that changed
 // storage.

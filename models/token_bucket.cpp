@@ -131,7 +131,7 @@ void TokenBucket::set_qps(sim::Time now, double qps) {
 
 void TokenBucket::check_level() const {
   // The level is refilled up to burst and never beyond; a reservation may take
-  // it below zero (DESIGN.md §7: token level within [−∞, burst]).
+  // it below zero (docs/model.md §2: token level within [−∞, burst]).
   EPSIM_INVARIANT(tokens_ <= static_cast<double>(burst_), "token bucket level above burst");
   EPSIM_INVARIANT(!std::isnan(tokens_), "token bucket level is NaN");
 }

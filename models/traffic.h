@@ -45,7 +45,8 @@
 
 namespace epsim::models {
 
-// What a connection to a pod IP that no longer answers does (reference §2.3).
+// What a connection to a pod IP that no longer answers does (docs/model.md §12; nginx
+// ngx_http_upstream_next: NGX_HTTP_UPSTREAM_FT_TIMEOUT / FT_ERROR).
 enum class DeadIpBehavior {
   blackhole,    // packets dropped: connect timeout, FT_TIMEOUT → 504
   refused,      // RST, ECONNREFUSED: FT_ERROR → 502 at once

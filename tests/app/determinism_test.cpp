@@ -1,4 +1,4 @@
-// DESIGN.md §5: the same scenario, seed and build give byte-identical reports
+// README.md, Reliability: the same scenario, seed and build give byte-identical reports
 // (except wall_*), for every scenario shipped in scenarios/ (found at test
 // time, so a new scenario is covered without touching this file).
 #include <doctest/doctest.h>
