@@ -71,11 +71,12 @@
 // is needed (round robin spreads failures evenly, it does not toss a coin per
 // request). The long-run fraction differs from a segment's realised share by
 // at most n / N (the tail and the partial cycle), which the agreement test's
-// slack covers. The lift of this map is non-decreasing and of degree one, and
-// a brute force over every dead/live pattern of up to 12 peers and tries 1..5
-// finds the failure fraction the same on every cycle, so it does not depend on
-// the random start; with per-IP mixed behaviours only the 502/504 split (never
-// the total) can differ between cycles. Every other completion (runs with a
+// slack covers. The lift of this map is non-decreasing and of degree one;
+// tests/models/round_robin_test.cpp checks over every dead/live pattern of up
+// to 10 peers and tries 1..5 that the failure fraction is the same on every
+// cycle, so it does not depend on the random start; with per-IP mixed
+// behaviours only the 502/504 split (never the total) can differ between
+// cycles. The maths is models/round_robin.h. Every other completion (runs with a
 // uniform start) is a Poisson count per status with mean flow × Δt: a thinned
 // Poisson process is Poisson.
 //
@@ -87,7 +88,6 @@
 namespace epsim::models {
 
 namespace {
-constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 constexpr sim::Duration kMergeGap = sim::Duration::nanoseconds(1'000'000'000);  // windows < 1 s apart merge
 
 int status_code(std::uint8_t s) { return s == 0 ? 200 : s == 1 ? 504 : 502; }
@@ -99,7 +99,8 @@ Traffic::Traffic(sim::Simulator& simulator, std::uint64_t seed, TrafficConfig co
       workers_(workers),
       arrivals_(seed, "traffic/arrivals"),
       worker_pick_(seed, "traffic/workers"),
-      start_key_(sim::stream_seed(seed, "traffic/start")) {
+      start_key_(sim::stream_seed(seed, "traffic/start")),
+      rule_{config.proxy_next_upstream_tries, config.next_upstream_on_timeout, config.next_upstream_on_error} {
   if (workers_ < 1) throw std::invalid_argument("traffic needs at least one nginx worker");
   if (config_.proxy_next_upstream_tries < 1) {
     // nginx reads 0 as "unlimited"; with balancer_by_lua the tries are
@@ -171,102 +172,13 @@ std::uint32_t Traffic::random_start(std::uint32_t backend, int worker, std::uint
   return static_cast<std::uint32_t>(sim::splitmix64_next(state) % n);
 }
 
-// One request's attempts from `pointer` (ngx_http_upstream_next): a live peer
-// ends the walk; a dead one ends it unless its kind is retried and tries
-// remain. The status is the last attempt's.
-Traffic::Walk Traffic::walk(const std::vector<PodIp>& ips, std::uint32_t pointer) const {
-  const auto n = static_cast<std::uint64_t>(ips.size());
-  const auto tries = static_cast<std::uint64_t>(config_.proxy_next_upstream_tries);
-  Walk out;
-  std::uint64_t timeouts = 0;
-  for (std::uint64_t k = 0; k < tries; ++k) {
-    if (k == n) {
-      // A whole lap of retried dead peers: the rest of the tries repeat it.
-      // Count the timeouts of the remaining attempts by laps.
-      const std::uint64_t rest = tries - n;
-      const std::uint64_t laps = rest / n, part = rest % n;
-      std::uint64_t lap_timeouts = 0, part_timeouts = 0;
-      for (std::uint64_t j = 0; j < n; ++j) {
-        const bool t = kind_of(ips[(pointer + j) % n]) == 1;
-        lap_timeouts += t;
-        if (j < part) part_timeouts += t;
-      }
-      timeouts += laps * lap_timeouts + part_timeouts;
-      const std::uint64_t last = (pointer + tries - 1) % n;
-      out.status = kind_of(ips[last]);
-      out.attempts = static_cast<std::uint32_t>(std::min<std::uint64_t>(tries, kNone));
-      out.timeouts = static_cast<std::uint32_t>(std::min<std::uint64_t>(timeouts, kNone));
-      out.next = static_cast<std::uint32_t>((pointer + tries) % n);
-      return out;
-    }
-    const std::uint64_t p = (pointer + k) % n;
-    const std::uint8_t kind = kind_of(ips[p]);
-    if (kind == 1) ++timeouts;
-    if (kind == 0 || !retried(kind) || k + 1 == tries) {
-      out.status = kind;
-      out.attempts = static_cast<std::uint32_t>(k + 1);
-      out.timeouts = static_cast<std::uint32_t>(timeouts);
-      out.next = static_cast<std::uint32_t>((p + 1) % n);
-      return out;
-    }
-  }
-  return out;  // unreachable: tries >= 1
+const std::vector<std::uint8_t>& Traffic::kinds_of(const std::vector<PodIp>& ips) const {
+  kinds_.resize(ips.size());
+  for (std::size_t p = 0; p < ips.size(); ++p) kinds_[p] = kind_of(ips[p]);
+  return kinds_;
 }
 
-// step_next_[p], step_status_[p]: the walk from every start p, in O(n) for
-// any tries: the walk ends at the first "stopper" (a live peer or a dead one
-// whose kind is not retried) if it is fewer than `tries` peers ahead, else
-// after `tries` retried dead peers.
-void Traffic::build_steps(const std::vector<PodIp>& ips) const {
-  const std::size_t n = ips.size();
-  const auto tries = static_cast<std::uint64_t>(config_.proxy_next_upstream_tries);
-  kinds_.resize(n);
-  dist_.resize(n);
-  step_next_.resize(n);
-  step_status_.resize(n);
-  for (std::size_t p = 0; p < n; ++p) kinds_[p] = kind_of(ips[p]);
-  auto stopper = [&](std::size_t p) { return kinds_[p] == 0 || !retried(kinds_[p]); };
-  // Distance to the next stopper at or after p, going round once.
-  std::uint32_t d = kNone;
-  for (std::size_t i = 2 * n; i-- > 0;) {
-    const std::size_t p = i % n;
-    if (stopper(p)) {
-      d = 0;
-    } else if (d != kNone) {
-      ++d;
-    }
-    if (i < n) dist_[p] = d;
-  }
-  for (std::size_t p = 0; p < n; ++p) {
-    if (dist_[p] != kNone && dist_[p] < tries) {
-      const std::size_t q = (p + dist_[p]) % n;
-      step_status_[p] = kinds_[q];
-      step_next_[p] = static_cast<std::uint32_t>((q + 1) % n);
-    } else {
-      step_status_[p] = kinds_[(p + tries - 1) % n];
-      step_next_[p] = static_cast<std::uint32_t>((p + tries) % n);
-    }
-  }
-}
-
-// The orbit of `pointer` under the steps: order_ = tail then cycle, prefix_ =
-// running counts of (ok, 504, 502) over order_. Returns the tail length.
-std::uint32_t Traffic::build_orbit(std::uint32_t pointer) const {
-  const std::size_t n = step_next_.size();
-  seen_.assign(n, kNone);
-  order_.clear();
-  prefix_.assign(3, 0);
-  std::uint32_t p = pointer;
-  while (seen_[p] == kNone) {
-    seen_[p] = static_cast<std::uint32_t>(order_.size());
-    order_.push_back(p);
-    const std::size_t base = prefix_.size() - 3;
-    for (std::size_t s = 0; s < 3; ++s) prefix_.push_back(prefix_[base + s] + (step_status_[p] == s ? 1U : 0U));
-    p = step_next_[p];
-  }
-  return seen_[p];
-}
-
+// Long-run shares of a worker whose walks all happen at arrival (the orbit).
 WorkerFractions Traffic::worker_fractions(const Worker& w) const {
   WorkerFractions f;
   if (w.ips.empty()) {
@@ -274,105 +186,11 @@ WorkerFractions Traffic::worker_fractions(const Worker& w) const {
     return f;
   }
   if (w.dead == 0) return f;
-  build_steps(w.ips);
-  const std::uint32_t tail = build_orbit(w.pointer);
-  const auto len = static_cast<double>(order_.size() - tail);
-  const std::size_t e = 3 * order_.size(), t = 3 * static_cast<std::size_t>(tail);
-  const std::uint32_t c504 = prefix_[e + 1] - prefix_[t + 1];
-  const std::uint32_t c502 = prefix_[e + 2] - prefix_[t + 2];
-  f.f502 = c502 / len;
-  f.f504 = c504 / len;
-  f.fail = (c502 + c504) / len;
-  return f;
-}
-
-// run_hist_[3·d + k]: how many starts p meet d retried errors and then a
-// stopper of kind k (0 live, 1 timeout, 2 error not retried); run_all_errors_:
-// starts that never meet a stopper (every peer a retried error). Used where a
-// run starts at a uniformly random peer (the modelling notes' second regime).
-void Traffic::build_runs(const std::vector<PodIp>& ips) const {
-  const std::size_t n = ips.size();
-  kinds_.resize(n);
-  for (std::size_t p = 0; p < n; ++p) kinds_[p] = kind_of(ips[p]);
-  auto consecutive = [&](std::size_t p) { return kinds_[p] == 2 && config_.next_upstream_on_error; };
-  run_hist_.assign(3 * n, 0.0);
-  run_all_errors_ = 0;
-  // Going backwards round the list twice: d = retried errors before the next
-  // stopper, and that stopper's kind.
-  std::uint32_t d = kNone;
-  std::uint8_t stop = 0;
-  for (std::size_t i = 2 * n; i-- > 0;) {
-    const std::size_t p = i % n;
-    if (!consecutive(p)) {
-      d = 0;
-      stop = kinds_[p];
-    } else if (d != kNone) {
-      ++d;
-    }
-    if (i >= n) continue;
-    if (d == kNone) {
-      ++run_all_errors_;
-    } else {
-      run_hist_[3 * d + stop] += 1;
-    }
-  }
-}
-
-// `mass` runs per second with `tries` left, starting at a uniform peer of the
-// list build_runs() saw (n peers): their final statuses go to `finals`, their
-// retried timeouts to out[tries left] (out.size() > tries - 1).
-void Traffic::spread_runs(std::size_t n, int tries, double mass, Flows& finals, std::vector<double>& out) const {
-  if (run_all_errors_ != 0) {  // every try is a retried error: the last one's 502
-    finals.f502 += mass;
-    return;
-  }
-  const double per_start = mass / static_cast<double>(n);
-  const auto t = static_cast<std::size_t>(tries);
-  for (std::size_t d = 0; d < n; ++d) {
-    for (std::size_t kind = 0; kind < 3; ++kind) {
-      const double starts = run_hist_[3 * d + kind];
-      if (starts == 0) continue;
-      const double m = starts * per_start;
-      if (d >= t) {
-        finals.f502 += m;  // the tries ran out on retried errors
-      } else if (kind == 0) {
-        finals.ok += m;
-      } else if (kind == 2) {
-        finals.f502 += m;
-      } else if (config_.next_upstream_on_timeout && d + 1 < t) {
-        out[t - d - 1] += m;
-      } else {
-        finals.f504 += m;
-      }
-    }
-  }
-}
-
-// Long-run fractions under the uniform-start model with nothing changing:
-// V(r) = finals(r) + Σ out(r)[r'] · V(r'), bottom-up over the tries left.
-WorkerFractions Traffic::delayed_fractions(const Worker& w) const {
-  const int tries = config_.proxy_next_upstream_tries;
-  build_runs(w.ips);
-  std::vector<Flows> value(static_cast<std::size_t>(tries) + 1);
-  std::vector<double> out(static_cast<std::size_t>(tries), 0.0);
-  for (int r = 1; r <= tries; ++r) {
-    Flows v;
-    std::fill(out.begin(), out.end(), 0.0);
-    spread_runs(w.ips.size(), r, 1.0, v, out);
-    for (int left = 1; left < r; ++left) {
-      const Flows& later = value[static_cast<std::size_t>(left)];
-      const double m = out[static_cast<std::size_t>(left)];
-      v.ok += m * later.ok;
-      v.f502 += m * later.f502;
-      v.f504 += m * later.f504;
-    }
-    value[static_cast<std::size_t>(r)] = v;
-  }
-  const Flows& v = value[static_cast<std::size_t>(tries)];
-  WorkerFractions f;
-  f.f502 = v.f502;
-  f.f504 = v.f504;
-  f.fail = v.f502 + v.f504;
+  orbit_.build(kinds_of(w.ips), rule_);
+  const round_robin::Shares s = orbit_.long_run(w.pointer);
+  f.f502 = s.f502;
+  f.f504 = s.f504;
+  f.fail = s.fail;
   return f;
 }
 
@@ -416,13 +234,17 @@ bool Traffic::compute_worker(Worker& w) {
       w.orbit_504 = f.f504;
     }
     if (w.delays || incoming > 0) {
-      build_runs(w.ips);
-      out.assign(static_cast<std::size_t>(config_.proxy_next_upstream_tries), 0.0);
-      if (w.delays) spread_runs(w.ips.size(), config_.proxy_next_upstream_tries, first, random, out);
+      runs_.build(kinds_of(w.ips), rule_);
+      out.assign(static_cast<std::size_t>(rule_.tries), 0.0);
+      round_robin::UniformRuns::Finals finals;
+      if (w.delays) runs_.spread(rule_.tries, first, finals, out);
       for (std::size_t r = 1; w.retries && r < w.retries->incoming.size(); ++r) {
         const double m = w.retries->incoming[r];
-        if (m > 0) spread_runs(w.ips.size(), static_cast<int>(r), m, random, out);
+        if (m > 0) runs_.spread(static_cast<int>(r), m, finals, out);
       }
+      random.ok = finals.ok;
+      random.f502 = finals.f502;
+      random.f504 = finals.f504;
       if (std::all_of(out.begin(), out.end(), [](double m) { return m == 0; })) out.clear();
     }
   }
@@ -545,21 +367,10 @@ void Traffic::flush(std::uint32_t backend) {
       w.pointer = static_cast<std::uint32_t>((w.pointer + n_req) % w.ips.size());
       continue;
     }
-    build_steps(w.ips);
-    const std::uint64_t tail = build_orbit(w.pointer);
-    const std::uint64_t size = order_.size(), len = size - tail;
-    const std::uint64_t in_tail = std::min(n_req, tail);
-    const std::uint64_t rest = n_req - in_tail;
-    const std::uint64_t laps = rest / len, part = rest % len;
-    auto count = [&](std::size_t s) {
-      const std::uint64_t tail_c = prefix_[3 * in_tail + s];
-      const std::uint64_t cycle_c = prefix_[3 * size + s] - prefix_[3 * tail + s];
-      const std::uint64_t part_c = rest == 0 ? 0 : prefix_[3 * (tail + part) + s] - prefix_[3 * tail + s];
-      return static_cast<double>(tail_c + laps * cycle_c + part_c);
-    };
-    total.r504 += count(1);
-    total.r502 += count(2);
-    w.pointer = n_req < tail ? order_[n_req] : order_[tail + part];
+    orbit_.build(kinds_of(w.ips), rule_);
+    const round_robin::StatusCounts c = orbit_.advance(w.pointer, n_req);
+    total.r504 += static_cast<double>(c.r504);
+    total.r502 += static_cast<double>(c.r502);
   }
   record(backend, total);
 }
@@ -843,7 +654,8 @@ RequestOutcome Traffic::probe(std::uint32_t backend, int worker) const {
     out.status = 503;
     return out;
   }
-  const Walk walked = walk(ips, backends_[backend].workers[static_cast<std::size_t>(worker)].pointer);
+  const round_robin::Walk walked =
+      round_robin::walk(kinds_of(ips), backends_[backend].workers[static_cast<std::size_t>(worker)].pointer, rule_);
   out.status = status_code(walked.status);
   out.attempts = static_cast<int>(walked.attempts);
   out.connect_wait = config_.proxy_connect_timeout * static_cast<std::int64_t>(walked.timeouts);
@@ -853,7 +665,14 @@ RequestOutcome Traffic::probe(std::uint32_t backend, int worker) const {
 WorkerFractions Traffic::fractions(std::uint32_t backend, int worker) const {
   upstreams(backend, worker);
   const Worker& w = backends_[backend].workers[static_cast<std::size_t>(worker)];
-  return w.delays ? delayed_fractions(w) : worker_fractions(w);
+  if (!w.delays) return worker_fractions(w);
+  runs_.build(kinds_of(w.ips), rule_);
+  const round_robin::Shares s = runs_.long_run();
+  WorkerFractions f;
+  f.f502 = s.f502;
+  f.f504 = s.f504;
+  f.fail = s.fail;
+  return f;
 }
 
 }  // namespace epsim::models

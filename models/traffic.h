@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "models/objects.h"
+#include "models/round_robin.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
 
@@ -204,30 +205,19 @@ class Traffic {
     Counts gap;                           // arrivals since that window closed
     sim::EventId arrival;                 // exact: the pending arrival
   };
-  struct Walk {
-    std::uint8_t status = 0;  // as kind_of: 0 ok, 1 → 504, 2 → 502
-    std::uint32_t attempts = 0;
-    std::uint32_t timeouts = 0;
-    std::uint32_t next = 0;
-  };
 
   Backend& backend_at(std::uint32_t backend);
   const Backend& backend_at(std::uint32_t backend) const;
   std::uint8_t kind_of(PodIp ip) const;  // 0 live, 1 timeout (504), 2 error (502)
   bool retried(std::uint8_t kind) const;
   bool retry_waits() const;  // a retried timeout waits proxy-connect-timeout (> 0, tries >= 2)
-  Walk walk(const std::vector<PodIp>& ips, std::uint32_t pointer) const;
-  void build_runs(const std::vector<PodIp>& ips) const;
-  void spread_runs(std::size_t n, int tries, double mass, Flows& finals, std::vector<double>& out) const;
-  WorkerFractions delayed_fractions(const Worker& w) const;
+  const std::vector<std::uint8_t>& kinds_of(const std::vector<PodIp>& ips) const;  // kind_of each, in scratch
   Flows orbit_flows(const Worker& w) const;  // per unit rate: first attempts decided at arrival
   bool compute_worker(Worker& w);  // true: its outgoing retries changed
   void update_incoming(Worker& w) const;
   void after_change(std::uint32_t backend, bool retries_changed);
   void on_retry_flows(std::uint32_t backend);
   void run_exact(std::uint32_t backend, std::size_t worker, int tries);
-  void build_steps(const std::vector<PodIp>& ips) const;
-  std::uint32_t build_orbit(std::uint32_t pointer) const;
   WorkerFractions worker_fractions(const Worker& w) const;
   std::uint32_t random_start(std::uint32_t backend, int worker, std::uint32_t reinits, std::size_t n) const;
 
@@ -263,16 +253,11 @@ class Traffic {
   bool finished_ = false;
   sim::Time until_ = sim::Time::max();
 
+  round_robin::RetryRule rule_;
   // Scratch of the O(n) closed forms (reused, never shrunk).
-  mutable std::vector<std::uint32_t> step_next_;
-  mutable std::vector<std::uint8_t> step_status_;
-  mutable std::vector<std::uint32_t> seen_;
-  mutable std::vector<std::uint32_t> order_;
-  mutable std::vector<std::uint32_t> prefix_;  // 3 counters (ok, 504, 502) per orbit index
   mutable std::vector<std::uint8_t> kinds_;
-  mutable std::vector<std::uint32_t> dist_;
-  mutable std::vector<double> run_hist_;  // build_runs: starts per (errors before stopper, stopper kind)
-  mutable std::size_t run_all_errors_ = 0;  // build_runs: starts whose every peer is a retried error
+  mutable round_robin::Orbit orbit_;
+  mutable round_robin::UniformRuns runs_;
   std::vector<PodIp> sort_a_, sort_b_;
 };
 
