@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +20,7 @@
 #include "app/sha256.h"
 #include "app/yaml_input.h"
 #include "models/controller_switches.h"
+#include "models/version.h"
 
 namespace epsim::app {
 
@@ -504,11 +504,9 @@ void validate_topology(const Scenario& s) {
     // manager's EndpointSliceMirroring controller, new in Kubernetes 1.19.
     const ClusterSpec* to = find_cluster(s, s.sync.to);
     const auto traits = ingress_version_traits(s.ingress.version);
-    int major = 0, minor = 0;
-    if (traits && traits->read_endpoint_slices &&
-        std::sscanf(to->kubernetes_version.c_str() + (to->kubernetes_version.rfind('v', 0) == 0 ? 1 : 0), "%d.%d",
-                    &major, &minor) == 2 &&
-        major == 1 && minor < 19) {
+    const auto access_version = models::parse_release_version(to->kubernetes_version);
+    if (traits && traits->read_endpoint_slices && access_version && access_version->major == 1 &&
+        access_version->minor < 19) {
       throw InputError(fmt::format("{}: ingress-nginx {} reads EndpointSlices, but access cluster {} runs Kubernetes "
                                    "{}, which has no EndpointSlice mirroring (1.19+): set its kubernetesVersion to "
                                    "1.19 or later, or use ingress-nginx < 1.4",
@@ -694,16 +692,13 @@ void apply_overrides(Scenario& s, const Overrides& o) {
 }
 
 std::optional<IngressVersionTraits> ingress_version_traits(const std::string& version) {
-  std::string v = version;
-  if (v.rfind("controller-", 0) == 0) v.erase(0, 11);
-  if (!v.empty() && v[0] == 'v') v.erase(0, 1);
-  int major = 0, minor = 0, patch = 0;
-  char extra = 0;
-  const int n = std::sscanf(v.c_str(), "%d.%d.%d%c", &major, &minor, &patch, &extra);
-  if (n < 2 || n > 3 || major < 0 || major > 1 || minor < 0 || patch < 0) return std::nullopt;
+  std::string_view v = version;
+  if (v.rfind("controller-", 0) == 0) v.remove_prefix(11);  // the release tag's spelling
+  const auto r = models::parse_release_version(v);
+  if (!r || r->major > 1) return std::nullopt;
   IngressVersionTraits t;
-  t.read_endpoint_slices = major == 1 && minor >= 4;       // PR #8890
-  t.dynamic_configuration = major == 1 || minor >= 18;     // PR #2794 (0.18.0)
+  t.read_endpoint_slices = r->major == 1 && r->minor >= 4;    // PR #8890
+  t.dynamic_configuration = r->major == 1 || r->minor >= 18;  // PR #2794 (0.18.0)
   return t;
 }
 

@@ -1,7 +1,8 @@
 #include "models/controller_switches.h"
 
-#include <cstdio>
 #include <limits>
+
+#include "models/version.h"
 
 namespace epsim::models {
 
@@ -18,9 +19,7 @@ const std::vector<SwitchInfo>& controller_switch_table() {
 }
 
 namespace {
-struct Version {
-  int major = 0, minor = 0, patch = 0;
-};
+using Version = ReleaseVersion;
 bool at_least(const Version& v, int minor, int patch) {
   return v.minor > minor || (v.minor == minor && v.patch >= patch);
 }
@@ -31,14 +30,10 @@ int headless_label_fix_patch(int minor) {
   return minor == 16 ? std::numeric_limits<int>::max() : minor == 17 ? 13 : minor == 18 ? 10 : minor == 19 ? 3 : 0;
 }
 
+// The Kubernetes releases the presets know: 1.16 to 1.40.
 std::optional<Version> parse_version(const std::string& text) {
-  Version v;
-  std::string s = text;
-  if (!s.empty() && s[0] == 'v') s.erase(0, 1);
-  char extra = 0;
-  const int n = std::sscanf(s.c_str(), "%d.%d.%d%c", &v.major, &v.minor, &v.patch, &extra);
-  if (n < 2 || n > 3 || v.major != 1 || v.minor < 16 || v.minor > 40 || v.patch < 0) return std::nullopt;
-  if (n == 2) v.patch = 0;
+  const auto v = parse_release_version(text);
+  if (!v || v->major != 1 || v->minor < 16 || v->minor > 40) return std::nullopt;
   return v;
 }
 
