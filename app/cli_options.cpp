@@ -37,12 +37,29 @@ CLI::Validator rate_validator() {
       "RATE");
 }
 
+// The scenario key's range, digits only: CLI11 alone takes "-5" as 2^64 - 5
+// and saturates "99999999999999999999".
+CLI::Validator seed_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 19 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || std::stoull(text) > kMaxSeed) {
+          return fmt::format("\"{}\" must be an integer from 0 to {} (2^63 - 1), as the scenario's seed", text,
+                             kMaxSeed);
+        }
+        return {};
+      },
+      "SEED");
+}
+
 }  // namespace
 
 void add_override_options(CLI::App* cmd, ScenarioOptions& o) {
   cmd->add_option("scenario", o.path, "Scenario YAML file (default: the embedded 1.17.3 incident)");
   add_set_option(cmd, o);
-  cmd->add_option("--seed", o.overrides.seed, "Root seed (overrides the scenario's seed)");
+  cmd->add_option("--seed", o.overrides.seed, "Root seed, 0 to 2^63 - 1 (overrides the scenario's seed)")
+      ->check(seed_validator());
   cmd->add_option("--duration", o.duration, "Virtual time to simulate, e.g. 24h");
   cmd->add_option("--kubernetes-version", o.overrides.kubernetes_version,
                   "Kubernetes version preset for every business cluster, e.g. 1.17.13");

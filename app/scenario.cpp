@@ -531,7 +531,7 @@ Scenario build(Loader& loader) {
       } else if (key == "description") {
         s.description = read_string(v, f.path, key);
       } else if (key == "seed") {
-        s.seed = static_cast<std::uint64_t>(read_integer(v, f.path, key, 0, INT64_MAX));
+        s.seed = static_cast<std::uint64_t>(read_integer(v, f.path, key, 0, static_cast<std::int64_t>(kMaxSeed)));
       } else if (key == "duration") {
         s.duration = read_duration(v, f.path, key, sim::Duration::nanoseconds(1));
         if (s.duration > sim::Duration::hours(kMaxDurationHours)) {

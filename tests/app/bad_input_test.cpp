@@ -373,6 +373,28 @@ TEST_CASE("rates outside 0.0001..10^6 per second, NaN and infinity are refused f
   }
 }
 
+TEST_CASE("seeds outside 0..2^63-1 are refused for the flag as for the key") {
+  // Before: -5 wrapped to 2^64 - 5 and 99999999999999999999 was accepted.
+  for (const char* v : {"-5", "99999999999999999999", "9223372036854775808", "1.5", "0x10"}) {
+    CAPTURE(v);
+    const auto r = run_epsim(std::string("run --duration 1s --seed ") + v);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("epsim: --seed: ") == 0);
+    CHECK(r.err.find("from 0 to 9223372036854775807") != std::string::npos);
+    const auto k = run_epsim(std::string("run --duration 1s --set seed=") + v);
+    CHECK(k.exit_code == 2);
+  }
+  // 2^63 - 1 is the largest seed either way, and both give the same run.
+  const auto flag = run_epsim("run --duration 1m --seed 9223372036854775807 --format json");
+  const auto key = run_epsim("run --duration 1m --set seed=9223372036854775807 --format json");
+  CHECK(flag.exit_code == 0);
+  CHECK(key.exit_code == 0);
+  CHECK(flag.out.find("\"seed\": 9223372036854775807") != std::string::npos);
+  const auto sweep = run_epsim("sweep --duration 1s --vary seed=1,-5");
+  CHECK(sweep.exit_code == 2);
+  CHECK(sweep.err.find("--seed: \"-5\"") != std::string::npos);
+}
+
 TEST_CASE("a second YAML document is refused, not silently ignored") {
   Scratch s;
   // kBase is 6 lines; the second document begins with the --- on line 7.
