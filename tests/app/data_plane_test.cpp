@@ -136,3 +136,46 @@ TEST_CASE("the incident's window of default/api-00001 depends on where the rando
   CHECK(places.size() == 4);
   CHECK(windows_ms.size() > 1);
 }
+
+// Issue 10's acceptance through a whole scenario: one Service, two pods, one
+// of them dead while both stay listed (a client bucket of 10^-4 qps holds the
+// Endpoints update back). The rollout starts at 600 s; the first new pod is
+// Ready 120 s later, so the first old pod is deleted at ~720 s and stops
+// answering after its 30 s grace, at ~750 s; the second old pod is deleted
+// only at ~840 s, when the run ends. A request fails when all three tries,
+// 5 s apart, land on the dead peer of two: 1/8 of 100 rps, from two connect
+// timeouts after the death (~760 s) to the end, in both traffic modes.
+TEST_CASE("one dead peer of two fails one request in eight, in exact and fluid mode alike") {
+  for (const std::string mode : {"fluid", "exact"}) {
+    CAPTURE(mode);
+    const auto report = run(R"(name: one-service-two-pods
+seed: 3
+duration: 14m
+clusters:
+  - name: idc
+    kubernetesVersion: "1.17.3"
+    controllerManager: {kubeAPIQPS: 0.0001, kubeAPIBurst: 1, resyncPeriod: 100h}
+    services:
+      - {count: 1, namePrefix: web-, pods: 2, readinessDelay: 2m, terminationGracePeriod: 30s, rps: 100}
+    deploys:
+      - {service: default/web-00001, at: 10m}
+  - name: access
+    role: access
+traffic: {mode: )" + mode + R"(, deadIP: blackhole}
+sync: {from: [idc], to: access}
+ingress: {cluster: access, version: 1.3.1}
+)");
+    REQUIRE(report["windows"].size() == 1);
+    const auto& w = report["windows"][0];
+    const double start = w["start_s"].get<double>(), end = w["end_s"].get<double>();
+    CHECK(start >= 760.0);
+    CHECK(start < 761.0);  // the API server's few milliseconds per write
+    CHECK(end == 840.0);
+    CHECK(w["peak_fail_fraction"].get<double>() == doctest::Approx(0.125));
+    const double expected = 100 * (end - start) / 8;
+    const double got = w["requests_504"].get<double>();
+    CHECK(std::abs(got - expected) < 4 * std::sqrt(expected));
+    CHECK(w["requests_502"].get<double>() == 0);
+    CHECK(w["requests_503"].get<double>() == 0);
+  }
+}
