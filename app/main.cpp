@@ -30,6 +30,7 @@
 #include "app/topology.h"
 #include "app/trace_events.h"
 #include "app/tune.h"
+#include "app/yaml_input.h"
 #include "app/version.h"
 
 namespace {
@@ -382,7 +383,7 @@ int validate_command(const std::vector<std::string>& paths, const std::vector<st
                                path == "-" ? "<stdin>" : path, s.name, s.clusters.size(), services, deploys,
                                epsim::sim::format_duration(s.duration));
     } catch (const InputError& e) {
-      std::cerr << "epsim: " << e.what() << "\n";
+      std::cerr << "epsim: " << app::visible(e.what()) << "\n";
       status = app::kExitBadInput;
     }
   }
@@ -514,7 +515,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "epsim: " << e.what() << " (see epsim --help)\n";
+    std::cerr << "epsim: " << app::visible(e.what()) << " (see epsim --help)\n";
     return app::kExitBadInput;
   }
 
@@ -530,10 +531,10 @@ int main(int argc, char** argv) {
     std::cout << cli.help();
     return app::kExitOk;
   } catch (const InputError& e) {
-    std::cerr << "epsim: " << e.what() << "\n";
+    std::cerr << "epsim: " << app::visible(e.what()) << "\n";
     return app::kExitBadInput;
   } catch (const std::exception& e) {
-    std::cerr << "epsim: internal error: " << e.what() << "\n";
+    std::cerr << "epsim: internal error: " << app::visible(e.what()) << "\n";
     return app::kExitInternal;
   }
 }

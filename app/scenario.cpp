@@ -15,6 +15,7 @@
 #include "app/embedded_scenarios.h"
 #include "app/input_error.h"
 #include "app/input_file.h"
+#include "app/kubernetes_names.h"
 #include "app/scenario_schema.h"
 #include "app/set_assignment.h"
 #include "app/sha256.h"
@@ -231,14 +232,16 @@ ServiceGroupSpec read_service_group(const YAML::Node& node, const std::string& f
   ServiceGroupSpec g;
   g.origin = where(file, node);
   bool has_count = false;
+  YAML::Node prefix_node;
   read_map(node, file, "services entry", keys_of("clusters[].services[]"), [&](const std::string& key, const YAML::Node& v) {
     if (key == "count") {
       g.count = static_cast<std::uint32_t>(read_integer(v, file, key, 1, static_cast<std::int64_t>(kMaxServicesPerScenario)));
       has_count = true;
     } else if (key == "namePrefix") {
       g.name_prefix = read_string(v, file, key);
+      prefix_node = v;
     } else if (key == "namespace") {
-      g.namespace_name = read_string(v, file, key);
+      g.namespace_name = read_dns1123_label(v, file, key);
     } else if (key == "headless") {
       g.headless = read_bool(v, file, key);
     } else if (key == "selector") {
@@ -262,6 +265,9 @@ ServiceGroupSpec read_service_group(const YAML::Node& node, const std::string& f
     }
   });
   if (!has_count) throw InputError(fmt::format("{}: services entry needs a count", g.origin));
+  // Names are PREFIX + the number, zero-padded to 5 digits (pipeline.cpp).
+  const std::size_t digits = std::max<std::size_t>(5, std::to_string(g.count).size());
+  check_service_name_prefix(prefix_node ? prefix_node : node, file, g.name_prefix, digits);
   if (g.workload.max_surge_fraction == 0 && g.workload.max_unavailable_fraction == 0) {
     throw InputError(fmt::format("{}: maxSurge and maxUnavailable cannot both be 0%", g.origin));
   }
@@ -319,7 +325,7 @@ void apply_cluster(const YAML::Node& node, const std::string& file, ClusterSpec&
   read_map(node, file, defaults ? "clusterDefaults" : "cluster", keys_of("clusters[]"),
            [&](const std::string& key, const YAML::Node& v) {
              if (key == "name") {
-               c.name = read_string(v, file, key);
+               c.name = read_dns1123_label(v, file, "cluster name");
              } else if (key == "role") {
                c.role = read_string(v, file, key);
                if (c.role != "business" && c.role != "access") {
@@ -527,9 +533,9 @@ Scenario build(Loader& loader) {
   for (const SourceFile& f : loader.files) {
     read_map(f.root, f.path, "the scenario", keys_of(""), [&](const std::string& key, const YAML::Node& v) {
       if (key == "name") {
-        s.name = read_string(v, f.path, key);
+        s.name = read_text(v, f.path, key, false);
       } else if (key == "description") {
-        s.description = read_string(v, f.path, key);
+        s.description = read_text(v, f.path, key, true);
       } else if (key == "seed") {
         s.seed = static_cast<std::uint64_t>(read_integer(v, f.path, key, 0, static_cast<std::int64_t>(kMaxSeed)));
       } else if (key == "duration") {

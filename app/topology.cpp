@@ -21,6 +21,19 @@
 
 namespace epsim::app {
 
+namespace {
+// A DOT quoted string: backslash and double quote escaped. Names are
+// DNS-1123 labels, so this only guards against a future name rule.
+std::string dot_escaped(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+}  // namespace
+
 struct Topology::Graph {
   struct EdgeInfo {
     std::string label;  // watches | writes to
@@ -91,9 +104,9 @@ std::string Topology::to_dot() const {
   boost::write_graphviz(
       out, g,
       [&g](std::ostream& o, Graph::G::vertex_descriptor v) {
-        o << "[label=\"" << g[v].name << "\", shape=" << (g[v].kind == "resource" ? "note" : "box") << "]";
+        o << "[label=\"" << dot_escaped(g[v].name) << "\", shape=" << (g[v].kind == "resource" ? "note" : "box") << "]";
       },
-      [&g](std::ostream& o, Graph::G::edge_descriptor e) { o << "[label=\"" << g[e].label << "\"]"; });
+      [&g](std::ostream& o, Graph::G::edge_descriptor e) { o << "[label=\"" << dot_escaped(g[e].label) << "\"]"; });
   return out.str();
 }
 

@@ -155,6 +155,31 @@ void read_map(const YAML::Node& node, const std::string& file, const std::string
   }
 }
 
+std::size_t control_character_at(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x20 || c == 0x7F) return 1;
+  if (c == 0xC2 && i + 1 < s.size()) {
+    const auto d = static_cast<unsigned char>(s[i + 1]);
+    if (d >= 0x80 && d <= 0x9F) return 2;
+  }
+  return 0;
+}
+
+std::string visible(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t n = control_character_at(s, i);
+    if (n == 0) {
+      out += s[i++];
+      continue;
+    }
+    for (std::size_t k = 0; k < n; ++k) out += fmt::format("\\x{:02X}", static_cast<unsigned char>(s[i + k]));
+    i += n;
+  }
+  return out;
+}
+
 std::string read_string(const YAML::Node& node, const std::string& file, const std::string& key) {
   if (!node.IsScalar()) {
     throw InputError(fmt::format("{}: {} must be a string, got {}", where(file, node), key, describe(node)));

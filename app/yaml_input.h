@@ -9,6 +9,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/time.h"
@@ -40,6 +41,14 @@ class CommandLineOrigins {
 // events of the first document are read (no nodes are built, nothing of the
 // second is parsed), so the check costs about one parse of the first.
 std::optional<YAML::Mark> second_document(const std::string& text);
+
+// The length of the control character (C0, DEL, or a UTF-8 C1 control
+// U+0080–U+009F) at s[i], 0 when there is none.
+std::size_t control_character_at(std::string_view s, std::size_t i);
+// `s` with every control character shown as \xHH: what a message may quote
+// of user input (no escape sequence reaches a terminal, no newline splits
+// the one-line message).
+std::string visible(std::string_view s);
 
 // The valid key closest to `key` (edit distance), or "" when none is close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& valid);

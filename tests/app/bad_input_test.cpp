@@ -395,6 +395,58 @@ TEST_CASE("seeds outside 0..2^63-1 are refused for the flag as for the key") {
   CHECK(sweep.err.find("--seed: \"-5\"") != std::string::npos);
 }
 
+// Every message is one line of printable text, whatever it quotes.
+void check_no_control_characters(const std::string& err) {
+  CAPTURE(err);
+  REQUIRE(!err.empty());
+  CHECK(err.back() == '\n');
+  for (std::size_t i = 0; i + 1 < err.size(); ++i) {
+    const auto c = static_cast<unsigned char>(err[i]);
+    CHECK((c >= 0x20 && c != 0x7F));
+  }
+}
+
+TEST_CASE("names are Kubernetes names and text holds no control characters") {
+  // Before: raw escapes reached the terminal, charts.svg was invalid XML and a
+  // '"' in a cluster name made invalid DOT.
+  struct Case {
+    const char* set;
+    const char* message;
+  };
+  for (const Case& c : std::initializer_list<Case>{
+           {"name=\"a\\u001b[31mred\"", "name holds a control character (\"a\\x1B[31mred\"): write plain text"},
+           {"name=\"nul\\u0000\"", "name holds a control character (\"nul\\x00\")"},
+           {"description=\"bell\\u0007\"", "description holds a control character (\"bell\\x07\")"},
+           {"clusters[idc].name=Idc", "cluster name \"Idc\" is not a valid name: lowercase letters, digits and '-'"},
+           {"clusters[idc].name=\"a\\\"b\"", "cluster name \"a\"b\" is not a valid name"},
+           {"clusters[idc].name=idc-", "cluster name \"idc-\" is not a valid name"},
+           {"clusters[idc].services[0].namespace=prod_1", "namespace \"prod_1\" is not a valid name"},
+           {"clusters[idc].services[0].namePrefix=Web-", "namePrefix \"Web-\" does not make valid Service names (\"Web-00001\")"},
+           {"clusters[idc].services[0].namePrefix=9-", "namePrefix \"9-\" does not make valid Service names"},
+           // 59 characters and 5 digits: 64, one over the label limit.
+           {"clusters[idc].services[0].namePrefix=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "at most 63 characters with its 5-digit number"},
+       }) {
+    const std::string set = c.set;
+    CAPTURE(set);
+    const auto r = run_epsim("run --duration 1s --set " + quoted(set));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(c.message) != std::string::npos);
+    check_no_control_characters(r.err);
+  }
+  // A 58-character prefix makes 63-character names: the longest allowed.
+  Scratch s;
+  const std::string base = s.write("base.yaml", kBase);
+  CHECK(run_epsim("run " + quoted(base) + " --set clusters[idc].services[0].namePrefix=" + std::string(58, 'a'))
+            .exit_code == 0);
+  // Tab and newline are fine in a description, and raw control bytes in a
+  // file are refused with their position, shown escaped.
+  CHECK(run_epsim("run --duration 1s --set 'description=\"two\\nlines\\tand a tab\"'").exit_code == 0);
+  const auto err = expect_bad_scenario(s, std::string("name: \"x\\e[2Jy\"\n") + std::string(kBase).substr(std::string(kBase).find('\n') + 1),
+                                       "name holds a control character (\"x\\x1B[2Jy\")");
+  check_no_control_characters(err);
+}
+
 TEST_CASE("a second YAML document is refused, not silently ignored") {
   Scratch s;
   // kBase is 6 lines; the second document begins with the --- on line 7.
