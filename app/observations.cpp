@@ -271,16 +271,14 @@ ObservationFile load_observations(const std::string& path) {
   const std::string text = read_file_text(path, "the observations");
   YAML::Node root;
   try {
+    check_yaml_text(text, path, "an observations file");
     root = YAML::Load(text);
-    if (const auto second = second_document(text)) {
-      throw InputError(fmt::format("{}: a second YAML document begins here: an observations file holds one document",
-                                   where(path, *second)));
-    }
   } catch (const YAML::ParserException& e) {
     throw InputError(fmt::format("{}: YAML syntax error: {}", where(path, e.mark), e.msg));
   } catch (const YAML::Exception& e) {
     throw InputError(fmt::format("{}: YAML error: {}", path, e.what()));
   }
+  check_yaml_size(root, path);
   if (!root.IsMap()) throw InputError(fmt::format("{}: expected a mapping with observations: [...]", path));
   const std::string dir = std::filesystem::path(path).parent_path().string();
   read_map(root, path, "observations file", {"description", "observations"},

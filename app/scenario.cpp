@@ -142,19 +142,17 @@ struct Loader {
                                    f.path, line, column, static_cast<unsigned char>(f.text[bad])));
     }
     try {
-      f.root = YAML::Load(f.text);
       // YAML::Load reads the first document and ignores the rest: refuse a
-      // second one instead (without building it: it may be large).
-      if (const auto second = second_document(f.text)) {
-        throw InputError(fmt::format("{}: a second YAML document begins here: a scenario file holds one document "
-                                     "(remove the ---, or split the file)",
-                                     where(f.path, *second)));
-      }
+      // second one instead, and a document too large to build, before
+      // building anything.
+      check_yaml_text(f.text, f.path, "a scenario file");
+      f.root = YAML::Load(f.text);
     } catch (const YAML::ParserException& e) {
       throw InputError(fmt::format("{}: YAML syntax error: {}", where(f.path, e.mark), e.msg));
     } catch (const YAML::Exception& e) {
       throw InputError(fmt::format("{}: YAML error: {}", f.path, e.what()));
     }
+    check_yaml_size(f.root, f.path);
     if (f.root.IsNull()) f.root = YAML::Node(YAML::NodeType::Map);
     if (!f.root.IsMap()) {
       throw InputError(fmt::format("{}: a scenario must be a mapping of keys (name, duration, clusters, …)",

@@ -61,10 +61,18 @@ class Applier {
   Applier(const SetAssignment& a, CommandLineOrigins& origins)
       : a_(a), origins_(origins), label_("--set " + a.text) {
     try {
+      const YamlScan scan = scan_yaml(a.value);
+      if (scan.too_many_nodes) {
+        throw InputError(fmt::format("{}: the value holds more than {} YAML nodes: refused", label_, kMaxYamlNodes));
+      }
+      if (scan.second_document) {
+        throw InputError(fmt::format("{}: the value holds a second YAML document (---): one value per --set", label_));
+      }
       value_ = YAML::Load(a.value);
     } catch (const YAML::Exception& e) {
       throw InputError(fmt::format("{}: the value is not valid YAML: {}", label_, e.msg));
     }
+    check_yaml_size(value_, label_);  // before YAML::Clone expands its aliases
   }
 
   // PATH=null (or ~): the key is removed, so its default applies (a pinned

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <algorithm>
+#include <map>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -79,41 +80,65 @@ std::string describe(const YAML::Node& node) {
 
 namespace {
 
-// Ignores every event and stops at the start of the second document.
-struct SecondDocument {
+// Counts the nodes of the first document (an alias counts once) and stops at
+// the start of the second document or past kMaxYamlNodes nodes.
+struct StopScan {
   YAML::Mark mark;
+  bool second_document = false;
 };
-class StopAtSecondDocument : public YAML::EventHandler {
+class ScanFirstDocument : public YAML::EventHandler {
  public:
   void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents_ == 2) throw SecondDocument{mark};
+    if (++documents_ == 2) throw StopScan{mark, true};
   }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override { node(mark); }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
   void OnMapEnd() override {}
 
  private:
+  void node(const YAML::Mark& mark) {
+    if (++nodes_ > kMaxYamlNodes) throw StopScan{mark, false};
+  }
   int documents_ = 0;
+  std::uint64_t nodes_ = 0;
 };
 
 }  // namespace
 
-std::optional<YAML::Mark> second_document(const std::string& text) {
+YamlScan scan_yaml(const std::string& text) {
   std::istringstream in(text);
   YAML::Parser parser(in);
-  StopAtSecondDocument handler;
+  ScanFirstDocument handler;
+  YamlScan scan;
   try {
     while (parser.HandleNextDocument(handler)) {
     }
-  } catch (const SecondDocument& second) {
-    return second.mark;
+  } catch (const StopScan& stop) {
+    (stop.second_document ? scan.second_document : scan.too_many_nodes) = stop.mark;
   }
-  return std::nullopt;
+  return scan;
+}
+
+void check_yaml_text(const std::string& text, const std::string& file, const std::string& what) {
+  const YamlScan scan = scan_yaml(text);
+  if (scan.too_many_nodes) {
+    throw InputError(fmt::format("{}: {} holds more than {} YAML nodes: refused (split it, or write fewer entries)",
+                                 where(file, *scan.too_many_nodes), what, kMaxYamlNodes));
+  }
+  if (scan.second_document) {
+    throw InputError(fmt::format("{}: a second YAML document begins here: {} holds one document "
+                                 "(remove the ---, or split the file)",
+                                 where(file, *scan.second_document), what));
+  }
 }
 
 std::string closest_key(const std::string& key, const std::vector<std::string>& valid) {
@@ -152,6 +177,52 @@ void read_map(const YAML::Node& node, const std::string& file, const std::string
     }
     seen.push_back(key);
     handle(key, kv.second);
+  }
+}
+
+namespace {
+
+struct NodeCounter {
+  // Expanded size of each distinct node already counted, by (position,
+  // type): an alias is the anchored node itself, at its anchor's position.
+  // (A block mapping and its first key share a position, not a type.)
+  std::map<std::pair<int, int>, std::uint64_t> sizes;
+  std::string where_text;
+
+  std::uint64_t count(const YAML::Node& node, int depth) {
+    if (depth > kMaxYamlDepth) {
+      throw InputError(fmt::format("{}: YAML nested deeper than {} levels", where_text, kMaxYamlDepth));
+    }
+    const YAML::Mark mark = node.Mark();
+    const std::pair<int, int> id{mark.pos, static_cast<int>(node.Type())};
+    if (mark.pos >= 0) {
+      if (const auto it = sizes.find(id); it != sizes.end()) return it->second;
+    }
+    std::uint64_t total = 1;
+    auto add = [&](std::uint64_t n) {
+      total = std::min<std::uint64_t>(total + n, kMaxYamlNodes + 1);  // saturate: no overflow
+    };
+    if (node.IsSequence()) {
+      for (const YAML::Node& child : node) add(count(child, depth + 1));
+    } else if (node.IsMap()) {
+      for (const auto& kv : node) {
+        add(count(kv.first, depth + 1));
+        add(count(kv.second, depth + 1));
+      }
+    }
+    if (mark.pos >= 0) sizes.emplace(id, total);
+    return total;
+  }
+};
+
+}  // namespace
+
+void check_yaml_size(const YAML::Node& root, const std::string& where_text) {
+  NodeCounter counter;
+  counter.where_text = where_text;
+  if (counter.count(root, 0) > kMaxYamlNodes) {
+    throw InputError(fmt::format("{}: the YAML expands to more than {} nodes through its aliases (& and *): refused",
+                                 where_text, kMaxYamlNodes));
   }
 }
 

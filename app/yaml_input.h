@@ -37,10 +37,19 @@ class CommandLineOrigins {
   friend std::string where(const std::string& file, const YAML::Node& node);
 };
 
-// Where a second YAML document begins in `text`, if there is one. Only the
-// events of the first document are read (no nodes are built, nothing of the
-// second is parsed), so the check costs about one parse of the first.
-std::optional<YAML::Mark> second_document(const std::string& text);
+// One pass over the events of `text`'s first document (no nodes are built):
+// where a second document begins, if one does, and where the first passes
+// kMaxYamlNodes nodes, if it does. Costs about one parse of the first
+// document, and stops early on either.
+struct YamlScan {
+  std::optional<YAML::Mark> second_document;
+  std::optional<YAML::Mark> too_many_nodes;
+};
+YamlScan scan_yaml(const std::string& text);
+// scan_yaml() before YAML::Load: InputError for a second document or too many
+// nodes, at their position in `file`; `what` names the input ("a scenario
+// file").
+void check_yaml_text(const std::string& text, const std::string& file, const std::string& what);
 
 // The length of the control character (C0, DEL, or a UTF-8 C1 control
 // U+0080–U+009F) at s[i], 0 when there is none.
@@ -49,6 +58,17 @@ std::size_t control_character_at(std::string_view s, std::size_t i);
 // of user input (no escape sequence reaches a terminal, no newline splits
 // the one-line message).
 std::string visible(std::string_view s);
+
+// Nodes a YAML document has once its aliases are expanded, counted without
+// expanding them (each distinct node once, by its position): an alias bomb of
+// a few hundred bytes expands to billions of nodes, which a deep copy or a
+// walk would build. Inputs above kMaxYamlNodes are refused; nesting deeper
+// than kMaxYamlDepth too.
+inline constexpr std::uint64_t kMaxYamlNodes = 2'000'000;
+inline constexpr int kMaxYamlDepth = 1'000;
+// Throws InputError("<where>: ...") when `root` breaks either limit;
+// `where_text` names the input in the message.
+void check_yaml_size(const YAML::Node& root, const std::string& where_text);
 
 // The valid key closest to `key` (edit distance), or "" when none is close.
 std::string closest_key(const std::string& key, const std::vector<std::string>& valid);

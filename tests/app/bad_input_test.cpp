@@ -447,6 +447,42 @@ TEST_CASE("names are Kubernetes names and text holds no control characters") {
   check_no_control_characters(err);
 }
 
+// A 280-byte value whose aliases expand to 9^9 (387 million) strings.
+std::string alias_bomb() {
+  std::string v = "[&a [x,x,x,x,x,x,x,x,x]";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    const char prev = static_cast<char>(c - 1);
+    v += std::string(",&") + c + " [";
+    for (int k = 0; k < 9; ++k) v += std::string(k ? "," : "") + "*" + prev;
+    v += "]";
+  }
+  return v + "]";
+}
+
+TEST_CASE("YAML alias bombs and oversized documents are refused before they are built") {
+  // Before: std::bad_alloc after 8-14 s (exit 1) with gigabytes resident.
+  const std::string bomb = alias_bomb();
+  REQUIRE(bomb.size() < 300);
+  for (const char* key : {"description", "clusters[idc].controllerManager.leaderChanges"}) {
+    CAPTURE(key);
+    const auto r = run_epsim(std::string("run --duration 1s --set ") + quoted(std::string(key) + "=" + bomb));
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("expands to more than 2000000 nodes through its aliases") != std::string::npos);
+  }
+  Scratch s;
+  expect_bad_scenario(s, "name: t\nduration: 1h\ndescription: " + bomb + "\n",
+                      "expands to more than 2000000 nodes through its aliases");
+  // Without aliases: more than 2,000,000 nodes are refused by a scan that
+  // builds none of them (about 4 MB of text).
+  std::string wide = "name: t\nduration: 1h\ndescription: [x";
+  for (int i = 0; i < 2'000'000; ++i) wide += ",x";
+  wide += "]\n";
+  expect_bad_scenario(s, wide, "a scenario file holds more than 2000000 YAML nodes");
+  // A --set value is one document.
+  const auto two = run_epsim("run --duration 1s --set 'description=a\n---\nb'");
+  CHECK(two.exit_code == 2);
+}
+
 TEST_CASE("a second YAML document is refused, not silently ignored") {
   Scratch s;
   // kBase is 6 lines; the second document begins with the --- on line 7.
