@@ -51,6 +51,7 @@ struct RunOptions {
   ScenarioOptions scenario;
   std::string format = "text";
   std::optional<std::string> out_dir;
+  bool force = false;  // --force: write into a non-empty --out that holds no epsim output
   std::vector<std::string> fail_if;
 };
 
@@ -86,7 +87,7 @@ int run_command(const RunOptions& options) {
   const auto wall_start = std::chrono::steady_clock::now();
   const std::vector<app::Threshold> thresholds = parse_thresholds(options.fail_if);
   // A bad --out fails before the run, not after it.
-  if (options.out_dir) app::check_output_dir(*options.out_dir);
+  if (options.out_dir) app::check_output_dir_is_ours(*options.out_dir, options.force);
   const app::Scenario scenario = load(options.scenario);
   app::Pipeline pipeline(scenario);
   run_with_progress(pipeline, scenario.name);
@@ -128,6 +129,7 @@ struct SweepOptions {
   int jobs = 0;  // 0: every core
   std::string format = "text";
   std::optional<std::string> out_dir;
+  bool force = false;
   std::vector<std::string> fail_if;
   std::optional<std::string> shard;
   std::size_t shard_count = 0;
@@ -207,7 +209,7 @@ int sweep_command(const SweepOptions& options, const std::vector<std::string>& f
   if (options.shard && !options.out_dir) {
     throw InputError("--shard: give --out DIR, where the shard file goes (epsim sweep merge DIR reads them)");
   }
-  if (options.out_dir) app::check_output_dir(*options.out_dir);
+  if (options.out_dir) app::check_output_dir_is_ours(*options.out_dir, options.force);
   const app::Sweep sweep(spec);
   std::vector<std::size_t> indices;
   std::optional<app::ShardSpec> shard;
@@ -239,7 +241,7 @@ int sweep_command(const SweepOptions& options, const std::vector<std::string>& f
 
 int sweep_merge_command(const SweepOptions& options) {
   const std::vector<app::Threshold> thresholds = parse_thresholds(options.fail_if);
-  if (options.out_dir) app::check_output_dir(*options.out_dir);
+  if (options.out_dir) app::check_output_dir_is_ours(*options.out_dir, options.force);
   app::SweepResult result = app::merge_shards(options.merge_paths);
   result.fail_if = thresholds;
   return finish_sweep(result, options);
@@ -410,7 +412,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   run->add_option("--out", run_options.out_dir,
                   "Directory for report.json, timeseries.csv, metrics.prom, trace.json and charts.svg "
-                  "(created if missing; written atomically)");
+                  "(created if missing; written atomically); a non-empty one must hold earlier epsim output");
+  run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
 
   add_fail_if_option(run, run_options.fail_if);
 
@@ -428,7 +431,9 @@ int main(int argc, char** argv) {
   sweep->add_option("--format", sweep_options.format, "Output format: text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}));
   sweep->add_option("--out", sweep_options.out_dir,
-                    "Directory for sweep.csv, sweep.json and sweep.svg (with --shard: the shard file)");
+                    "Directory for sweep.csv, sweep.json and sweep.svg (with --shard: the shard file); a "
+                    "non-empty one must hold earlier epsim output");
+  sweep->add_flag("--force", sweep_options.force, "Write into a non-empty --out directory that holds no epsim output");
   add_fail_if_option(sweep, sweep_options.fail_if);
   sweep->add_option("--shard", sweep_options.shard,
                     "K/N: run only shard K of N (point p is in shard p mod N + 1); auto: from Slurm's "
@@ -448,6 +453,7 @@ int main(int argc, char** argv) {
   merge->add_option("--format", sweep_options.format, "Output format: text, json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}));
   merge->add_option("--out", sweep_options.out_dir, "Directory for sweep.csv, sweep.json and sweep.svg");
+  merge->add_flag("--force", sweep_options.force, "Write into a non-empty --out directory that holds no epsim output");
   add_fail_if_option(merge, sweep_options.fail_if);
 
   TuneOptions tune_options;

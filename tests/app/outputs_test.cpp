@@ -1,7 +1,10 @@
 // The --out report files: Prometheus text, CSV time series, Chrome trace JSON,
 // SVG charts, and their atomic writing through the epsim binary.
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -377,6 +380,109 @@ TEST_CASE("epsim run --out to an unusable place exits 2 and writes nothing") {
   CHECK(same.exit_code == 2);
   CHECK(same.err.find("is not a directory") != std::string::npos);
   fs::remove(file);
+}
+
+TEST_CASE("--out refuses a non-empty directory without epsim output unless --force") {
+  // Before: --out / dropped five files into /.
+  const std::string dir = temp_dir("foreign");
+  fs::create_directories(dir);
+  std::ofstream(dir + "/notes.txt") << "mine\n";
+  const auto r = epsim::test::run_epsim("run --duration 1m --out " + dir);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("not empty and holds no earlier epsim output") != std::string::npos);
+  CHECK(r.err.find("--force") != std::string::npos);
+  CHECK(files_in(dir) == std::vector<std::string>{"notes.txt"});
+  const auto root = epsim::test::run_epsim("run --duration 1m --out /");
+  CHECK(root.exit_code == 2);
+  CHECK_FALSE(fs::exists("/report.json"));
+  const auto sweep = epsim::test::run_epsim("sweep --duration 1m --vary kube-api-qps=20 --out " + dir);
+  CHECK(sweep.exit_code == 2);
+  REQUIRE(epsim::test::run_epsim("run --duration 1m --force --out " + dir).exit_code == 0);
+  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.prom", "notes.txt", "report.json",
+                                                  "timeseries.csv", "trace.json"});
+  // Now it holds epsim output: no --force needed, and the user's file stays.
+  CHECK(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
+  CHECK(epsim::test::read_file(dir + "/notes.txt") == "mine\n");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a failed --out write leaves the earlier run's files as they were") {
+  // Before: the rollback deleted the files it had already replaced, so a
+  // failure destroyed the earlier run.
+  const std::string dir = temp_dir("earlier");
+  REQUIRE(epsim::test::run_epsim("run --duration 1m --seed 1 --out " + dir).exit_code == 0);
+  const std::string report = epsim::test::read_file(dir + "/report.json");
+  const std::string csv = epsim::test::read_file(dir + "/timeseries.csv");
+  fs::remove(dir + "/metrics.prom");
+  fs::create_directories(dir + "/metrics.prom/in-the-way");
+  const auto r = epsim::test::run_epsim("run --duration 1m --seed 2 --out " + dir);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("metrics.prom exists and is not a regular file") != std::string::npos);
+  CHECK(epsim::test::read_file(dir + "/report.json") == report);
+  CHECK(epsim::test::read_file(dir + "/timeseries.csv") == csv);
+  CHECK(files_in(dir) ==
+        std::vector<std::string>{"charts.svg", "metrics.prom", "report.json", "timeseries.csv", "trace.json"});
+
+  // In the library: an earlier file is kept under a backup name while the
+  // new one is renamed in, and the backup goes once the swap is done.
+  const std::string lib = temp_dir("earlier_lib");
+  epsim::app::write_files_atomically(lib, {{"a.txt", "old a\n"}, {"b.txt", "old b\n"}});
+  epsim::app::write_files_atomically(lib, {{"a.txt", "new a\n"}, {"b.txt", "new b\n"}});
+  CHECK(files_in(lib) == std::vector<std::string>{"a.txt", "b.txt"});
+  CHECK(epsim::test::read_file(lib + "/a.txt") == "new a\n");
+  fs::remove_all(dir);
+  fs::remove_all(lib);
+}
+
+TEST_CASE("temp files of a killed run are removed: by the signal, or at the next write") {
+  // Before: hidden .NAME.tmp.XXXXXX files (up to 12 MB) stayed forever.
+  const std::string dir = temp_dir("stale");
+  fs::create_directories(dir);
+  for (const char* stale : {".report.json.tmp.AbC123", ".charts.svg.old.x1Y2z3", ".notes.txt.tmp.AbC123"}) {
+    std::ofstream(dir + "/" + stale) << "left by a killed run\n";
+  }
+  std::ofstream(dir + "/report.json") << "{}\n";  // an earlier run's
+  REQUIRE(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
+  // Ours are gone; a name epsim does not write is not touched.
+  CHECK(files_in(dir) == std::vector<std::string>{".notes.txt.tmp.AbC123", "charts.svg", "metrics.prom",
+                                                  "report.json", "timeseries.csv", "trace.json"});
+  fs::remove_all(dir);
+
+
+  // A signal while the temps are written: a child process writes 400 MB (long
+  // enough to be caught in the act); once its temp file exists it gets
+  // SIGTERM, and must die of it with the temp removed.
+  for (int sig : {SIGTERM, SIGINT}) {
+    CAPTURE(sig);
+    const std::string big_dir = temp_dir("signalled");
+    fs::create_directories(big_dir);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+      try {
+        epsim::app::write_files_atomically(big_dir, {{"big.bin", std::string(std::size_t{400} << 20, 'x')}});
+      } catch (...) {
+        ::_exit(3);
+      }
+      ::_exit(0);
+    }
+    bool seen = false;
+    for (int i = 0; i < 20000 && !seen; ++i) {  // up to ~10 s
+      for (const auto& e : fs::directory_iterator(big_dir)) {
+        seen = seen || e.path().filename().string().rfind(".big.bin.tmp.", 0) == 0;
+      }
+      if (!seen) ::usleep(500);
+    }
+    CHECK(seen);
+    ::kill(child, sig);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+    if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == sig);
+    CHECK(files_in(big_dir).empty());
+    fs::remove_all(big_dir);
+  }
 }
 
 TEST_CASE("the time series samples every second up to 7 days and coarser beyond") {
