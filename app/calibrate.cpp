@@ -130,7 +130,7 @@ struct Evaluation {
 
 class Calibrator {
  public:
-  explicit Calibrator(CalibrateSpec spec) : spec_(std::move(spec)), files_(spec_.base.path) {
+  explicit Calibrator(CalibrateSpec spec) : spec_(std::move(spec)), files_(spec_.base.path, spec_.base.include_dirs) {
     const Scenario scenario = load_with_options(spec_.base, files_);
     result_.scenario_name = scenario.name;
     result_.observed_path = spec_.observed.path;

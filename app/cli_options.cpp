@@ -16,6 +16,11 @@ void add_set_option(CLI::App* cmd, ScenarioOptions& o) {
       ->type_size(1)
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  cmd->add_option("--include-dir", o.include_dirs,
+                  "A directory whose files the scenario may include, besides its own directory tree (repeatable)")
+      ->type_size(1)
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 namespace {
@@ -136,7 +141,7 @@ void check_flags(ScenarioOptions& o) {
 
 Scenario load_with_options(ScenarioOptions o) {
   check_flags(o);
-  Scenario scenario = load_scenario(o.path, o.sets);
+  Scenario scenario = load_scenario(o.path, o.sets, o.include_dirs);
   apply_overrides(scenario, o.overrides);
   return scenario;
 }

@@ -18,6 +18,7 @@ namespace epsim::app {
 struct ScenarioOptions {
   std::string path;
   std::vector<std::string> sets;
+  std::vector<std::string> include_dirs;  // --include-dir
   std::optional<std::string> duration;
   std::optional<std::string> min_resync_period;
   std::optional<std::string> resync_period;
@@ -25,7 +26,7 @@ struct ScenarioOptions {
   Overrides overrides;
 };
 
-// `--set PATH=VALUE` (repeatable).
+// `--set PATH=VALUE` and `--include-dir DIR` (both repeatable).
 void add_set_option(CLI::App* cmd, ScenarioOptions& options);
 // The scenario positional, --set, and every override flag.
 void add_override_options(CLI::App* cmd, ScenarioOptions& options);

@@ -367,13 +367,12 @@ int explain_command(const ExplainCommandOptions& options) {
 
 // Checks every file (the loader's checks plus building the pipeline, which
 // resolves deploy targets and the topology) without running anything.
-int validate_command(const std::vector<std::string>& paths, const std::vector<std::string>& sets) {
+int validate_command(const std::vector<std::string>& paths, const ScenarioOptions& options) {
   int status = app::kExitOk;
   for (const std::string& path : paths) {
     try {
-      ScenarioOptions o;
+      ScenarioOptions o = options;
       o.path = path;
-      o.sets = sets;
       const app::Scenario s = load(o);
       const app::Pipeline pipeline(s);
       std::uint64_t services = 0, deploys = 0;
@@ -532,7 +531,7 @@ int main(int argc, char** argv) {
     if (tune->parsed()) return tune_command(tune_options, given_flags(tune));
     if (calibrate->parsed()) return calibrate_command(calibrate_options);
     if (explain->parsed()) return explain_command(explain_options);
-    if (validate->parsed()) return validate_command(validate_paths, validate_options.sets);
+    if (validate->parsed()) return validate_command(validate_paths, validate_options);
     if (topology->parsed()) return topology_command(topology_options);
     std::cout << cli.help();
     return app::kExitOk;

@@ -70,10 +70,36 @@ struct SourceFile {
   YAML::Node root;
 };
 
+// Whether `path` is `root` or inside it (both canonical).
+bool inside(const fs::path& path, const fs::path& root) {
+  auto r = root.begin();
+  auto p = path.begin();
+  for (; r != root.end(); ++r, ++p) {
+    if (r->empty()) continue;  // a trailing separator
+    if (p == path.end() || *p != *r) return false;
+  }
+  return true;
+}
+
 struct Loader {
   std::vector<SourceFile> files;       // includes first, depth-first, then the including file
   std::vector<std::string> stack;      // for cycle detection
   std::string all_text;
+  // Where includes may resolve: the top-level scenario's directory tree and
+  // every --include-dir, canonical (as a compiler's -I; a file named by
+  // include: must not reach /etc/shadow).
+  std::vector<fs::path> include_roots;
+
+  void set_include_roots(const std::string& top_path, const std::vector<std::string>& include_dirs) {
+    std::error_code ec;
+    const fs::path top_dir = top_path == "-" ? fs::current_path(ec) : fs::absolute(top_path, ec).parent_path();
+    include_roots.push_back(fs::weakly_canonical(top_dir, ec));
+    for (const std::string& d : include_dirs) {
+      if (!fs::is_directory(d, ec)) throw InputError(fmt::format("--include-dir {}: not a directory", d));
+      include_roots.push_back(fs::canonical(d, ec));
+      if (ec) throw InputError(fmt::format("--include-dir {}: {}", d, ec.message()));
+    }
+  }
 
   // `text`, when given, is the file's content (load_scenario_text): nothing is
   // read and its includes resolve among the embedded scenarios.
@@ -92,6 +118,16 @@ struct Loader {
       }
     }
     if (stack.size() > 16) throw InputError(fmt::format("{}: includes nested deeper than 16", where(from_file, *from)));
+    if (from && !embedded && !text && !include_roots.empty()) {
+      const fs::path target(canonical);
+      bool allowed = false;
+      for (const fs::path& root : include_roots) allowed = allowed || inside(target, root);
+      if (!allowed) {
+        throw InputError(fmt::format("{}: included file {} is outside the scenario's directory {}: includes resolve "
+                                     "inside it, or inside a directory given with --include-dir",
+                                     where(from_file, *from), shown, include_roots.front().string()));
+      }
+    }
     SourceFile f;
     f.path = shown;
     f.embedded = embedded;
@@ -613,8 +649,10 @@ struct ScenarioFiles::Loaded {
   Loader loader;
 };
 
-ScenarioFiles::ScenarioFiles(const std::string& path) : path_(path), loaded_(std::make_unique<Loaded>()) {
+ScenarioFiles::ScenarioFiles(const std::string& path, const std::vector<std::string>& include_dirs)
+    : path_(path), loaded_(std::make_unique<Loaded>()) {
   const bool embedded = path.empty();
+  if (!embedded) loaded_->loader.set_include_roots(path, include_dirs);
   const std::string shown = embedded ? std::string("<embedded ") + kEmbeddedDefaultName + ">"
                            : path == "-" ? std::string("<stdin>")
                                          : path;
@@ -648,10 +686,11 @@ Scenario ScenarioFiles::load(const std::vector<std::string>& sets) const {
   return s;
 }
 
-Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets) {
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets,
+                       const std::vector<std::string>& include_dirs) {
   // Assignments are checked before any file is read (a bad --set is named first).
   for (const std::string& text : sets) parse_set_assignment(text);
-  return ScenarioFiles(path).load(sets);
+  return ScenarioFiles(path, include_dirs).load(sets);
 }
 
 void apply_overrides(Scenario& s, const Overrides& o) {

@@ -121,18 +121,21 @@ struct Overrides {
   std::optional<double> sync_rate_limit;
 };
 
-// Loads a scenario file (or, with an empty path, the embedded default), with
-// the `--set PATH=VALUE` assignments of `sets` applied to it (see
-// app/set_assignment.h). Throws InputError with file:line:column (or the
-// assignment) on any problem.
-Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets = {});
+// Loads a scenario file (or, with an empty path, the embedded default; "-":
+// the standard input), with the `--set PATH=VALUE` assignments of `sets`
+// applied to it (see app/set_assignment.h). Its includes must resolve inside
+// its own directory tree or one of `include_dirs` (--include-dir). Throws
+// InputError with file:line:column (or the assignment) on any problem.
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& sets = {},
+                       const std::vector<std::string>& include_dirs = {});
 // A scenario file and its includes, read and parsed once: each load() applies
 // its own --set assignments to a deep copy and gives what load_scenario gives
 // for the same path and assignments (a sweep loads one scenario per point).
 // Not thread-safe: load from one thread.
 class ScenarioFiles {
  public:
-  explicit ScenarioFiles(const std::string& path);  // "" for the embedded default
+  // "" for the embedded default; includes as load_scenario() says.
+  explicit ScenarioFiles(const std::string& path, const std::vector<std::string>& include_dirs = {});
   ~ScenarioFiles();
   Scenario load(const std::vector<std::string>& sets) const;
   // sha256 over the texts of every file read (the scenario digest without --set).

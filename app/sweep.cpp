@@ -160,7 +160,7 @@ Sweep::Sweep(SweepSpec spec) : spec_(std::move(spec)) {
                                    kMaxRuns));
     }
   }
-  const ScenarioFiles files(spec_.base.path);
+  const ScenarioFiles files(spec_.base.path, spec_.base.include_dirs);
   scenario_sha256_ = files.text_digest();
   scenarios_.reserve(runs());
   for (std::size_t point = 0; point < points(); ++point) {

@@ -76,7 +76,7 @@ bool meets_goals(const std::vector<Threshold>& goals, const std::map<std::string
 
 class Tuner {
  public:
-  explicit Tuner(const TuneSpec& spec) : spec_(spec), files_(spec.base.path) {
+  explicit Tuner(const TuneSpec& spec) : spec_(spec), files_(spec.base.path, spec.base.include_dirs) {
     std::vector<KnobRole> roles;
     for (const auto& k : spec_.knobs) roles.push_back(knob_role(k.key));
     std::set<std::string> used;

@@ -199,8 +199,9 @@ TEST_CASE("devices, FIFOs and files over 64 MiB are refused at once, as scenario
   const std::string fifo = (s.dir / "pipe.yaml").string();
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   expect_bad_input(s, quoted(fifo), "cannot read scenario file: is a FIFO, not a regular file");
-  expect_bad_scenario(s, std::string("include: [/dev/urandom]\n") + kBase,
-                      "cannot read included file /dev/urandom: is a device, not a regular file");
+  const std::string dev = s.write("dev.yaml", std::string("include: [/dev/urandom]\n") + kBase);
+  expect_bad_input(s, quoted(dev) + " --include-dir /dev",
+                   "cannot read included file /dev/urandom: is a device, not a regular file");
   expect_bad_scenario(s, "include: [" + fifo + "]\n" + kBase, "is a FIFO, not a regular file");
   const std::string big = s.write("big.yaml", kBase);
   fs::resize_file(big, (std::uintmax_t{64} << 20) + 1);  // sparse: one byte over the cap
@@ -232,6 +233,31 @@ TEST_CASE("run - reads the scenario from the standard input") {
   const auto bad = run_epsim("run -", broken);
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.rfind("epsim: <stdin>:2:1: ", 0) == 0);
+}
+
+TEST_CASE("includes resolve inside the scenario's directory tree or an --include-dir") {
+  // Before: include: [/etc/shadow] was loaded, and the error echoed its first line.
+  Scratch s;
+  const std::string top = s.write("site/scenario.yaml", std::string("include: [/etc/passwd]\n") + kBase);
+  const std::string err =
+      expect_bad_input(s, quoted(top), "included file /etc/passwd is outside the scenario's directory");
+  CHECK(err.find("root:") == std::string::npos);  // not a line of the file
+  // A sibling directory is outside too, until --include-dir names it.
+  s.write("shared/api.yaml", "clusterDefaults: {apiServer: {mutatingThroughput: 45}}\n");
+  const std::string sibling = s.write("site/sibling.yaml", std::string("include: [../shared/api.yaml]\n") + kBase);
+  expect_bad_input(s, quoted(sibling), "is outside the scenario's directory");
+  CHECK(run_epsim("run " + quoted(sibling) + " --include-dir " + quoted((s.dir / "shared").string())).exit_code == 0);
+  // Below the scenario's own directory is fine.
+  s.write("site/common/api.yaml", "clusterDefaults: {apiServer: {mutatingThroughput: 45}}\n");
+  const std::string below = s.write("site/below.yaml", std::string("include: [common/api.yaml]\n") + kBase);
+  CHECK(run_epsim("run " + quoted(below)).exit_code == 0);
+  // A symlink inside the tree that points outside is outside.
+  fs::create_directory_symlink("/etc", s.dir / "site" / "etc-link");
+  const std::string linked = s.write("site/linked.yaml", std::string("include: [etc-link/passwd]\n") + kBase);
+  expect_bad_input(s, quoted(linked), "is outside the scenario's directory");
+  const auto missing = run_epsim("run " + quoted(below) + " --include-dir " + quoted((s.dir / "nope").string()));
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("--include-dir") != std::string::npos);
 }
 
 TEST_CASE("include cycles are refused") {
