@@ -399,6 +399,34 @@ int topology_command(const ScenarioOptions& options) {
 
 }  // namespace
 
+// "; did you mean --kube-api-qps?" for an unknown flag or command, from the
+// names of the command being parsed (or the commands), as for scenario keys.
+std::string did_you_mean(CLI::App& cli, const CLI::ParseError& e) {
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) == nullptr) return "";
+  const std::string what = e.what();
+  const std::size_t colon = what.find(": ");
+  if (colon == std::string::npos) return "";
+  std::istringstream words(what.substr(colon + 2));
+  std::string word;
+  words >> word;  // the first unexpected argument
+  CLI::App* cmd = &cli;
+  for (CLI::App* sub = &cli; sub != nullptr;) {
+    const auto parsed = sub->get_subcommands();
+    sub = parsed.empty() ? nullptr : parsed.front();
+    if (sub != nullptr) cmd = sub;
+  }
+  std::vector<std::string> names;
+  if (word.rfind("--", 0) == 0) {
+    for (const CLI::Option* o : cmd->get_options()) {
+      for (const std::string& n : o->get_lnames()) names.push_back("--" + n);
+    }
+  } else if (cmd == &cli) {
+    for (const CLI::App* sub : cli.get_subcommands({})) names.push_back(sub->get_name());
+  }
+  const std::string hint = app::closest_key(word.substr(0, word.find('=')), names);
+  return hint.empty() ? "" : "; did you mean " + hint + "?";
+}
+
 int main(int argc, char** argv) {
   CLI::App cli{"epsim: deterministic simulator of Kubernetes endpoint propagation"};
   cli.require_subcommand(0, 1);
@@ -520,7 +548,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "epsim: " << app::visible(e.what()) << " (see epsim --help)\n";
+    std::cerr << "epsim: " << app::visible(e.what()) << did_you_mean(cli, e) << " (see epsim --help)\n";
     return app::kExitBadInput;
   }
 

@@ -222,6 +222,13 @@ void apply_api_server(const YAML::Node& node, const std::string& file, models::A
       }
     } else if (key == "mutatingThroughput") {
       c.mutating_throughput = read_number(v, file, key, 0, 1e7);
+      // Below one write per 100 s the server's queue would reach past what
+      // int64 nanoseconds hold; 0 means no bound.
+      if (c.mutating_throughput != 0 && c.mutating_throughput < kMinMutatingThroughput) {
+        throw InputError(fmt::format("{}: mutatingThroughput must be 0 (no bound) or from {} to 10000000 requests/s, "
+                                     "got {}",
+                                     where(file, v), kMinMutatingThroughput, v.Scalar()));
+      }
     } else if (key == "maxMutatingRequestsInflight") {
       c.max_mutating_requests_inflight = static_cast<int>(read_integer(v, file, key, 1, 1'000'000));
     } else if (key == "watchDelay") {

@@ -31,6 +31,8 @@ inline constexpr int kMaxWorkers = 10'000;
 // test case; 1e-300 overflows the token bucket's interval); 10^6 at most.
 inline constexpr double kMinRatePerSecond = 1e-4;
 inline constexpr double kMaxRatePerSecond = 1e6;
+// The API server's mutatingThroughput when bounded, requests/s (0: none).
+inline constexpr double kMinMutatingThroughput = 0.01;
 // The root seed: `seed` and --seed alike, 0 to 2^63 - 1 (a YAML integer).
 inline constexpr std::uint64_t kMaxSeed = 9'223'372'036'854'775'807ULL;
 // Virtual time per run: 366 days. Logs of every write and pod grow with it

@@ -243,8 +243,19 @@ void Deployments::start_background_deploys(double per_hour, sim::Time until, std
   next_background_deploy();
 }
 
+namespace {
+// Mean gaps beyond this (a rate like 1e-300 per hour) do not fit a Duration;
+// they are drawn in seconds, and a gap past the end schedules nothing.
+constexpr double kMaxMeanGapSeconds = 1e9;
+}  // namespace
+
 void Deployments::next_background_deploy() {
-  const sim::Duration gap = deploy_rng_.exponential_duration(sim::Duration::from_seconds(3600.0 / deploys_per_hour_));
+  const double mean_s = 3600.0 / deploys_per_hour_;
+  const double gap_s = mean_s < kMaxMeanGapSeconds
+                           ? deploy_rng_.exponential(sim::Duration::from_seconds(mean_s).seconds_f())
+                           : deploy_rng_.exponential(mean_s);
+  if (gap_s > (deploys_until_ - sim_.now()).seconds_f() + 1) return;  // far past the end: no Duration needed
+  const sim::Duration gap = sim::Duration::from_seconds(gap_s);
   if (sim_.now() + gap >= deploys_until_) return;
   sim_.schedule_after(gap, [this] {
     const auto i = deploy_rng_.uniform_int(0, static_cast<std::int64_t>(deploy_candidates_.size()) - 1);
@@ -262,7 +273,9 @@ void Deployments::start_status_churn(double per_pod_per_hour, sim::Time until) {
 
 void Deployments::next_churn() {
   const double rate_per_s = churn_per_pod_per_hour_ * static_cast<double>(std::max<std::size_t>(live_.size(), 1)) / 3600.0;
-  const sim::Duration gap = sim::Duration::from_seconds(churn_rng_.exponential(1.0 / rate_per_s));
+  const double gap_s = churn_rng_.exponential(1.0 / rate_per_s);
+  if (gap_s > (churn_until_ - sim_.now()).seconds_f() + 1) return;  // far past the end (a tiny rate)
+  const sim::Duration gap = sim::Duration::from_seconds(gap_s);
   if (sim_.now() + gap >= churn_until_) return;
   sim_.schedule_after(gap, [this] {
     if (!live_.empty()) {

@@ -509,6 +509,41 @@ TEST_CASE("YAML alias bombs and oversized documents are refused before they are 
   CHECK(two.exit_code == 2);
 }
 
+TEST_CASE("tiny rates mean no event in the run, and a tiny server throughput names its range") {
+  // Before: "durations add up beyond int64 nanoseconds" for all three.
+  const auto rare = run_epsim("run --duration 1h --format json --set 'clusters[idc].deploys[4].ratePerHour=1e-300'");
+  CHECK(rare.exit_code == 0);
+  CHECK(rare.out.find("\"rollouts\": 0") != std::string::npos);
+  CHECK(run_epsim("run --duration 1h --set 'clusters[idc].services[0].podStatusChurnPerHour=1e-300'").exit_code == 0);
+  const auto slow = run_epsim("run --duration 1h --set 'clusters[idc].apiServer.mutatingThroughput=1e-9'");
+  CHECK(slow.exit_code == 2);
+  CHECK(slow.err.find("mutatingThroughput must be 0 (no bound) or from 0.01 to 10000000 requests/s, got 1e-9") !=
+        std::string::npos);
+  CHECK(run_epsim("run --duration 1h --set 'clusters[idc].apiServer.mutatingThroughput=0.01'").exit_code == 0);
+}
+
+TEST_CASE("a mistyped flag or command gets the closest one, as a mistyped key does") {
+  struct Case {
+    const char* args;
+    const char* hint;
+  };
+  for (const Case& c : std::initializer_list<Case>{{"run --kube-api-qs 5", "did you mean --kube-api-qps?"},
+                                                   {"run --concurrent-endpoint-sync 5",
+                                                    "did you mean --concurrent-endpoint-syncs?"},
+                                                   {"sweep --vary kube-api-qps=1 --job 2", "did you mean --jobs?"},
+                                                   {"runn", "did you mean run?"}}) {
+    const std::string args = c.args;
+    CAPTURE(args);
+    const auto r = run_epsim(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find(c.hint) != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+  const auto far = run_epsim("run --xyzzy");
+  CHECK(far.exit_code == 2);
+  CHECK(far.err.find("did you mean") == std::string::npos);  // nothing close: no guess
+}
+
 TEST_CASE("a second YAML document is refused, not silently ignored") {
   Scratch s;
   // kBase is 6 lines; the second document begins with the --- on line 7.
