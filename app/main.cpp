@@ -43,7 +43,7 @@ using app::ScenarioOptions;
 app::Scenario load(const ScenarioOptions& o) { return app::load_with_options(o); }
 
 void run_with_progress(app::Pipeline& pipeline, const std::string& label) {
-  app::ProgressBar bar(label, app::ProgressBar::stderr_is_terminal());
+  app::ProgressBar bar(label, app::ProgressBar::mode_for_stderr());
   pipeline.run([&bar](double done) { bar.update(done); });
 }
 
@@ -219,7 +219,7 @@ int sweep_command(const SweepOptions& options, const std::vector<std::string>& f
   } else {
     for (std::size_t i = 0; i < sweep.runs(); ++i) indices.push_back(i);
   }
-  app::ProgressBar bar(fmt::format("sweep, {} runs", indices.size()), app::ProgressBar::stderr_is_terminal());
+  app::ProgressBar bar(fmt::format("sweep, {} runs", indices.size()), app::ProgressBar::mode_for_stderr());
   const double total = static_cast<double>(std::max<std::size_t>(indices.size(), 1));
   auto runs = sweep.run(indices, options.jobs > 0 ? options.jobs : default_jobs(),
                         [&bar, total](std::size_t done) { bar.update(static_cast<double>(done) / total); });

@@ -15,8 +15,25 @@ constexpr auto kShowAfter = std::chrono::seconds(1);
 constexpr int kBarWidth = 40;
 }  // namespace
 
-ProgressBar::ProgressBar(std::string label, bool enabled)
-    : label_(std::move(label)), enabled_(enabled), started_(std::chrono::steady_clock::now()) {}
+ProgressBar::ProgressBar(std::string label, Mode mode)
+    : label_(std::move(label)), mode_(mode), started_(std::chrono::steady_clock::now()) {
+  if (const char* v = std::getenv("EPSIM_PROGRESS_INTERVAL_S")) {
+    char* end = nullptr;
+    const double s = std::strtod(v, &end);
+    if (end != v && *end == '\0' && s > 0 && s < 1e6) line_interval_s_ = s;
+  }
+  next_line_s_ = line_interval_s_;
+}
+
+ProgressBar::Mode ProgressBar::mode_for_stderr() { return stderr_is_terminal() ? Mode::bar : Mode::lines; }
+
+void ProgressBar::print_line(double fraction, double elapsed_s) {
+  std::string eta;
+  if (fraction > 0.02 && fraction < 1) eta = fmt::format(", ~{:.1f}s left", elapsed_s * (1 - fraction) / fraction);
+  fmt::print(stderr, "epsim: {}: {:.0f}% done after {:.1f}s{}\n", label_, fraction * 100,
+             elapsed_s, eta);
+  std::fflush(stderr);
+}
 
 ProgressBar::~ProgressBar() {
   if (drawn_) std::fputs("\r\033[K", stderr);
@@ -28,8 +45,15 @@ bool ProgressBar::stderr_is_terminal() {
 }
 
 void ProgressBar::update(double fraction_done) {
-  if (!enabled_) return;
+  if (mode_ == Mode::off) return;
   const double f = std::clamp(fraction_done, 0.0, 1.0);
+  if (mode_ == Mode::lines) {
+    const double elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    if (elapsed_s < next_line_s_ || f >= 1) return;
+    next_line_s_ = elapsed_s + line_interval_s_;
+    print_line(f, elapsed_s);
+    return;
+  }
   const int permille = static_cast<int>(f * 1000);
   if (permille == last_permille_) return;
   const auto elapsed = std::chrono::steady_clock::now() - started_;

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include "run_epsim.h"
 
@@ -107,4 +110,32 @@ TEST_CASE("bad usage and bad input exit 2 with one clear message") {
   CHECK(syntax.exit_code == 2);
   CHECK(syntax.err.find("YAML syntax error") != std::string::npos);
   std::remove(path.c_str());
+}
+
+// Off a terminal a long run prints a plain progress line every
+// EPSIM_PROGRESS_INTERVAL_S (10 s by default), so a run of minutes in a CI
+// log or a batch job shows it is alive; a short one prints nothing.
+TEST_CASE("off a terminal a long run prints a progress line now and then") {
+  ::setenv("EPSIM_PROGRESS_INTERVAL_S", "0.01", 1);
+  const auto r = epsim::test::run_epsim("run --format json");
+  ::unsetenv("EPSIM_PROGRESS_INTERVAL_S");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.rfind("{", 0) == 0);  // the report is untouched: progress goes to stderr
+  std::istringstream lines(r.err);
+  std::string line;
+  int count = 0;
+  double last = -1;
+  while (std::getline(lines, line)) {
+    CAPTURE(line);
+    REQUIRE(line.rfind("epsim: incident-1.17.3: ", 0) == 0);
+    const double percent = std::stod(line.substr(std::strlen("epsim: incident-1.17.3: ")));
+    CHECK(line.find("% done after ") != std::string::npos);
+    CHECK(percent >= last);  // never backwards
+    CHECK(percent < 100);
+    last = percent;
+    ++count;
+  }
+  CHECK(count >= 1);
+  // The default interval, 10 s, is longer than this run: nothing.
+  CHECK(epsim::test::run_epsim("run --duration 1h").err.empty());
 }
