@@ -62,19 +62,28 @@ test-asan: deps-test
 	@cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	@cd $(ASAN_BUILD_DIR) && $(SANITIZER_ENV) ctest --output-on-failure -j $(JOBS)
 
-# New corpus entries go to $(FUZZ_BUILD_DIR)/corpus; a finding is written to
+# Two targets share FUZZ_SECONDS: scenario_fuzz (scenario YAML) and cli_fuzz
+# (the flags and --set expressions of `epsim run`), half each. New corpus
+# entries go to $(FUZZ_BUILD_DIR)/corpus-TARGET; a finding is written to
 # $(FUZZ_BUILD_DIR)/artifacts/ and fails the target.
+FUZZ_HALF = $(shell echo $$(( $(FUZZ_SECONDS) / 2 > 0 ? $(FUZZ_SECONDS) / 2 : 1 )))
 fuzz: deps-fuzz
 	@cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DEPSIM_FUZZ=ON -DEPSIM_BUILD_TESTS=OFF -DEPSIM_BUILD_BENCH=OFF >/dev/null
-	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target scenario_fuzz
-	@rm -rf $(FUZZ_BUILD_DIR)/seeds && mkdir -p $(FUZZ_BUILD_DIR)/seeds $(FUZZ_BUILD_DIR)/corpus $(FUZZ_BUILD_DIR)/artifacts
-	@cp scenarios/*.yaml $(FUZZ_BUILD_DIR)/seeds/ && for f in scenarios/common/*.yaml; do cp $$f $(FUZZ_BUILD_DIR)/seeds/common-$$(basename $$f); done
-	@echo "Fuzzing for $(FUZZ_SECONDS)s (progress in $(FUZZ_BUILD_DIR)/fuzz.log)"
-	@$(SANITIZER_ENV) $(FUZZ_BUILD_DIR)/fuzz/scenario_fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-	  -max_len=8192 -dict=fuzz/scenario.dict -artifact_prefix=$(FUZZ_BUILD_DIR)/artifacts/ -print_final_stats=1 \
-	  $(FUZZ_ARGS) $(FUZZ_BUILD_DIR)/corpus $(FUZZ_BUILD_DIR)/seeds >$(FUZZ_BUILD_DIR)/fuzz.log 2>&1; \
-	rc=$$?; grep -v -e '^#[0-9]' -e '^\"' -e 'NEW_FUNC' $(FUZZ_BUILD_DIR)/fuzz.log; exit $$rc
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target scenario_fuzz cli_fuzz
+	@rm -rf $(FUZZ_BUILD_DIR)/seeds && mkdir -p $(FUZZ_BUILD_DIR)/seeds/scenario_fuzz $(FUZZ_BUILD_DIR)/artifacts \
+	  $(FUZZ_BUILD_DIR)/corpus-scenario_fuzz $(FUZZ_BUILD_DIR)/corpus-cli_fuzz
+	@cp scenarios/*.yaml $(FUZZ_BUILD_DIR)/seeds/scenario_fuzz/ && for f in scenarios/common/*.yaml; do \
+	  cp $$f $(FUZZ_BUILD_DIR)/seeds/scenario_fuzz/common-$$(basename $$f); done
+	@cp -r fuzz/cli-seeds $(FUZZ_BUILD_DIR)/seeds/cli_fuzz
+	@for t in scenario_fuzz cli_fuzz; do \
+	  echo "Fuzzing $$t for $(FUZZ_HALF)s (progress in $(FUZZ_BUILD_DIR)/$$t.log)"; \
+	  dict=""; [ $$t = scenario_fuzz ] && dict="-dict=fuzz/scenario.dict"; \
+	  $(SANITIZER_ENV) $(FUZZ_BUILD_DIR)/fuzz/$$t -max_total_time=$(FUZZ_HALF) -timeout=10 -rss_limit_mb=2048 \
+	    -max_len=8192 $$dict -artifact_prefix=$(FUZZ_BUILD_DIR)/artifacts/ -print_final_stats=1 \
+	    $(FUZZ_ARGS) $(FUZZ_BUILD_DIR)/corpus-$$t $(FUZZ_BUILD_DIR)/seeds/$$t >$(FUZZ_BUILD_DIR)/$$t.log 2>&1; \
+	  rc=$$?; grep -v -e '^#[0-9]' -e '^\"' -e 'NEW_FUNC' $(FUZZ_BUILD_DIR)/$$t.log; [ $$rc -eq 0 ] || exit $$rc; \
+	done
 
 bench: build
 	@$(BUILD_DIR)/bench/engine_bench
