@@ -24,7 +24,7 @@ FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS ?=
 
-.PHONY: all deps deps-test deps-fuzz configure build run test test-asan fuzz bench clean
+.PHONY: all deps deps-test deps-fuzz configure build run test test-asan fuzz mutants bench clean
 
 all: build
 
@@ -84,6 +84,11 @@ fuzz: deps-fuzz
 	    $(FUZZ_ARGS) $(FUZZ_BUILD_DIR)/corpus-$$t $(FUZZ_BUILD_DIR)/seeds/$$t >$(FUZZ_BUILD_DIR)/$$t.log 2>&1; \
 	  rc=$$?; grep -v -e '^#[0-9]' -e '^\"' -e 'NEW_FUNC' $(FUZZ_BUILD_DIR)/$$t.log; [ $$rc -eq 0 ] || exit $$rc; \
 	done
+
+# Targeted mutants of the central behaviours, each of which the suite must
+# kill (tools/mutants.sh); a survivor is named and fails the target.
+mutants: deps-test
+	@tools/mutants.sh
 
 bench: build
 	@$(BUILD_DIR)/bench/engine_bench

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,7 +31,8 @@ ProgressBar::Mode ProgressBar::mode_for_stderr() { return stderr_is_terminal() ?
 void ProgressBar::print_line(double fraction, double elapsed_s) {
   std::string eta;
   if (fraction > 0.02 && fraction < 1) eta = fmt::format(", ~{:.1f}s left", elapsed_s * (1 - fraction) / fraction);
-  fmt::print(stderr, "epsim: {}: {:.0f}% done after {:.1f}s{}\n", label_, fraction * 100,
+  // Rounded down: a line never says 100% before the end.
+  fmt::print(stderr, "epsim: {}: {:.0f}% done after {:.1f}s{}\n", label_, std::floor(fraction * 100),
              elapsed_s, eta);
   std::fflush(stderr);
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app/pipeline.h"
+#include "sim/random.h"
 #include "app/report.h"
 #include "app/scenario.h"
 
@@ -178,4 +179,46 @@ ingress: {cluster: access, version: 1.3.1}
     CHECK(w["requests_502"].get<double>() == 0);
     CHECK(w["requests_503"].get<double>() == 0);
   }
+}
+
+// kube-controller-manager's ResyncPeriod: MinResyncPeriod × (rand.Float64() +
+// 1), from the stream "kube-controller-manager/<cluster>/resync-period" of
+// the scenario's seed (docs/model.md §7). The expected instant is computed
+// here from that stream, not copied from a report.
+TEST_CASE("the sampled resync period is min-resync-period times one plus a uniform draw of its named stream") {
+  for (std::uint64_t seed : {1U, 2U, 3U}) {
+    CAPTURE(seed);
+    const auto r = run(R"(name: resync-period
+seed: )" + std::to_string(seed) + R"(
+duration: 3h
+clusters:
+  - name: idc
+    controllerManager: {minResyncPeriod: 1h}
+    services:
+      - {count: 3, namePrefix: web-, headless: true, pods: 1}
+)");
+    epsim::sim::RandomStream stream(seed, "kube-controller-manager/idc/resync-period");
+    const double period_s = 3600.0 * (stream.uniform01() + 1.0);
+    REQUIRE(period_s >= 3600.0);
+    REQUIRE(period_s < 7200.0);
+    const auto& resyncs = r["clusters"][0]["resyncs"];
+    REQUIRE(resyncs.size() >= 1);
+    CHECK(std::abs(resyncs[0]["at_s"].get<double>() - period_s) <= 0.0006);  // the report rounds to ms
+  }
+}
+
+// The bug switches by behaviour: on 1.16 the Service-label mutation (#85361
+// not yet merged) masks the headless-label compare, so a resync PUTs nothing;
+// 1.17.3 PUTs every headless Service's Endpoints; the fix (1.17.13) again
+// nothing. Expected counts: the 1,300 headless Services of small_incident.
+TEST_CASE("resync PUTs by version: 1.16 masked, 1.17.3 every headless Service, 1.17.13 fixed") {
+  const auto puts = [](const std::string& version) {
+    const auto r = run(small_incident(version));
+    return r["clusters"][0]["resyncs"][0]["puts"].get<std::uint64_t>();
+  };
+  CHECK(puts("1.16.15") == 0);
+  CHECK(puts("1.17.13") == 0);
+  const std::uint64_t storm = puts("1.17.3");
+  CHECK(storm >= 1300);        // every headless Service's Endpoints
+  CHECK(storm <= 1300 + 10);   // and the few the deploys changed
 }

@@ -95,6 +95,42 @@ TEST_CASE("round robin orbit advance equals consecutive walks") {
   }
 }
 
+// Peers of every kind mixed (3^n patterns of up to 5 peers): a walk whose
+// tries run out on retried dead peers of both kinds ends with the last
+// attempt's status, which advance() must give as walk() does.
+TEST_CASE("round robin orbit advance equals consecutive walks with mixed dead kinds") {
+  rr::Orbit orbit;
+  for (std::size_t n = 1; n <= 5; ++n) {
+    std::size_t patterns = 1;
+    for (std::size_t i = 0; i < n; ++i) patterns *= 3;
+    for (std::size_t code = 0; code < patterns; ++code) {
+      std::vector<std::uint8_t> k;
+      for (std::size_t i = 0, c = code; i < n; ++i, c /= 3) k.push_back(static_cast<std::uint8_t>(c % 3));
+      for (int tries = 1; tries <= 4; ++tries) {
+        const rr::RetryRule rule{tries, true, true};
+        orbit.build(k, rule);
+        for (std::uint32_t start = 0; start < n; ++start) {
+          std::uint32_t p = start;
+          rr::StatusCounts want;
+          for (int i = 0; i < 3 * static_cast<int>(n) + 2; ++i) {
+            const rr::Walk w = rr::walk(k, p, rule);
+            p = w.next;
+            (w.status == rr::kLive ? want.ok : w.status == rr::kTimeout ? want.r504 : want.r502) += 1;
+          }
+          std::uint32_t q = start;
+          const rr::StatusCounts got = orbit.advance(q, 3 * n + 2);
+          CAPTURE(code);
+          CAPTURE(tries);
+          CAPTURE(start);
+          CHECK(got.r504 == want.r504);
+          CHECK(got.r502 == want.r502);
+          CHECK(q == p);
+        }
+      }
+    }
+  }
+}
+
 // The failure share of walks at arrival does not depend on where the pointer
 // starts: every cycle of the map holds the same share (what lets Traffic use
 // one long-run fraction whatever the random start). Checked for every

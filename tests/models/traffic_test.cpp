@@ -478,6 +478,38 @@ TEST_CASE("traffic retry after a connect timeout finds no balancer: 503") {
   CHECK(t.windows()[0].end == at_s(40));
 }
 
+// A merged window holds every request of its interval, the gap's included:
+// here the backend's only traffic is inside one merged window, so the window
+// and the totals count the same requests, to the request.
+TEST_CASE("traffic merged window counts the requests of its gap") {
+  for (TrafficMode mode : {TrafficMode::fluid, TrafficMode::exact}) {
+    CAPTURE(static_cast<int>(mode));
+    Simulator sim;
+    TrafficConfig c;
+    c.mode = mode;
+    c.dead_ip = DeadIpBehavior::refused;  // failures at once: the window follows the list to the instant
+    Traffic t(sim, 21, c, 1);
+    const auto b = t.add_backend(100);
+    t.set_upstreams(b, 0, {1});
+    t.set_ip_dead(1);  // fails from the start
+    t.start(at_s(20));
+    sim.run_until(at_s(10));
+    t.set_upstreams(b, 0, {2});  // closes at 10 s
+    sim.run_until(at_ms(10'500));
+    t.set_ip_dead(2);  // reopens 0.5 s later: one window
+    sim.run_until(at_s(20));
+    t.finish();
+    REQUIRE(t.windows().size() == 1);
+    const TrafficWindow& w = t.windows()[0];
+    CHECK(w.start == at_s(0));
+    CHECK(w.end == at_s(20));
+    const BackendTotals& tot = t.totals(b);
+    CHECK(tot.ok > 20);  // the gap's half second of successes (~50)
+    CHECK(w.requests == tot.requests);
+    CHECK(w.requests_502 == tot.requests_502);
+  }
+}
+
 TEST_CASE("traffic window opens at start when a backend already fails and 503 counts") {
   Simulator sim;
   Traffic t(sim, 5, fluid_config(), 1);
