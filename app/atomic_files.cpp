@@ -70,8 +70,8 @@ class TempGuard {
     struct sigaction sa {};
     sa.sa_handler = remove_temps_and_die;
     sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGINT, &sa, &old_int_);
-    ::sigaction(SIGTERM, &sa, &old_term_);
+    install(SIGINT, sa, old_int_);
+    install(SIGTERM, sa, old_term_);
   }
   ~TempGuard() {
     ::sigaction(SIGINT, &old_int_, nullptr);
@@ -90,6 +90,11 @@ class TempGuard {
   }
 
  private:
+  // A signal the process ignores (a background job's SIGINT) stays ignored.
+  static void install(int sig, const struct sigaction& sa, struct sigaction& old) {
+    ::sigaction(sig, nullptr, &old);
+    if (old.sa_handler != SIG_IGN) ::sigaction(sig, &sa, nullptr);
+  }
   struct sigaction old_int_ {};
   struct sigaction old_term_ {};
 };
@@ -121,15 +126,16 @@ std::string write_temp(const std::string& dir, const fs::path& final_path, const
                        TempGuard& guard) {
   std::string tmpl = (final_path.parent_path() / (temp_prefix(final_path.filename().string()) + "XXXXXX")).string();
   int fd = -1;
+  int err = 0;
   {
     const SignalsHeld held;
     fd = ::mkstemp(tmpl.data());
+    if (fd < 0) err = errno;  // before ~SignalsHeld's sigprocmask
     if (fd >= 0) guard.add(tmpl);
   }
-  if (fd < 0) fail(dir, "cannot create a file: " + errno_text(errno));
+  if (fd < 0) fail(dir, "cannot create a file: " + errno_text(err));
   const char* p = content.data();
   std::size_t left = content.size();
-  int err = 0;
   while (left > 0) {
     const ssize_t n = ::write(fd, p, left);
     if (n < 0) {
@@ -190,7 +196,9 @@ void check_output_dir_is_ours(const std::string& dir, bool force) {
     empty = false;
     if (std::find(own.begin(), own.end(), n) != own.end()) return;
     if (n.rfind("shard-", 0) == 0 && ends_with(n, ".json")) return;
-    if (n.rfind("slurm-", 0) == 0 && ends_with(n, ".out")) return;  // the logs of sweep --emit slurm's job
+    // The logs of sweep --emit slurm's array job: slurm-JOB_TASK.out (a plain
+    // slurm-JOB.out, as in a home directory, is not ours).
+    if (n.rfind("slurm-", 0) == 0 && ends_with(n, ".out") && n.find('_') != std::string::npos) return;
   }
   if (ec) fail(dir, "cannot list the directory: " + ec.message());
   if (!empty) {
@@ -224,18 +232,22 @@ void write_files_atomically(const std::string& dir, const std::vector<OutputFile
     for (const auto& t : temps) ::unlink(t.c_str());
     throw;
   }
-  // Everything is on disk. Swap: keep each earlier file under a backup name,
-  // rename the temp over it; on failure, put every backup back. Signals wait
-  // until the swap is done or undone.
+  // Everything is on disk. Swap: keep each earlier file under a backup name
+  // (a hard link, so the final name never disappears; a rename where links
+  // are not possible), rename the temp over it; on failure, put every backup
+  // back. Signals wait until the swap is done or undone.
   const SignalsHeld held;
   std::vector<std::string> backups(files.size());  // "" when there was no earlier file
   std::vector<bool> replaced(files.size(), false);
+  std::vector<bool> moved(files.size(), false);  // the backup was renamed, not linked: the name is gone
   auto roll_back = [&] {
     for (std::size_t i = 0; i < files.size(); ++i) {
       const std::string final_path = (fs::path(dir) / files[i].name).string();
       if (!temps[i].empty()) ::unlink(temps[i].c_str());
-      if (!backups[i].empty()) {
+      if (!backups[i].empty() && (replaced[i] || moved[i])) {
         ::rename(backups[i].c_str(), final_path.c_str());  // the earlier file comes back
+      } else if (!backups[i].empty()) {
+        ::unlink(backups[i].c_str());  // a link to the file still in place
       } else if (replaced[i]) {
         ::unlink(final_path.c_str());  // ours, with nothing before it
       }
@@ -249,10 +261,12 @@ void write_files_atomically(const std::string& dir, const std::vector<OutputFile
         const int fd = ::mkstemp(tmpl.data());
         if (fd < 0) fail(dir, "cannot keep the earlier " + files[i].name + ": " + errno_text(errno));
         ::close(fd);
-        if (::rename(final_path.c_str(), tmpl.c_str()) != 0) {
-          const int err = errno;
-          ::unlink(tmpl.c_str());
-          fail(dir, "cannot keep the earlier " + files[i].name + ": " + errno_text(err));
+        ::unlink(tmpl.c_str());  // mkstemp chose a free name; link() needs it absent
+        if (::link(final_path.c_str(), tmpl.c_str()) != 0) {
+          if (::rename(final_path.c_str(), tmpl.c_str()) != 0) {
+            fail(dir, "cannot keep the earlier " + files[i].name + ": " + errno_text(errno));
+          }
+          moved[i] = true;
         }
         backups[i] = tmpl;
       }

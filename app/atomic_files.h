@@ -1,8 +1,8 @@
 // Writes a set of report files into a directory all-or-nothing (README.md,
 // Reliability). Every file first goes to a hidden temp file in the directory
 // and is flushed; then, with SIGINT/SIGTERM held back, each earlier file of
-// the same name is kept under a hidden backup link and the temp renamed over
-// it. When any step fails, the temps are removed and the backups renamed
+// the same name is kept under a hidden backup (a hard link: the name itself
+// is replaced by one atomic rename) and the temp renamed over it. When any step fails, the temps are removed and the backups renamed
 // back: the directory holds exactly what it held before, an earlier run's
 // files included, and InputError is thrown with one message. SIGINT or
 // SIGTERM while the temps are written removes them before the process dies;

@@ -74,9 +74,10 @@ struct SourceFile {
 bool inside(const fs::path& path, const fs::path& root) {
   auto r = root.begin();
   auto p = path.begin();
-  for (; r != root.end(); ++r, ++p) {
+  for (; r != root.end(); ++r) {
     if (r->empty()) continue;  // a trailing separator
     if (p == path.end() || *p != *r) return false;
+    ++p;
   }
   return true;
 }
@@ -89,11 +90,19 @@ struct Loader {
   // every --include-dir, canonical (as a compiler's -I; a file named by
   // include: must not reach /etc/shadow).
   std::vector<fs::path> include_roots;
+  std::size_t loaded_files = 0;
+  static constexpr std::size_t kMaxLoadedFiles = 1000;
 
   void set_include_roots(const std::string& top_path, const std::vector<std::string>& include_dirs) {
     std::error_code ec;
     const fs::path top_dir = top_path == "-" ? fs::current_path(ec) : fs::absolute(top_path, ec).parent_path();
-    include_roots.push_back(fs::weakly_canonical(top_dir, ec));
+    fs::path root = ec ? fs::path() : fs::weakly_canonical(top_dir, ec);
+    // No root would let every include through: refuse instead.
+    if (ec || root.empty()) {
+      throw InputError(fmt::format("{}: cannot resolve the scenario's directory: {}", top_path,
+                                   ec ? ec.message() : std::string("empty path")));
+    }
+    include_roots.push_back(root);
     for (const std::string& d : include_dirs) {
       if (!fs::is_directory(d, ec)) throw InputError(fmt::format("--include-dir {}: not a directory", d));
       include_roots.push_back(fs::canonical(d, ec));
@@ -154,6 +163,14 @@ struct Loader {
       f.dir = path == "-" ? std::string() : fs::path(path).parent_path().string();
     }
     parse(f);
+    // A file may be included more than once (it applies each time), so a few
+    // small files could include each other's lists into billions of loads:
+    // the whole load is bounded in files and bytes, not only each file.
+    if (++loaded_files > kMaxLoadedFiles || all_text.size() + f.text.size() > kMaxInputFileBytes) {
+      throw InputError(fmt::format("{}: the scenario and its includes load more than {} files or {} MiB in all "
+                                   "(a file listed many times counts each time)",
+                                   from ? where(from_file, *from) : f.path, kMaxLoadedFiles, kMaxInputFileBytes >> 20));
+    }
     all_text += f.path + "\n" + f.text + "\n";
     stack.push_back(canonical);
     if (f.root.IsMap() && f.root["include"]) {

@@ -185,7 +185,9 @@ namespace {
 struct NodeCounter {
   // Expanded size of each distinct node already counted, by (position,
   // type): an alias is the anchored node itself, at its anchor's position.
-  // (A block mapping and its first key share a position, not a type.)
+  // Two nodes can share both (a mapping used as the first key of a
+  // mapping); the parent is looked up before its child is counted and is
+  // not looked up again, so the shared entry never stands for the other.
   std::map<std::pair<int, int>, std::uint64_t> sizes;
   std::string where_text;
 

@@ -214,7 +214,7 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
     case Op::terminate: {
       record.terminating_at = sim_.now();
       // The IP answers until terminationGracePeriodSeconds (default 30) is
-      // over; preStop runs inside it (core/v1 types.go; k8s-semantics.md §6).
+      // over; preStop runs inside it (core/v1 types.go; docs/model.md §8).
       const sim::Duration grace = workloads_[pods_[pod].service].spec.termination_grace_period;
       sim_.schedule_after(grace, [this, pod] {
         records_[pod].dead_at = sim_.now();

@@ -209,7 +209,7 @@ Traffic::Flows Traffic::orbit_flows(const Worker& w) const {
 
 // The worker's completion flows now, per unit of the backend's rate, and the
 // delayed retries it sends one connect timeout ahead. Returns whether those
-// changed (they are recorded only while accounting).
+// changed (they are recorded only between start() and finish()).
 bool Traffic::compute_worker(Worker& w) {
   const double first = 1.0 / workers_;  // first attempts per unit rate
   double incoming = 0;
@@ -489,6 +489,7 @@ void Traffic::set_upstreams(std::uint32_t backend, int worker, const std::vector
     auto& list = ip_backends_[ip];
     if (std::find(list.begin(), list.end(), backend) == list.end()) list.push_back(backend);
   }
+  update_incoming(w);  // a retry-flow update due at this instant may not have run yet
   const bool retries_changed = compute_worker(w);
   after_change(backend, retries_changed);
 }
@@ -523,6 +524,7 @@ void Traffic::set_ip_dead(PodIp ip, DeadIpBehavior behavior) {
       const auto listed = static_cast<std::uint32_t>(std::count(w.ips.begin(), w.ips.end(), ip));
       if (listed == 0) continue;
       w.dead += listed;
+      update_incoming(w);
       retries_changed = compute_worker(w) || retries_changed;
     }
     after_change(affected[i], retries_changed);
@@ -549,7 +551,9 @@ void Traffic::start(sim::Time until) {
 void Traffic::schedule_arrival(std::uint32_t backend) {
   Backend& b = backends_[backend];
   if (b.rate <= 0) return;
-  const sim::Time at = sim_.now() + sim::Duration::from_seconds(arrivals_.exponential(1.0 / b.rate));
+  const double gap_s = arrivals_.exponential(1.0 / b.rate);
+  if (gap_s > (until_ - sim_.now()).seconds_f() + 1) return;  // past the end (a tiny rate): no Duration needed
+  const sim::Time at = sim_.now() + sim::Duration::from_seconds(gap_s);
   if (at >= until_) return;
   b.arrival = sim_.schedule_at(at, [this, backend] { arrive(backend); });
 }

@@ -2,6 +2,7 @@
 // case exits 2 with one message on stderr naming the problem, prints nothing
 // on stdout and leaves no --out directory or file behind.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -258,6 +259,24 @@ TEST_CASE("includes resolve inside the scenario's directory tree or an --include
   const auto missing = run_epsim("run " + quoted(below) + " --include-dir " + quoted((s.dir / "nope").string()));
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("--include-dir") != std::string::npos);
+}
+
+TEST_CASE("a file included many times over cannot multiply the load") {
+  // Five files, each listing the next ten times: 10^5 loads of a few bytes,
+  // no cycle, each file small. The whole load is bounded: 1,000 files.
+  Scratch s;
+  for (int level = 0; level < 5; ++level) {
+    std::string text = "include: [";
+    for (int k = 0; k < 10; ++k) {
+      if (k > 0) text += ", ";
+      text += fmt::format("l{}.yaml", level + 1);
+    }
+    text += "]\n";
+    s.write(fmt::format("l{}.yaml", level), text);
+  }
+  s.write("l5.yaml", "seed: 1\n");
+  const std::string top = s.write("top.yaml", std::string("include: [l0.yaml]\n") + kBase);
+  expect_bad_input(s, quoted(top), "load more than 1000 files or 64 MiB in all");
 }
 
 TEST_CASE("include cycles are refused") {

@@ -136,6 +136,7 @@ TEST_CASE("off a terminal a long run prints a progress line now and then") {
     ++count;
   }
   CHECK(count >= 1);
-  // The default interval, 10 s, is longer than this run: nothing.
+  // An interval longer than the run (run_epsim's, as the 10 s default for a
+  // short run): nothing.
   CHECK(epsim::test::run_epsim("run --duration 1h").err.empty());
 }

@@ -164,7 +164,7 @@ TEST_CASE("epsim topology prints the pipeline as Graphviz DOT") {
   CHECK(r.out.back() == '\n');
 }
 
-TEST_CASE("the progress bar stays off when stderr is not a terminal") {
+TEST_CASE("off a terminal a short run prints no progress") {
   const auto r = run_epsim("run --duration 2h");
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());

@@ -297,7 +297,7 @@ TEST_CASE("atomic writing creates parents and leaves nothing behind on failure")
   CHECK(files_in(dir) == std::vector<std::string>{"one.txt", "two.txt"});
   CHECK(epsim::test::read_file(dir + "/two.txt") == "2\n");
 
-  // A directory in the way of the second file's rename: the first is removed again.
+  // A directory in the way of the second file: refused before anything is written.
   const std::string dir2 = temp_dir("atomic_fail");
   fs::create_directories(dir2 + "/two.txt/blocker");
   CHECK_THROWS_AS(epsim::app::write_files_atomically(dir2, {{"one.txt", "1\n"}, {"two.txt", "2\n"}}),

@@ -52,7 +52,13 @@ std::string ScratchDir::write(const std::string& name, const std::string& text) 
 CommandResult run_epsim(const std::string& args, const std::string& stdin_path) {
   static int counter = 0;
   const std::string base = "/tmp/epsim_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
-  const std::string cmd = std::string(EPSIM_BINARY) + " " + args + " >" + base + ".out 2>" + base + ".err <" + shell_quoted(stdin_path);
+  // Progress lines off a terminal come every 10 s of wall time: a slow
+  // machine (ASan, busy cores) must not put them into a test's stderr, so
+  // the interval is long unless a test sets it.
+  const char* interval = std::getenv("EPSIM_PROGRESS_INTERVAL_S");
+  const std::string env = std::string("EPSIM_PROGRESS_INTERVAL_S=") + (interval != nullptr ? interval : "100000") + " ";
+  const std::string cmd = env + std::string(EPSIM_BINARY) + " " + args + " >" + base + ".out 2>" + base + ".err <" +
+                          shell_quoted(stdin_path);
   const int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
