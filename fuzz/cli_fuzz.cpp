@@ -19,15 +19,12 @@
 #include "app/pipeline.h"
 #include "app/report.h"
 #include "app/scenario.h"
+#include "fuzz_world.h"
 
 namespace {
 
 constexpr std::size_t kFuzzMaxInput = 4096;
 constexpr std::size_t kFuzzMaxWords = 32;
-constexpr std::uint32_t kFuzzServicesPerGroup = 8;
-constexpr int kFuzzPodsPerService = 8;
-constexpr std::uint64_t kFuzzMaxEvents = 50'000;
-const epsim::sim::Duration kFuzzMaxDuration = epsim::sim::Duration::hours(1);
 
 }  // namespace
 
@@ -62,13 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const epsim::app::ScenarioFiles files("");
   try {
     epsim::app::Scenario s = epsim::app::load_with_options(options, files);
-    s.duration = std::min(s.duration, kFuzzMaxDuration);
-    s.max_events = std::min(s.max_events, kFuzzMaxEvents);
+    epsim::fuzz::shrink(s);
     for (auto& c : s.clusters) {
-      for (auto& g : c.services) {
-        g.count = std::min(g.count, kFuzzServicesPerGroup);
-        g.workload.replicas = std::min(g.workload.replicas, kFuzzPodsPerService);
-      }
       // The named deploys of the embedded scenario target Services the
       // shrink removed: keep the background ones.
       c.deploys.erase(std::remove_if(c.deploys.begin(), c.deploys.end(),

@@ -14,27 +14,11 @@
 #include "app/pipeline.h"
 #include "app/report.h"
 #include "app/scenario.h"
+#include "fuzz_world.h"
 
 namespace {
 
-// Keep one input in the milliseconds: the loader accepts up to the documented
-// limits, the run gets a much smaller world.
-constexpr std::uint32_t kFuzzServicesPerGroup = 8;
-constexpr int kFuzzPodsPerService = 8;
-constexpr std::uint64_t kFuzzMaxEvents = 50'000;
 constexpr std::size_t kFuzzMaxInput = 64 * 1024;
-const epsim::sim::Duration kFuzzMaxDuration = epsim::sim::Duration::hours(1);
-
-void shrink(epsim::app::Scenario& s) {
-  s.duration = std::min(s.duration, kFuzzMaxDuration);
-  s.max_events = std::min(s.max_events, kFuzzMaxEvents);
-  for (auto& c : s.clusters) {
-    for (auto& g : c.services) {
-      g.count = std::min(g.count, kFuzzServicesPerGroup);
-      g.workload.replicas = std::min(g.workload.replicas, kFuzzPodsPerService);
-    }
-  }
-}
 
 }  // namespace
 
@@ -47,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const epsim::app::InputError&) {
     return 0;
   }
-  shrink(scenario);
+  epsim::fuzz::shrink(scenario);
   try {
     epsim::app::Pipeline pipeline(scenario);
     pipeline.run();

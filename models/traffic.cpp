@@ -186,8 +186,13 @@ WorkerFractions Traffic::worker_fractions(const Worker& w) const {
     return f;
   }
   if (w.dead == 0) return f;
-  orbit_.build(kinds_of(w.ips), rule_);
-  const round_robin::Shares s = orbit_.long_run(w.pointer);
+  return orbit_fractions(kinds_of(w.ips), w.pointer);
+}
+
+WorkerFractions Traffic::orbit_fractions(const std::vector<std::uint8_t>& kinds, std::uint32_t pointer) const {
+  WorkerFractions f;
+  orbit_.build(kinds, rule_);
+  const round_robin::Shares s = orbit_.long_run(pointer);
   f.f502 = s.f502;
   f.f504 = s.f504;
   f.fail = s.fail;
@@ -225,16 +230,16 @@ bool Traffic::compute_worker(Worker& w) {
   } else if (w.dead == 0) {
     random.ok = incoming;
   } else {
-    if (retry_waits()) {
-      for (PodIp ip : w.ips) w.delays = w.delays || kind_of(ip) == 1;
-    }
+    // One pass of dead-IP lookups for both models below.
+    const std::vector<std::uint8_t>& kinds = kinds_of(w.ips);
+    w.delays = retry_waits() && std::find(kinds.begin(), kinds.end(), round_robin::kTimeout) != kinds.end();
     if (!w.delays) {
-      const WorkerFractions f = worker_fractions(w);
+      const WorkerFractions f = orbit_fractions(kinds, w.pointer);
       w.orbit_502 = f.f502;
       w.orbit_504 = f.f504;
     }
     if (w.delays || incoming > 0) {
-      runs_.build(kinds_of(w.ips), rule_);
+      runs_.build(kinds, rule_);
       out.assign(static_cast<std::size_t>(rule_.tries), 0.0);
       round_robin::UniformRuns::Finals finals;
       if (w.delays) runs_.spread(rule_.tries, first, finals, out);
@@ -568,8 +573,10 @@ void Traffic::arrive(std::uint32_t backend) {
 }
 
 // Exact mode: one request's attempts from now on `worker`, each taking the
-// next peer; a retried timeout continues one connect timeout later (if that is
-// before the end), every other outcome is booked now.
+// next peer (ngx_http_upstream_next); a retried timeout continues one connect
+// timeout later on the list and pointer of that moment (balancer.lua
+// balance() on ngx.ctx.balancer, which sync_backend updates in place), if
+// that is before the end; every other outcome is booked now.
 void Traffic::run_exact(std::uint32_t backend, std::size_t worker, int tries) {
   Worker& w = backends_[backend].workers[worker];
   Counts c;

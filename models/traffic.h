@@ -212,6 +212,7 @@ class Traffic {
   bool retried(std::uint8_t kind) const;
   bool retry_waits() const;  // a retried timeout waits proxy-connect-timeout (> 0, tries >= 2)
   const std::vector<std::uint8_t>& kinds_of(const std::vector<PodIp>& ips) const;  // kind_of each, in scratch
+  WorkerFractions orbit_fractions(const std::vector<std::uint8_t>& kinds, std::uint32_t pointer) const;
   Flows orbit_flows(const Worker& w) const;  // per unit rate: first attempts decided at arrival
   bool compute_worker(Worker& w);  // true: its outgoing retries changed
   void update_incoming(Worker& w) const;

@@ -24,6 +24,28 @@ std::vector<std::uint8_t> kinds_of(std::uint32_t pattern, std::size_t n, std::ui
   return k;
 }
 
+// Orbit::advance from `start` over `requests` requests against that many
+// walk() calls one after another (walk() takes the peers one by one).
+void check_advance_against_walks(rr::Orbit& orbit, const std::vector<std::uint8_t>& k, const rr::RetryRule& rule,
+                                 std::uint32_t start, std::uint64_t requests) {
+  orbit.build(k, rule);
+  std::uint32_t p = start;
+  rr::StatusCounts want;
+  for (std::uint64_t i = 0; i < requests; ++i) {
+    const rr::Walk w = rr::walk(k, p, rule);
+    p = w.next;
+    (w.status == rr::kLive ? want.ok : w.status == rr::kTimeout ? want.r504 : want.r502) += 1;
+  }
+  std::uint32_t q = start;
+  const rr::StatusCounts got = orbit.advance(q, requests);
+  CAPTURE(start);
+  CAPTURE(requests);
+  CHECK(got.ok == want.ok);
+  CHECK(got.r504 == want.r504);
+  CHECK(got.r502 == want.r502);
+  CHECK(q == p);
+}
+
 }  // namespace
 
 TEST_CASE("round robin walk takes consecutive peers and keeps the last status") {
@@ -65,28 +87,12 @@ TEST_CASE("round robin orbit advance equals consecutive walks") {
       for (int tries = 1; tries <= 4; ++tries) {
         for (std::uint8_t dead : {rr::kTimeout, rr::kError}) {
           const auto k = kinds_of(pattern, n, dead);
-          const rr::RetryRule rule{tries, true, true};
-          orbit.build(k, rule);
+          CAPTURE(n);
+          CAPTURE(pattern);
+          CAPTURE(tries);
           for (std::uint32_t start = 0; start < n; ++start) {
             for (std::uint64_t requests : {0U, 1U, 2U, 5U, 13U, 40U}) {
-              std::uint32_t p = start;
-              rr::StatusCounts want;
-              for (std::uint64_t i = 0; i < requests; ++i) {
-                const rr::Walk w = rr::walk(k, p, rule);
-                p = w.next;
-                (w.status == rr::kLive ? want.ok : w.status == rr::kTimeout ? want.r504 : want.r502) += 1;
-              }
-              std::uint32_t q = start;
-              const rr::StatusCounts got = orbit.advance(q, requests);
-              CAPTURE(n);
-              CAPTURE(pattern);
-              CAPTURE(tries);
-              CAPTURE(start);
-              CAPTURE(requests);
-              CHECK(got.ok == want.ok);
-              CHECK(got.r504 == want.r504);
-              CHECK(got.r502 == want.r502);
-              CHECK(q == p);
+              check_advance_against_walks(orbit, k, rr::RetryRule{tries, true, true}, start, requests);
             }
           }
         }
@@ -107,24 +113,10 @@ TEST_CASE("round robin orbit advance equals consecutive walks with mixed dead ki
       std::vector<std::uint8_t> k;
       for (std::size_t i = 0, c = code; i < n; ++i, c /= 3) k.push_back(static_cast<std::uint8_t>(c % 3));
       for (int tries = 1; tries <= 4; ++tries) {
-        const rr::RetryRule rule{tries, true, true};
-        orbit.build(k, rule);
+        CAPTURE(code);
+        CAPTURE(tries);
         for (std::uint32_t start = 0; start < n; ++start) {
-          std::uint32_t p = start;
-          rr::StatusCounts want;
-          for (int i = 0; i < 3 * static_cast<int>(n) + 2; ++i) {
-            const rr::Walk w = rr::walk(k, p, rule);
-            p = w.next;
-            (w.status == rr::kLive ? want.ok : w.status == rr::kTimeout ? want.r504 : want.r502) += 1;
-          }
-          std::uint32_t q = start;
-          const rr::StatusCounts got = orbit.advance(q, 3 * n + 2);
-          CAPTURE(code);
-          CAPTURE(tries);
-          CAPTURE(start);
-          CHECK(got.r504 == want.r504);
-          CHECK(got.r502 == want.r502);
-          CHECK(q == p);
+          check_advance_against_walks(orbit, k, rr::RetryRule{tries, true, true}, start, 3 * n + 2);
         }
       }
     }
