@@ -12,6 +12,7 @@
 
 #include "app/atomic_files.h"
 #include "app/calibrate.h"
+#include "app/canonical_scenario.h"
 #include "app/cli_options.h"
 #include "app/explain.h"
 #include "app/input_error.h"
@@ -52,6 +53,7 @@ struct RunOptions {
   std::string format = "text";
   std::optional<std::string> out_dir;
   bool force = false;  // --force: write into a non-empty --out that holds no epsim output
+  bool print_scenario = false;
   std::vector<std::string> fail_if;
 };
 
@@ -71,10 +73,10 @@ void add_jobs_option(CLI::App* cmd, int& jobs) {
       ->check(CLI::Range(1, 1024));
 }
 
-void add_fail_if_option(CLI::App* cmd, std::vector<std::string>& fail_if) {
-  add_repeatable_option(cmd, "--fail-if", fail_if,
-                        "Exit with code 3 when this holds, e.g. 'storm_s > 120' or 'requests_504 > 0' "
-                        "(repeatable; measures and syntax in docs/sweep.md)");
+CLI::Option* add_fail_if_option(CLI::App* cmd, std::vector<std::string>& fail_if) {
+  return add_repeatable_option(cmd, "--fail-if", fail_if,
+                               "Exit with code 3 when this holds, e.g. 'storm_s > 120' or 'requests_504 > 0' "
+                               "(repeatable; measures and syntax in docs/sweep.md)");
 }
 
 std::vector<app::Threshold> parse_thresholds(const std::vector<std::string>& texts) {
@@ -89,6 +91,10 @@ int run_command(const RunOptions& options) {
   // A bad --out fails before the run, not after it.
   if (options.out_dir) app::check_output_dir_is_ours(*options.out_dir, options.force);
   const app::Scenario scenario = load(options.scenario);
+  if (options.print_scenario) {
+    std::cout << app::canonical_scenario_yaml(scenario);
+    return app::kExitOk;
+  }
   app::Pipeline pipeline(scenario);
   run_with_progress(pipeline, scenario.name);
   auto report = app::build_report(pipeline);
@@ -440,9 +446,17 @@ int main(int argc, char** argv) {
   run->add_option("--out", run_options.out_dir,
                   "Directory for report.json, timeseries.csv, metrics.prom, trace.json and charts.svg "
                   "(created if missing; written atomically); a non-empty one must hold earlier epsim output");
-  run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
+  CLI::Option* force =
+      run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
 
-  add_fail_if_option(run, run_options.fail_if);
+  CLI::Option* fail_if = add_fail_if_option(run, run_options.fail_if);
+  run->add_flag("--print-scenario", run_options.print_scenario,
+                "Print the resolved scenario (includes, --set and flags applied) as canonical YAML and exit "
+                "without running; its sha256 is the report's scenario.sha256")
+      ->excludes(run->get_option("--out"))
+      ->excludes(force)
+      ->excludes(run->get_option("--format"))
+      ->excludes(fail_if);
 
   SweepOptions sweep_options;
   CLI::App* sweep = cli.add_subcommand(

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <optional>
 
+#include "app/canonical_scenario.h"
 #include "app/causality.h"
 #include "app/limits.h"
 #include "app/sha256.h"
@@ -61,7 +62,7 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
   const sim::Time end = sim::Time::zero() + s.duration;
   nlohmann::ordered_json r;
   r["epsim_version"] = kVersion;
-  r["scenario"] = {{"name", s.name}, {"sha256", s.text_digest}};
+  r["scenario"] = {{"name", s.name}, {"sha256", scenario_digest(s)}};
   r["seed"] = s.seed;
   r["virtual_duration_s"] = seconds(s.duration);
   r["events_processed"] = p.simulator().events_processed();

@@ -18,7 +18,6 @@
 #include "app/kubernetes_names.h"
 #include "app/scenario_schema.h"
 #include "app/set_assignment.h"
-#include "app/sha256.h"
 #include "app/yaml_input.h"
 #include "models/controller_switches.h"
 #include "models/version.h"
@@ -85,7 +84,7 @@ bool inside(const fs::path& path, const fs::path& root) {
 struct Loader {
   std::vector<SourceFile> files;       // includes first, depth-first, then the including file
   std::vector<std::string> stack;      // for cycle detection
-  std::string all_text;
+  std::size_t loaded_bytes = 0;
   // Where includes may resolve: the top-level scenario's directory tree and
   // every --include-dir, canonical (as a compiler's -I; a file named by
   // include: must not reach /etc/shadow).
@@ -166,12 +165,12 @@ struct Loader {
     // A file may be included more than once (it applies each time), so a few
     // small files could include each other's lists into billions of loads:
     // the whole load is bounded in files and bytes, not only each file.
-    if (++loaded_files > kMaxLoadedFiles || all_text.size() + f.text.size() > kMaxInputFileBytes) {
+    if (++loaded_files > kMaxLoadedFiles || loaded_bytes + f.text.size() > kMaxInputFileBytes) {
       throw InputError(fmt::format("{}: the scenario and its includes load more than {} files or {} MiB in all "
                                    "(a file listed many times counts each time)",
                                    from ? where(from_file, *from) : f.path, kMaxLoadedFiles, kMaxInputFileBytes >> 20));
     }
-    all_text += f.path + "\n" + f.text + "\n";
+    loaded_bytes += f.text.size();
     stack.push_back(canonical);
     if (f.root.IsMap() && f.root["include"]) {
       for (const YAML::Node& inc : read_list(f.root["include"], f.path, "include")) {
@@ -655,7 +654,6 @@ Scenario build(Loader& loader) {
                                  total_pods, kMaxPodsPerScenario));
   }
   validate_topology(s);
-  s.text_digest = sha256_hex(loader.all_text);
   return s;
 }
 
@@ -685,8 +683,6 @@ ScenarioFiles::ScenarioFiles(const std::string& path, const std::vector<std::str
 
 ScenarioFiles::~ScenarioFiles() = default;
 
-std::string ScenarioFiles::text_digest() const { return sha256_hex(loaded_->loader.all_text); }
-
 Scenario ScenarioFiles::load(const std::vector<std::string>& sets) const {
   std::vector<SetAssignment> assignments;
   for (const std::string& text : sets) assignments.push_back(parse_set_assignment(text));
@@ -700,10 +696,7 @@ Scenario ScenarioFiles::load(const std::vector<std::string>& sets) const {
       Loader::parse(f);
       roots.push_back(f.root);
     }
-    for (const SetAssignment& a : assignments) {
-      apply_set_assignment(a, roots, origins);
-      loader.all_text += "--set " + a.text + "\n";  // the digest covers what changed the scenario
-    }
+    for (const SetAssignment& a : assignments) apply_set_assignment(a, roots, origins);
   }
   Scenario s = build(loader);
   s.path = path_;

@@ -99,7 +99,6 @@ struct Scenario {
   std::string name = "unnamed";
   std::string description;
   std::string path;                      // "" for the embedded default
-  std::string text_digest;               // sha256 over the texts of every file read
   std::uint64_t seed = 1;
   sim::Duration duration = sim::Duration::hours(24);
   std::uint64_t max_events = 200'000'000;
@@ -140,8 +139,6 @@ class ScenarioFiles {
   explicit ScenarioFiles(const std::string& path, const std::vector<std::string>& include_dirs = {});
   ~ScenarioFiles();
   Scenario load(const std::vector<std::string>& sets) const;
-  // sha256 over the texts of every file read (the scenario digest without --set).
-  std::string text_digest() const;
 
  private:
   struct Loaded;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "app/canonical_scenario.h"
 #include "app/input_error.h"
 #include "app/measures.h"
 #include "app/number_text.h"
@@ -161,7 +162,6 @@ Sweep::Sweep(SweepSpec spec) : spec_(std::move(spec)) {
     }
   }
   const ScenarioFiles files(spec_.base.path, spec_.base.include_dirs);
-  scenario_sha256_ = files.text_digest();
   scenarios_.reserve(runs());
   for (std::size_t point = 0; point < points(); ++point) {
     const std::vector<std::string> vals = values(point);
@@ -179,7 +179,11 @@ Sweep::Sweep(SweepSpec spec) : spec_(std::move(spec)) {
       }
       throw InputError(fmt::format("sweep point {} ({}): {}", point + 1, shown, e.what()));
     }
-    if (point == 0) scenario_name_ = first.name;
+    if (point == 0) {
+      // With the axes, the first point's resolved scenario identifies them all.
+      scenario_name_ = first.name;
+      scenario_sha256_ = scenario_digest(first);
+    }
     for (int r = 0; r < spec_.seeds; ++r) {
       auto s = std::make_unique<Scenario>(first);
       // Replicate k runs seed + k: the first is exactly `epsim run`.

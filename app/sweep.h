@@ -69,8 +69,8 @@ class Sweep {
   std::vector<SweepRun> run(const std::vector<std::size_t>& indices, int jobs,
                             const std::function<void(std::size_t done)>& on_done = {}) const;
 
-  // What makes two shards parts of the same sweep: epsim version, scenario
-  // files' digest and name, fixed flags, axes and seeds.
+  // What makes two shards parts of the same sweep: epsim version, the first
+  // point's resolved scenario (name and digest), fixed flags, axes and seeds.
   nlohmann::ordered_json identity() const;
 
  private:

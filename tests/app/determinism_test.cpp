@@ -17,15 +17,6 @@ namespace {
 
 using epsim::test::shell_quoted;
 
-std::vector<std::string> shipped_scenarios() {
-  std::vector<std::string> out;
-  for (const auto& entry : std::filesystem::directory_iterator(epsim::test::source_path("scenarios"))) {
-    if (entry.is_regular_file() && entry.path().extension() == ".yaml") out.push_back(entry.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // The report without its wall_* lines (json.dump(2) puts one key per line).
 std::string without_wall(const std::string& json) {
   std::istringstream in(json);
@@ -48,7 +39,7 @@ std::string digest_of(const std::string& json) {
 }  // namespace
 
 TEST_CASE("every shipped scenario gives byte-identical JSON for the same seed and another digest for another seed") {
-  const auto scenarios = shipped_scenarios();
+  const auto scenarios = epsim::test::shipped_scenarios();
   REQUIRE(scenarios.size() >= 3);
   for (const auto& path : scenarios) {
     CAPTURE(path);

@@ -19,6 +19,15 @@ std::string read_file(const std::string& path) {
 
 std::string source_path(const std::string& relative) { return std::string(EPSIM_SOURCE_DIR) + "/" + relative; }
 
+std::vector<std::string> shipped_scenarios() {
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(source_path("scenarios"))) {
+    if (entry.is_regular_file() && entry.path().extension() == ".yaml") out.push_back(entry.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::string shell_quoted(const std::string& path) { return "'" + path + "'"; }
 
 std::size_t widest_line(const std::string& text) {

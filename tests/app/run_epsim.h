@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace epsim::test {
 
@@ -17,6 +18,9 @@ struct CommandResult {
 CommandResult run_epsim(const std::string& args, const std::string& stdin_path = "/dev/null");
 std::string read_file(const std::string& path);
 std::string source_path(const std::string& relative);  // path inside the source tree
+// The scenarios shipped in scenarios/ (not its subdirectories), sorted: found
+// at test time, so a new scenario is covered without touching a test.
+std::vector<std::string> shipped_scenarios();
 
 // A shell word for a path (the test paths hold no single quote).
 std::string shell_quoted(const std::string& path);

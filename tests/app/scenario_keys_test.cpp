@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "app/canonical_scenario.h"
 #include "app/input_error.h"
 #include "app/scenario.h"
 #include "app/scenario_schema.h"
@@ -535,6 +536,24 @@ TEST_CASE("every scenario key is exercised") {
     if (c.absent) {
       INFO("(with the key absent)");
       c.absent(base);
+    }
+  }
+}
+
+TEST_CASE("the canonical scenario carries every key: each case changes it and it reads back to itself") {
+  const std::string base = epsim::app::canonical_scenario_yaml(load(Parts{}));
+  // Cases that set nothing new: the base already has these cluster names,
+  // roles and sync and ingress targets, and round_robin is the only balancer.
+  const std::set<std::string> unchanged = {"clusters[].name", "clusters[].role", "sync.from", "sync.to",
+                                           "ingress.cluster", "ingress.config.load-balance"};
+  for (const KeyCase& c : key_cases()) {
+    INFO("key " << c.path << "\nscenario: " << scenario_text(c.set));
+    const std::string text = epsim::app::canonical_scenario_yaml(load(c.set));
+    CHECK(epsim::app::canonical_scenario_yaml(epsim::app::load_scenario_text(text, "canonical.yaml")) == text);
+    if (unchanged.count(c.path) > 0) {
+      CHECK(text == base);
+    } else {
+      CHECK(text != base);
     }
   }
 }
