@@ -13,8 +13,22 @@ using epsim::sim::Time;
 
 namespace {
 
-// A small business cluster on a hand-stepped clock: `services` headless
-// Services with two ready pods each, a controller manager in steady state.
+// A small business cluster on a hand-stepped clock: `headless` headless
+// Services and `clusterip` Services with a ClusterIP, two ready pods each, a
+// controller manager in steady state (its Endpoints already in the store).
+struct Setup {
+  std::uint32_t headless = 0;
+  std::uint32_t clusterip = 0;
+  ControllerSwitches switches;
+  double qps = 20;
+  int burst = 30;
+  int workers = 5;
+  std::optional<Duration> resync = Duration::hours(1);
+  std::uint64_t seed = 1;
+  double throughput = 0;
+  int max_inflight = 200;
+};
+
 struct Cluster {
   Simulator sim;
   MetricsRegistry metrics;
@@ -22,33 +36,45 @@ struct Cluster {
   std::unique_ptr<Deployments> deployments;
   std::unique_ptr<ControllerManager> cm;
 
-  Cluster(std::uint32_t services, const std::string& version, double qps, int burst, int workers,
-          std::optional<Duration> resync = Duration::hours(1), std::uint64_t seed = 1, double throughput = 0,
-          int max_inflight = 200) {
+  explicit Cluster(const Setup& s) {
     ApiServerConfig a;
     a.latency_median = Duration::milliseconds(10);
     a.latency_p99 = Duration::milliseconds(10);
-    a.mutating_throughput = throughput;
-    a.max_mutating_requests_inflight = max_inflight;
-    api = std::make_unique<ApiServer>(sim, metrics, seed, "idc", a);
-    deployments = std::make_unique<Deployments>(sim, *api, seed, "idc");
+    a.mutating_throughput = s.throughput;
+    a.max_mutating_requests_inflight = s.max_inflight;
+    api = std::make_unique<ApiServer>(sim, metrics, s.seed, "idc", a);
+    deployments = std::make_unique<Deployments>(sim, *api, s.seed, "idc");
     WorkloadSpec w;
     w.replicas = 2;
+    const std::uint32_t services = s.headless + s.clusterip;
     for (std::uint32_t i = 0; i < services; ++i) {
-      Service s;
-      s.id = i;
-      s.headless = true;
-      deployments->add_service(s, w);
+      Service service;
+      service.id = i;
+      service.headless = i < s.headless;
+      deployments->add_service(service, w);
     }
     ControllerManagerConfig c;
-    c.resync_period = resync;
-    c.endpoints.kube_api_qps = qps;
-    c.endpoints.kube_api_burst = burst;
-    c.endpoints.concurrent_endpoint_syncs = workers;
-    c.endpoints.switches = *switches_for_version(version);
-    cm = std::make_unique<ControllerManager>(sim, metrics, *api, seed, "idc", c, services);
+    c.resync_period = s.resync;
+    c.endpoints.kube_api_qps = s.qps;
+    c.endpoints.kube_api_burst = s.burst;
+    c.endpoints.concurrent_endpoint_syncs = s.workers;
+    c.endpoints.switches = s.switches;
+    cm = std::make_unique<ControllerManager>(sim, metrics, *api, s.seed, "idc", c, services);
     cm->start_steady(Time::zero());
   }
+  // `services` headless Services on a version's preset.
+  Cluster(std::uint32_t services, const std::string& version, double qps, int burst, int workers,
+          std::optional<Duration> resync = Duration::hours(1), std::uint64_t seed = 1, double throughput = 0,
+          int max_inflight = 200)
+      : Cluster(Setup{.headless = services,
+                      .switches = *switches_for_version(version),
+                      .qps = qps,
+                      .burst = burst,
+                      .workers = workers,
+                      .resync = resync,
+                      .seed = seed,
+                      .throughput = throughput,
+                      .max_inflight = max_inflight}) {}
   const EndpointsController& controller() { return cm->endpoints_controller(); }
   void run_to(Duration d) { sim.run_until(Time::zero() + d); }
 };
@@ -220,4 +246,139 @@ TEST_CASE("a write refused with Retry-After is sent 10 times in all, as client-g
   c.run_to(Duration::hours(1) + Duration::milliseconds(9500));
   CHECK(c.api->requests_total() == 11);  // the 10th attempt, then the retried sync's first
   CHECK(c.controller().syncs_total() == 2);
+}
+
+namespace {
+
+// What the first resync does under switches A (headlessLabelCompare), B
+// (serviceLabelMutation), C (targetRefResourceVersionCompare), by
+// docs/model.md §6: with A on and B off, every headless Service PUTs; with C
+// on, so does every Service whose pods changed their RV since its last write.
+// A PUT that carries nothing new (same addresses, RVs, label, trigger time)
+// is a storage no-op; a churned pod's new RV is something new, whether or not
+// the controller compared it.
+struct ResyncWrites {
+  std::uint64_t puts = 0;
+  std::uint64_t noops = 0;
+};
+
+ResyncWrites expected_resync(bool a, bool b, bool c, bool churn, std::uint32_t headless, std::uint32_t clusterip) {
+  const std::uint64_t label_puts = a && !b ? headless : 0;
+  if (!churn) return {label_puts, label_puts};
+  // Churn at 30 updates per pod per hour for 59 minutes: every pod's RV
+  // moved (each pod keeps its old RV with probability e^-29.5).
+  return {c ? headless + clusterip : label_puts, 0};
+}
+
+ResyncWrites first_resync(const ControllerSwitches& switches, bool churn) {
+  Cluster c(Setup{.headless = 20, .clusterip = 10, .switches = switches});
+  if (churn) c.deployments->start_status_churn(30.0, Time::zero() + Duration::minutes(59));
+  c.run_to(Duration::minutes(90));
+  const auto& episodes = c.controller().episodes();
+  REQUIRE(episodes.size() == 1);
+  CHECK(episodes[0].kind == SyncEpisode::Kind::resync);
+  CHECK(episodes[0].enqueued == 30);
+  CHECK(episodes[0].finished);
+  return {episodes[0].puts, episodes[0].noop_puts};
+}
+
+}  // namespace
+
+TEST_CASE("every switch combination PUTs and elides at a resync as its rules say") {
+  for (int bits = 0; bits < 16; ++bits) {
+    ControllerSwitches s;
+    s.headless_label_compare = (bits & 1) != 0;
+    s.service_label_mutation = (bits & 2) != 0;
+    s.target_ref_resource_version_compare = (bits & 4) != 0;
+    s.trigger_time_annotation_rewrite = (bits & 8) != 0;  // nothing triggered these syncs: no effect
+    for (const bool churn : {false, true}) {
+      CAPTURE(bits);
+      CAPTURE(churn);
+      const ResyncWrites want = expected_resync(s.headless_label_compare, s.service_label_mutation,
+                                                s.target_ref_resource_version_compare, churn, 20, 10);
+      const ResyncWrites got = first_resync(s, churn);
+      CHECK(got.puts == want.puts);
+      CHECK(got.noops == want.noops);
+    }
+  }
+}
+
+TEST_CASE("every version preset behaves as the release table of docs/model.md says") {
+  struct Release {
+    const char* version;
+    bool a, b, c;  // as the table lists them, not as switches_for_version computes them
+  };
+  const std::vector<Release> releases = {
+      {"1.16.15", true, true, true},   {"1.17.0", true, false, true},  {"1.17.3", true, false, true},
+      {"1.17.12", true, false, true},  {"1.17.13", false, false, true}, {"1.18.9", true, false, true},
+      {"1.18.10", false, false, true}, {"1.19.2", true, false, true},  {"1.19.3", false, false, true},
+      {"1.20", false, false, true},    {"1.23.17", false, false, true}, {"1.24", false, false, false},
+      {"v1.28.3", false, false, false},
+  };
+  for (const Release& r : releases) {
+    const auto preset = switches_for_version(r.version);
+    REQUIRE(preset.has_value());
+    for (const bool churn : {false, true}) {
+      CAPTURE(r.version);
+      CAPTURE(churn);
+      const ResyncWrites want = expected_resync(r.a, r.b, r.c, churn, 20, 10);
+      const ResyncWrites got = first_resync(*preset, churn);
+      CHECK(got.puts == want.puts);
+      CHECK(got.noops == want.noops);
+    }
+  }
+}
+
+TEST_CASE("triggerTimeAnnotationRewrite off keeps the trigger time that a resync PUT would delete") {
+  // 1.17.3 (A on): the resync PUTs the one headless Service. Nothing
+  // triggered that sync, so under E the PUT deletes
+  // endpoints.kubernetes.io/last-change-trigger-time (PR #74294); without E
+  // it keeps what the rollout's syncs wrote: the Ready transition of a new
+  // pod, at least 10 s (readinessDelay) after the rollout began.
+  for (const bool rewrite : {true, false}) {
+    CAPTURE(rewrite);
+    ControllerSwitches s = *switches_for_version("1.17.3");
+    s.trigger_time_annotation_rewrite = rewrite;
+    Cluster c(Setup{.headless = 1, .switches = s});
+    const Time rollout_at = Time::zero() + Duration::seconds(10);
+    c.deployments->schedule_rollout(0, rollout_at);
+    c.run_to(Duration::minutes(59));
+    REQUIRE(c.deployments->rollouts().size() == 1);
+    const Time finished = c.deployments->rollouts()[0].finished;
+    REQUIRE(finished < Time::zero() + Duration::minutes(5));
+    c.run_to(Duration::minutes(61));
+    REQUIRE(c.controller().episodes().size() == 1);
+    CHECK(c.controller().episodes()[0].puts == 1);
+    const Endpoints* e = c.api->endpoints(0);
+    REQUIRE(e != nullptr);
+    if (rewrite) {
+      CHECK_FALSE(e->has_trigger_time);
+    } else {
+      REQUIRE(e->has_trigger_time);
+      CHECK(e->trigger_time >= rollout_at + Duration::seconds(10));
+      CHECK(e->trigger_time <= finished);
+    }
+  }
+}
+
+TEST_CASE("Endpoints deleted behind the controller's back are created again at the next resync") {
+  // The controller has no Endpoints handler (1.17): nothing brings the object
+  // back until the resync syncs its Service, which then finds no Endpoints
+  // and POSTs one with both ready pods. 1.17.13: no other Service writes.
+  Cluster c(3, "1.17.13", 20, 30, 5);
+  Ignore client;
+  c.run_to(Duration::seconds(1));
+  const Endpoints before = *c.api->endpoints(1);
+  c.api->write_endpoints(Verb::remove, before, 0, &client, 0, "kubectl");
+  c.run_to(Duration::minutes(59));
+  CHECK(c.api->endpoints(1) == nullptr);
+  CHECK(c.controller().endpoint_writes_total() == 0);
+  c.run_to(Duration::minutes(61));
+  const Endpoints* after = c.api->endpoints(1);
+  REQUIRE(after != nullptr);
+  CHECK(after->addresses == before.addresses);
+  CHECK(after->resource_version > before.resource_version);
+  REQUIRE(c.controller().episodes().size() == 1);
+  CHECK(c.controller().episodes()[0].puts == 1);
+  CHECK(c.controller().endpoint_writes_total() == 1);
 }
