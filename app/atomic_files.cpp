@@ -208,7 +208,8 @@ void check_output_dir_is_ours(const std::string& dir, bool force) {
   }
 }
 
-void write_files_atomically(const std::string& dir, const std::vector<OutputFile>& files) {
+void write_files_atomically(const std::string& dir, const std::vector<OutputFile>& files,
+                            const BeforeSwapHook& before_swap) {
   check_output_dir(dir);
   std::error_code ec;
   fs::create_directories(fs::path(dir), ec);
@@ -255,6 +256,7 @@ void write_files_atomically(const std::string& dir, const std::vector<OutputFile
   };
   try {
     for (std::size_t i = 0; i < files.size(); ++i) {
+      if (before_swap) before_swap(i);
       const std::string final_path = (fs::path(dir) / files[i].name).string();
       if (::access(final_path.c_str(), F_OK) == 0) {
         std::string tmpl = (fs::path(dir) / (backup_prefix(files[i].name) + "XXXXXX")).string();

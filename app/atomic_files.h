@@ -2,13 +2,16 @@
 // Reliability). Every file first goes to a hidden temp file in the directory
 // and is flushed; then, with SIGINT/SIGTERM held back, each earlier file of
 // the same name is kept under a hidden backup (a hard link: the name itself
-// is replaced by one atomic rename) and the temp renamed over it. When any step fails, the temps are removed and the backups renamed
-// back: the directory holds exactly what it held before, an earlier run's
-// files included, and InputError is thrown with one message. SIGINT or
+// is replaced by one atomic rename) and the temp renamed over it. When any
+// step fails, the temps are removed and the backups renamed back: the
+// directory holds exactly what it held before, an earlier run's files
+// included, and InputError is thrown with one message. SIGINT or
 // SIGTERM while the temps are written removes them before the process dies;
 // temps and backups a killed run left are removed at the next write.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,7 +35,13 @@ void check_output_dir(const std::string& dir);
 // run or written.
 void check_output_dir_is_ours(const std::string& dir, bool force);
 
+// Called before files[index] is swapped in, after the earlier ones were: a
+// seam for tests to fail the swap half-way (it may throw; the swap is then
+// undone as for any other failure). Empty in epsim itself.
+using BeforeSwapHook = std::function<void(std::size_t index)>;
+
 // Creates `dir` (and its parents) when missing, then writes `files` atomically.
-void write_files_atomically(const std::string& dir, const std::vector<OutputFile>& files);
+void write_files_atomically(const std::string& dir, const std::vector<OutputFile>& files,
+                            const BeforeSwapHook& before_swap = {});
 
 }  // namespace epsim::app

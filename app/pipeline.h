@@ -57,7 +57,9 @@ sim::Duration sample_interval(sim::Duration run);
 
 class Pipeline {
  public:
+  // Keeps a reference to `scenario`, which must outlive the pipeline.
   explicit Pipeline(const Scenario& scenario);
+  explicit Pipeline(Scenario&&) = delete;  // a temporary would dangle
   // Runs to the scenario's end, calling `progress` (if any) with the share of
   // virtual time done; throws InputError when the event bound is hit.
   void run(const std::function<void(double fraction_done)>& progress = {});

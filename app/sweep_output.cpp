@@ -28,8 +28,10 @@ std::map<std::string, double> means(const SweepResult& r, std::size_t point) {
   return m;
 }
 
+// RFC 4180: a field holding a comma, quote or line break is quoted, its
+// quotes doubled.
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";

@@ -16,6 +16,7 @@
 #include "app/invariants.h"
 #include "app/pipeline.h"
 #include "app/scenario.h"
+#include "run_epsim.h"
 
 using epsim::app::check_invariants;
 using epsim::app::InvariantOptions;
@@ -332,4 +333,33 @@ ingress: {cluster: access, version: 1.3.1}
   CHECK(unfinished == 0);
   const auto violations = check_invariants(p);
   CHECK_MESSAGE(violations.empty(), joined(violations));
+}
+
+TEST_CASE("the legacy reload scenario keeps every invariant, with its reloads checked against the metric") {
+  // ingress-nginx 0.17.1 reloads on every change: the checker compares its
+  // reload count with nginx_ingress_controller_success, a comparison that
+  // dynamic configuration (1.3.1, the same scenario otherwise) does not make.
+  struct Checked {
+    std::vector<std::string> violations;
+    InvariantStats stats;
+    std::uint64_t reloads = 0;
+  };
+  const std::string path = epsim::test::source_path("scenarios/legacy-reload.yaml");
+  auto run = [&](const std::vector<std::string>& sets) {
+    const epsim::app::Scenario scenario = epsim::app::load_scenario(path, sets);
+    Pipeline p(scenario);
+    p.run();
+    Checked c;
+    c.violations = check_invariants(p, {}, &c.stats);
+    c.reloads = p.data_plane()->ingress->reloads();
+    return c;
+  };
+  const Checked legacy = run({"duration=2h"});
+  CHECK_MESSAGE(legacy.violations.empty(), joined(legacy.violations));
+  CHECK(legacy.reloads > 10);
+  CHECK(legacy.stats.reached > 0);
+  const Checked dynamic = run({"duration=2h", "ingress.version=1.3.1"});
+  CHECK_MESSAGE(dynamic.violations.empty(), joined(dynamic.violations));
+  CHECK(dynamic.reloads == 0);
+  CHECK(legacy.stats.counters_compared == dynamic.stats.counters_compared + 1);
 }

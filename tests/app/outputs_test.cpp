@@ -435,6 +435,36 @@ TEST_CASE("a failed --out write leaves the earlier run's files as they were") {
   fs::remove_all(lib);
 }
 
+TEST_CASE("a swap that fails half-way puts back every file it had already replaced") {
+  // Earlier a, b, c; the new set a, d (new), b, c fails before its fourth
+  // swap, when a, d and b are already in place: a and b come back, d goes,
+  // c was never touched, and no temp or backup is left.
+  const std::string dir = temp_dir("half_way");
+  epsim::app::write_files_atomically(dir, {{"a.txt", "old a\n"}, {"b.txt", "old b\n"}, {"c.txt", "old c\n"}});
+  const std::vector<epsim::app::OutputFile> next = {
+      {"a.txt", "new a\n"}, {"d.txt", "new d\n"}, {"b.txt", "new b\n"}, {"c.txt", "new c\n"}};
+  for (std::size_t fail_at = 0; fail_at < next.size(); ++fail_at) {
+    CAPTURE(fail_at);
+    std::size_t swapped = 0;
+    const auto hook = [&](std::size_t index) {
+      if (index == fail_at) throw epsim::app::InputError("injected failure");
+      swapped = index + 1;
+    };
+    CHECK_THROWS_WITH_AS(epsim::app::write_files_atomically(dir, next, hook), "injected failure",
+                         epsim::app::InputError);
+    CHECK(swapped == fail_at);
+    CHECK(files_in(dir) == std::vector<std::string>{"a.txt", "b.txt", "c.txt"});
+    CHECK(epsim::test::read_file(dir + "/a.txt") == "old a\n");
+    CHECK(epsim::test::read_file(dir + "/b.txt") == "old b\n");
+    CHECK(epsim::test::read_file(dir + "/c.txt") == "old c\n");
+  }
+  // And without a failure the whole new set is in place.
+  epsim::app::write_files_atomically(dir, next);
+  CHECK(files_in(dir) == std::vector<std::string>{"a.txt", "b.txt", "c.txt", "d.txt"});
+  CHECK(epsim::test::read_file(dir + "/d.txt") == "new d\n");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("temp files of a killed run are removed: by the signal, or at the next write") {
   // Before: hidden .NAME.tmp.XXXXXX files (up to 12 MB) stayed forever.
   const std::string dir = temp_dir("stale");

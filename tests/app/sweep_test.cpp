@@ -65,6 +65,18 @@ TEST_CASE("--vary takes lists, linear and logarithmic ranges of numbers and dura
                        epsim::app::InputError);
 }
 
+TEST_CASE("the sweep CSV quotes a --vary value that holds quotes, as RFC 4180 says") {
+  // The YAML plain scalar say"hi" is the text say"hi": quoted in the CSV,
+  // its quotes doubled.
+  const auto r = run_epsim("sweep " + small() + " --vary 'description=say\"hi\",plain' --format csv");
+  REQUIRE(r.exit_code == 0);
+  const auto rows = csv_rows(r.out);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].rfind("point,description,seed,", 0) == 0);
+  CHECK(rows[1].rfind("1,\"say\"\"hi\"\"\",", 0) == 0);
+  CHECK(rows[2].rfind("2,plain,", 0) == 0);
+}
+
 TEST_CASE("every sweep point equals the epsim run with its flags, for any --jobs") {
   const auto one = run_epsim("sweep " + small() + kGrid + " --jobs 1 --format csv");
   const auto two = run_epsim("sweep " + small() + kGrid + " --jobs 2 --format csv");
