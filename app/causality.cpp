@@ -26,12 +26,12 @@ std::optional<PropagationChain> follow_change(const Pipeline& p, const ClusterRu
   c.controller_started = b->started;
   c.controller_sent = b->sent;
   c.controller_stored = b->stored;
-  const models::StageWrite* s = next(dp->sync->writes(), backend, b->stored);
+  const models::StageWrite* s = next(dp->sync->pool().writes(), backend, b->stored);
   if (s == nullptr) return std::nullopt;
   c.sync_stored = s->stored;
   sim::Time upstream = s->stored;
   if (dp->mirroring) {
-    const models::StageWrite* m = next(dp->mirroring->writes(), backend, s->stored);
+    const models::StageWrite* m = next(dp->mirroring->pool().writes(), backend, s->stored);
     if (m == nullptr) return std::nullopt;
     c.mirroring_stored = m->stored;
     upstream = m->stored;

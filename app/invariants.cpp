@@ -184,10 +184,10 @@ void check_counters(Context& ctx) {
                           [&](const sim::Labels& l) {
                             return has_label(l, "cluster", name) && has_label(l, "client", "endpoint-controller");
                           }),
-              static_cast<double>(ec.responses_total()));
+              static_cast<double>(ec.pool().responses_total()));
     ctx.agree(name + " rest_client_requests_total = controller responses of the current term",
               counter_sum(m, "rest_client_requests_total", [&](const sim::Labels& l) { return has_label(l, "cluster", name); }),
-              static_cast<double>(ec.responses_total() - ec.stale_responses()));
+              static_cast<double>(ec.pool().responses_total() - ec.pool().stale_responses()));
     // Every PUT (POST, DELETE) the controller counts is one it got an answer
     // other than 429 for: its rest_client_requests_total without code 429.
     ctx.agree(name + " endpoint writes = rest_client_requests_total{code!=429}",
@@ -235,19 +235,20 @@ void check_counters(Context& ctx) {
   if (const DataPlane* dp = p.data_plane()) {
     const std::string& access = dp->spec->name;
     check_api_server(ctx, access, *dp->api);
-    std::vector<const models::EndpointsWriter*> writers{dp->sync.get()};
-    if (dp->mirroring) writers.push_back(dp->mirroring.get());
-    for (const models::EndpointsWriter* w : writers) {
+    std::vector<const models::ClientWorkerPool*> writers{&dp->sync->pool()};
+    if (dp->mirroring) writers.push_back(&dp->mirroring->pool());
+    for (const models::ClientWorkerPool* w : writers) {
+      const std::string& client = w->config().user_agent;
       note_queue(w->queue());
-      ctx.agree(access + " apiserver_request_total{client=" + w->user_agent() + "} = its responses",
+      ctx.agree(access + " apiserver_request_total{client=" + client + "} = its responses",
                 counter_sum(m, "apiserver_request_total",
                             [&](const sim::Labels& l) {
-                              return has_label(l, "cluster", access) && has_label(l, "client", w->user_agent());
+                              return has_label(l, "cluster", access) && has_label(l, "client", client);
                             }),
                 static_cast<double>(w->responses_total()));
-      ctx.at_most(w->user_agent() + " writes <= responses", static_cast<double>(w->writes_total()),
+      ctx.at_most(client + " writes <= responses", static_cast<double>(w->writes_total()),
                   static_cast<double>(w->responses_total()));
-      check_stage_log(ctx, w->user_agent(), w->writes());
+      check_stage_log(ctx, client, w->writes());
     }
     const models::IngressNginx& in = *dp->ingress;
     const auto& syncs = in.syncs();
@@ -333,11 +334,11 @@ std::string stopped_at(const Pipeline& p, const ClusterRuntime& c, models::Servi
   };
   const models::StageWrite* b = next(c.controller_manager->endpoints_controller().writes(), service, ch.at);
   if (b == nullptr) return "the endpoints controller never wrote it";
-  const models::StageWrite* s = next(dp->sync->writes(), backend, b->stored);
+  const models::StageWrite* s = next(dp->sync->pool().writes(), backend, b->stored);
   if (s == nullptr) return fmt::format("the controller stored it at {}; the sync component never copied it", at(b->stored));
   sim::Time upstream = s->stored;
   if (dp->mirroring) {
-    const models::StageWrite* m = next(dp->mirroring->writes(), backend, s->stored);
+    const models::StageWrite* m = next(dp->mirroring->pool().writes(), backend, s->stored);
     if (m == nullptr) return fmt::format("the sync component stored it at {}; mirroring never wrote it", at(s->stored));
     upstream = m->stored;
   }
@@ -373,8 +374,8 @@ void check_propagation(Context& ctx) {
     Path path;
     path.queues.push_back(&ec.queue());
     if (feeds_ingress) {
-      path.queues.push_back(&dp->sync->queue());
-      if (dp->mirroring) path.queues.push_back(&dp->mirroring->queue());
+      path.queues.push_back(&dp->sync->pool().queue());
+      if (dp->mirroring) path.queues.push_back(&dp->mirroring->pool().queue());
     }
     const std::size_t services = c.service_names.size();
     std::vector<std::vector<const models::PodRecord*>> pods(services);

@@ -20,7 +20,7 @@ LimitShares limited_by(const ClusterRuntime& cluster, sim::Time from, sim::Time 
   if (!(from < to)) return shares;
   const auto& controller = cluster.controller_manager->endpoints_controller();
   const std::array<const sim::IntervalSet*, 4> sets{&cluster.api->write_backlog(), &cluster.api->at_inflight_limit(),
-                                                    &controller.bucket_waits(), &controller.all_workers_in_flight()};
+                                                    &controller.pool().bucket_waits(), &controller.pool().all_workers_in_flight()};
   const std::vector<sim::Duration> cover = sim::exclusive_cover(sets, from, to);
   const double total = (to - from).seconds_f();
   shares.apiserver = (cover[0] + cover[1]).seconds_f() / total;

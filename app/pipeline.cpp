@@ -166,9 +166,9 @@ void Pipeline::add_data_plane_series() {
   add_latency_series(access, *api);
   const models::EndpointSync* sync = dp->sync.get();
   sampler_->add_series("sync/queue_depth", Kind::level, [sync] {
-    return static_cast<double>(sync->queue().len() + sync->queue().processing_count());
+    return static_cast<double>(sync->pool().queue().len() + sync->pool().queue().processing_count());
   });
-  sampler_->add_series("sync/writes", Kind::delta, [sync] { return static_cast<double>(sync->writes_total()); });
+  sampler_->add_series("sync/writes", Kind::delta, [sync] { return static_cast<double>(sync->pool().writes_total()); });
   const models::IngressNginx* ingress = dp->ingress.get();
   sampler_->add_series("ingress/syncs", Kind::delta, [ingress] { return static_cast<double>(ingress->syncs().size()); });
   const models::Traffic* traffic = dp->traffic.get();
@@ -215,9 +215,9 @@ void Pipeline::record_spans() {
                   throttle, put);
   }
   if (data_plane_) {
-    record_writes(spans_, "sync component writes", data_plane_->sync->writes(), throttle, put);
+    record_writes(spans_, "sync component writes", data_plane_->sync->pool().writes(), throttle, put);
     if (data_plane_->mirroring) {
-      record_writes(spans_, "EndpointSlice mirroring writes", data_plane_->mirroring->writes(), throttle,
+      record_writes(spans_, "EndpointSlice mirroring writes", data_plane_->mirroring->pool().writes(), throttle,
                     spans_.name("EndpointSlice write"));
     }
     const std::uint32_t ingress = spans_.track("ingress-nginx syncs");

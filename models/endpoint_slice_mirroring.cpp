@@ -1,5 +1,7 @@
 #include "models/endpoint_slice_mirroring.h"
 
+#include "models/endpoints_copy.h"
+
 namespace epsim::models {
 
 class EndpointSliceMirroring::Handler : public InformerHandler<Endpoints> {
@@ -17,8 +19,8 @@ class EndpointSliceMirroring::Handler : public InformerHandler<Endpoints> {
 };
 
 namespace {
-WriterConfig writer_config(const MirroringConfig& c) {
-  WriterConfig w;
+ClientWorkerPoolConfig pool_config(const MirroringConfig& c) {
+  ClientWorkerPoolConfig w;
   w.queue_name = "endpoint_slice_mirroring";
   w.user_agent = "endpointslicemirroring-controller";
   w.workers = c.workers;
@@ -31,11 +33,12 @@ WriterConfig writer_config(const MirroringConfig& c) {
 
 EndpointSliceMirroring::EndpointSliceMirroring(sim::Simulator& simulator, sim::MetricsRegistry& metrics,
                                                ApiServer& access, MirroringConfig config, std::size_t backend_space)
-    : EndpointsWriter(simulator, metrics, access, writer_config(config), backend_space),
-      access_(access),
+    : access_(access),
       endpoints_("mirroring/endpoints"),
       slices_("mirroring/endpointslices"),
-      handler_(std::make_unique<Handler>(*this)) {
+      handler_(std::make_unique<Handler>(*this)),
+      pool_(simulator, metrics, access, pool_config(config), backend_space, [this](Key k) { return sync(k); }) {
+  pool_.begin_term(simulator.now());
   endpoints_.add_handler(handler_.get());
   access_.watch_endpoints(&endpoints_);
   access_.watch_endpoint_slices(&slices_);
@@ -48,7 +51,7 @@ void EndpointSliceMirroring::start_steady() {
   slices_.list(access_.list_endpoint_slices(), false, access_.resource_version());
 }
 
-std::optional<EndpointsWriter::Write> EndpointSliceMirroring::sync(Key backend) {
+std::optional<ClientWrite> EndpointSliceMirroring::sync(Key backend) {
   // The mirroring controller compares desired and existing slices and skips equal ones.
   return copy_addresses(backend, endpoints_.get(backend), slices_.get(backend), true);
 }

@@ -15,7 +15,7 @@
 #include <optional>
 
 #include "models/api_server.h"
-#include "models/endpoints_writer.h"
+#include "models/client_worker_pool.h"
 #include "models/informer.h"
 
 namespace epsim::models {
@@ -26,22 +26,25 @@ struct MirroringConfig {
   int kube_api_burst = 30;    // the access cluster's --kube-api-burst
 };
 
-class EndpointSliceMirroring : public EndpointsWriter {
+class EndpointSliceMirroring {
  public:
   EndpointSliceMirroring(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access,
                          MirroringConfig config, std::size_t backend_space);
-  ~EndpointSliceMirroring() override;
+  ~EndpointSliceMirroring();
   void start_steady();
 
- protected:
-  std::optional<Write> sync(Key backend) override;
+  // Its workqueue "endpoint_slice_mirroring", workers and client.
+  const ClientWorkerPool& pool() const { return pool_; }
 
  private:
   class Handler;
+  std::optional<ClientWrite> sync(Key backend);
+  void enqueue(Key backend) { pool_.queue().add(backend); }
   ApiServer& access_;
   Informer<Endpoints> endpoints_;
   Informer<Endpoints> slices_;
   std::unique_ptr<Handler> handler_;
+  ClientWorkerPool pool_;
 };
 
 }  // namespace epsim::models

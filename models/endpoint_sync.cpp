@@ -1,5 +1,7 @@
 #include "models/endpoint_sync.h"
 
+#include "models/endpoints_copy.h"
+
 namespace epsim::models {
 
 struct EndpointSync::Source {
@@ -24,8 +26,8 @@ class EndpointSync::SourceHandler : public InformerHandler<Endpoints> {
 };
 
 namespace {
-WriterConfig writer_config(const EndpointSyncConfig& c) {
-  WriterConfig w;
+ClientWorkerPoolConfig pool_config(const EndpointSyncConfig& c) {
+  ClientWorkerPoolConfig w;
   w.queue_name = "endpoint-sync";
   w.user_agent = "endpoint-sync";
   w.workers = c.workers;
@@ -38,11 +40,13 @@ WriterConfig writer_config(const EndpointSyncConfig& c) {
 
 EndpointSync::EndpointSync(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access,
                            EndpointSyncConfig config, std::size_t backend_space, std::uint64_t seed)
-    : EndpointsWriter(simulator, metrics, access, writer_config(config), backend_space),
+    : sim_(simulator),
       access_(access),
       config_(config),
       seed_(seed),
-      access_cache_("endpoint-sync/access") {
+      access_cache_("endpoint-sync/access"),
+      pool_(simulator, metrics, access, pool_config(config), backend_space, [this](Key k) { return sync(k); }) {
+  pool_.begin_term(simulator.now());
   access_.watch_endpoints(&access_cache_);
 }
 
@@ -77,7 +81,7 @@ void EndpointSync::resync() {
   }
 }
 
-std::optional<EndpointsWriter::Write> EndpointSync::sync(Key backend) {
+std::optional<ClientWrite> EndpointSync::sync(Key backend) {
   const Source* source = nullptr;
   for (const auto& s : sources_) {
     if (backend >= s->offset && backend < s->offset + s->services) source = s.get();

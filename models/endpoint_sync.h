@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "models/api_server.h"
-#include "models/endpoints_writer.h"
+#include "models/client_worker_pool.h"
 #include "models/informer.h"
 
 namespace epsim::models {
@@ -28,32 +28,36 @@ struct EndpointSyncConfig {
   sim::Duration resync_period;
 };
 
-class EndpointSync : public EndpointsWriter {
+class EndpointSync {
  public:
   // `seed` seeds the order of its informers' resync walks.
   EndpointSync(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access, EndpointSyncConfig config,
                std::size_t backend_space, std::uint64_t seed);
-  ~EndpointSync() override;
+  ~EndpointSync();
 
   // Business cluster `source`: its Service s maps to backend `offset + s`.
   void add_source(ApiServer& source, std::uint32_t offset, std::size_t services, const std::string& cluster);
   // Caches synced, access copies up to date: no start-up burst.
   void start_steady(sim::Time until);
 
- protected:
-  std::optional<Write> sync(Key backend) override;
+  // Its workqueue "endpoint-sync", workers and client to the access cluster.
+  const ClientWorkerPool& pool() const { return pool_; }
 
  private:
   struct Source;
   class SourceHandler;
   void resync();
+  std::optional<ClientWrite> sync(Key backend);
+  void enqueue(Key backend) { pool_.queue().add(backend); }
 
+  sim::Simulator& sim_;
   ApiServer& access_;
   EndpointSyncConfig config_;
   std::uint64_t seed_;
   std::vector<std::unique_ptr<Source>> sources_;
   Informer<Endpoints> access_cache_;
   sim::Time resync_until_;
+  ClientWorkerPool pool_;
 };
 
 }  // namespace epsim::models

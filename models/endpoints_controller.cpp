@@ -7,8 +7,6 @@
 namespace epsim::models {
 
 namespace {
-constexpr std::uint64_t kTermShift = 32;
-const char* const kUserAgent = "endpoint-controller";
 
 bool less_by_ip(const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; }
 
@@ -34,7 +32,7 @@ class EndpointsController::ServiceHandler : public InformerHandler<Service> {
 
  private:
   void add(ServiceId id) {
-    c_.queue_->add(id);
+    c_.pool_->queue().add(id);
     c_.note_depth();
   }
   EndpointsController& c_;
@@ -82,8 +80,6 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
                                          const std::string& cluster, EndpointsControllerConfig config,
                                          std::size_t service_space)
     : sim_(simulator),
-      metrics_(metrics),
-      api_(api),
       cluster_(cluster),
       config_(config),
       service_space_(service_space),
@@ -93,8 +89,20 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
       tracker_seen_(service_space, false),
       tracker_last_transition_(service_space) {
   if (config_.concurrent_endpoint_syncs < 1) throw std::invalid_argument("concurrent endpoint syncs must be >= 1");
+  ClientWorkerPoolConfig pool;
+  pool.queue_name = "endpoint";
+  pool.user_agent = "endpoint-controller";
+  pool.workers = config_.concurrent_endpoint_syncs;
+  pool.kube_api_qps = config_.kube_api_qps;
+  pool.kube_api_burst = config_.kube_api_burst;
+  pool.max_retries = config_.max_retries;
+  pool.client_max_retry_after = config_.client_max_retry_after;
+  pool.rest_client_metrics_cluster = cluster_;
+  pool_ = std::make_unique<ClientWorkerPool>(simulator, metrics, api, std::move(pool), service_space,
+                                             [this](Key key) { return sync_service(key); });
+  pool_->set_listener(this);
   // Registered in 1.17 but its updater is a TODO: always 0.
-  metrics_.gauge("endpoint_controller_rate_limiter_use", "A metric measuring the saturation of the rate limiter",
+  metrics.gauge("endpoint_controller_rate_limiter_use", "A metric measuring the saturation of the rate limiter",
                  {{"cluster", cluster_}});
 }
 
@@ -110,20 +118,7 @@ void EndpointsController::attach(Informer<Service>& services, Informer<Pod>& pod
 }
 
 void EndpointsController::begin_term(sim::Time now, bool fresh_tracker) {
-  for (std::uint32_t w = 0; w < workers_.size(); ++w) {
-    if (workers_[w].in_flight) orphans_.emplace((std::uint64_t{term_} << kTermShift) | w, std::move(workers_[w]));
-  }
-  ++term_;
-  in_flight_workers_ = 0;
-  all_workers_in_flight_.close(now);
-  queue_ = std::make_unique<WorkQueue>(sim_, metrics_, "endpoint", service_space_);
-  queue_->set_on_item_available([this] { on_item_available(); });
-  // flowcontrol.NewTokenBucketRateLimiter takes qps as float32.
-  bucket_ = std::make_unique<TokenBucket>(TokenBucket::flowcontrol(config_.kube_api_qps, config_.kube_api_burst, now));
-  workers_.assign(static_cast<std::size_t>(config_.concurrent_endpoint_syncs), Worker{});
-  idle_workers_.clear();
-  for (int w = config_.concurrent_endpoint_syncs - 1; w >= 0; --w) idle_workers_.push_back(static_cast<std::uint32_t>(w));
-  wake_scheduled_ = false;
+  pool_->begin_term(now);
   for (auto& list : pods_by_service_) list.clear();
   if (fresh_tracker) {
     tracker_seen_.assign(service_space_, false);
@@ -146,7 +141,7 @@ void EndpointsController::rebuild_pod_index() {
 void EndpointsController::check_leftover_endpoints(const std::vector<std::uint32_t>& endpoints) {
   for (const std::uint32_t id : endpoints) {
     EPSIM_INVARIANT(endpoints_->get(id) != nullptr, "checkLeftoverEndpoints of an Endpoints not in the cache");
-    queue_->add(id);
+    pool_->queue().add(id);
     note_depth();
   }
 }
@@ -154,40 +149,8 @@ void EndpointsController::check_leftover_endpoints(const std::vector<std::uint32
 void EndpointsController::enqueue_pod_services(const Pod& pod) {
   // AddAfter(key, endpointUpdatesBatchPeriod): with 0 an immediate Add that
   // still counts a retry (delaying_queue.go).
-  queue_->add_after(pod.service, config_.endpoint_updates_batch_period);
+  pool_->queue().add_after(pod.service, config_.endpoint_updates_batch_period);
   note_depth();
-}
-
-void EndpointsController::on_item_available() {
-  if (wake_scheduled_ || idle_workers_.empty()) return;
-  // A blocked Get() returns on a later goroutine step, not inside Add().
-  wake_scheduled_ = true;
-  const std::uint32_t term = term_;
-  sim_.schedule_after(sim::Duration::zero(), [this, term] {
-    if (term != term_) return;
-    wake_scheduled_ = false;
-    wake_workers();
-  });
-}
-
-void EndpointsController::wake_workers() {
-  Key key;
-  while (!idle_workers_.empty() && queue_->try_get(key)) {
-    const std::uint32_t w = idle_workers_.back();
-    idle_workers_.pop_back();
-    EPSIM_INVARIANT(!workers_[w].busy, "an idle endpoints worker was busy");
-    workers_[w].busy = true;
-    check_workers();
-    workers_[w].key = key;
-    workers_[w].queued = queue_->added_at(key);
-    workers_[w].started = sim_.now();
-    process(w);
-  }
-}
-
-void EndpointsController::process(std::uint32_t worker) {
-  ++syncs_total_;
-  if (!sync_service(worker)) finish(worker, true);
 }
 
 std::optional<sim::Time> EndpointsController::trigger_time(ServiceId id, const Service& service) {
@@ -211,21 +174,15 @@ std::optional<sim::Time> EndpointsController::trigger_time(ServiceId id, const S
   return earliest_new;
 }
 
-bool EndpointsController::sync_service(std::uint32_t worker) {
-  Worker& w = workers_[worker];
-  const ServiceId id = w.key;
+std::optional<ClientWrite> EndpointsController::sync_service(ServiceId id) {
   const Service* service = services_->get(id);
   const Endpoints* current = endpoints_->get(id);
   if (service == nullptr) {
     // Service gone: DELETE its Endpoints (404 ignored).
-    if (current == nullptr) return false;
-    w.verb = Verb::remove;
-    w.object = *current;
-    w.precondition = 0;
-    send(worker);
-    return true;
+    if (current == nullptr) return std::nullopt;
+    return ClientWrite{Verb::remove, *current, 0};
   }
-  if (!service->has_selector) return false;
+  if (!service->has_selector) return std::nullopt;
 
   Endpoints desired;
   desired.service = id;
@@ -264,7 +221,7 @@ bool EndpointsController::sync_service(std::uint32_t worker) {
     if (config_.switches.headless_label_compare && !config_.switches.service_label_mutation) {
       labels_equal = !current->headless_label;
     }
-    if (subsets_equal && labels_equal) return false;
+    if (subsets_equal && labels_equal) return std::nullopt;
   }
   desired.headless_label = service->headless;
   if (config_.switches.trigger_time_annotation_rewrite || trigger) {
@@ -275,149 +232,21 @@ bool EndpointsController::sync_service(std::uint32_t worker) {
     desired.has_trigger_time = current->has_trigger_time;
     desired.trigger_time = current->trigger_time;
   }
-  w.verb = create ? Verb::create : Verb::update;
-  w.object = std::move(desired);
-  w.precondition = create ? 0 : current->resource_version;
-  w.retry_after_attempts = 0;
-  send(worker);
-  return true;
+  // POST, or PUT with the cached RV.
+  return ClientWrite{create ? Verb::create : Verb::update, std::move(desired), create ? 0 : current->resource_version};
 }
 
-// client-go rest/request.go: tryThrottle() (the bucket's Accept) before each
-// attempt, including retries after a Retry-After response.
-void EndpointsController::send(std::uint32_t worker) {
-  const sim::Duration wait = bucket_->reserve(sim_.now());
-  bucket_waits_.add(sim_.now(), sim_.now() + wait);
-  const std::uint32_t term = term_;
-  sim_.schedule_after(wait, [this, worker, term] {
-    if (term == term_) submit(worker);
-  });
+void EndpointsController::on_settled(const ClientWrite&, const ApiResponse& response) {
+  if (episode_open_ || (!episodes_.empty() && !episodes_.back().finished)) {
+    SyncEpisode& e = episodes_.back();
+    ++e.puts;
+    if (response.noop) ++e.noop_puts;
+  }
 }
 
-void EndpointsController::submit(std::uint32_t worker) {
-  Worker& w = workers_[worker];
-  w.request_started = sim_.now();  // request latency excludes the throttle wait
-  EPSIM_INVARIANT(w.busy && !w.in_flight, "an endpoints worker sent a second request");
-  set_in_flight(w, true);
-  api_.write_endpoints(w.verb, w.object, w.precondition, this, (std::uint64_t{term_} << kTermShift) | worker,
-                       kUserAgent);
-}
-
-void EndpointsController::on_response(std::uint64_t tag, const ApiResponse& response) {
-  ++responses_total_;
-  if ((tag >> kTermShift) != term_) {  // a previous leadership term's request
-    ++stale_responses_;
-    const auto orphan = orphans_.find(tag);
-    EPSIM_INVARIANT(orphan != orphans_.end(), "a response to a request no term sent");
-    if (orphan == orphans_.end()) return;
-    const Worker& o = orphan->second;
-    // Nobody handles the answer (the process is gone), but the write is in
-    // storage: the sync component and ingress-nginx see it.
-    if (response.code < 300 && !response.noop && o.verb != Verb::remove) {
-      writes_.record(o.key, StageWrite{o.queued, o.started, o.request_started, sim_.now(), ready_ips(o.object)});
-    }
-    orphans_.erase(orphan);
-    return;
-  }
-  const auto worker = static_cast<std::uint32_t>(tag & 0xffffffffULL);
-  EPSIM_INVARIANT(worker < workers_.size(), "an Endpoints response for an unknown endpoints worker");
-  Worker& w = workers_[worker];
-  EPSIM_INVARIANT(w.busy && w.in_flight, "an Endpoints response for an idle endpoints worker");
-  set_in_flight(w, false);
-  const char* method = w.verb == Verb::create ? "POST" : w.verb == Verb::update ? "PUT" : "DELETE";
-  const std::string code = std::to_string(response.code);
-  const std::string counter_key = std::string(method) + code;
-  sim::Counter* counter = nullptr;
-  for (auto& [k, c] : rest_counters_) {
-    if (k == counter_key) counter = c;
-  }
-  if (counter == nullptr) {
-    counter = &metrics_.counter("rest_client_requests_total",
-                                "Number of HTTP requests, partitioned by status code, method, and host.",
-                                {{"cluster", cluster_}, {"code", code}, {"method", method}, {"host", cluster_ + "-apiserver"}});
-    rest_counters_.emplace_back(counter_key, counter);
-  }
-  counter->inc();
-  sim::Histogram*& duration = request_duration_[static_cast<std::size_t>(w.verb)];
-  if (duration == nullptr) {
-    // rest_client_request_duration_seconds: 1 ms · 2^k, 10 buckets (component-base v0.17.3 restclient).
-    duration = &metrics_.histogram("rest_client_request_duration_seconds",
-                                   "Request latency in seconds. Broken down by verb and URL.",
-                                   sim::Histogram::exponential_buckets(0.001, 2, 10),
-                                   {{"cluster", cluster_}, {"verb", method},
-                                    {"url", w.verb == Verb::create ? "/api/v1/namespaces/{namespace}/endpoints"
-                                                                   : "/api/v1/namespaces/{namespace}/endpoints/{name}"}});
-  }
-  duration->observe((sim_.now() - w.request_started).seconds_f());
-
-  // client-go rest/request.go (v0.17): `retries++` on each response, a new
-  // attempt while `retries < maxRetries` (10): 10 attempts in all, the first
-  // included, so at most 9 waits on Retry-After.
-  if (response.code == 429 && w.retry_after_attempts + 1 < config_.client_max_retry_after) {
-    ++w.retry_after_attempts;
-    const std::uint32_t term = term_;
-    sim_.schedule_after(response.retry_after, [this, worker, term] {
-      if (term == term_) send(worker);
-    });
-    return;
-  }
-  if (response.code < 300 && !response.noop && w.verb != Verb::remove) {
-    writes_.record(w.key, StageWrite{w.queued, w.started, w.request_started, sim_.now(), ready_ips(w.object)});
-  }
-  if (response.code != 429) {
-    ++writes_total_;
-    if (episode_open_ || (!episodes_.empty() && !episodes_.back().finished)) {
-      SyncEpisode& e = episodes_.back();
-      ++e.puts;
-      if (response.noop) ++e.noop_puts;
-    }
-  }
-  const bool ok = response.code < 300 || (w.verb == Verb::remove && response.code == 404);
-  finish(worker, ok);
-}
-
-// endpoints_controller.go handleErr: Forget on success; AddRateLimited while
-// NumRequeues < maxRetries; then drop the key until its next event.
-void EndpointsController::finish(std::uint32_t worker, bool ok) {
-  Worker& w = workers_[worker];
-  const Key key = w.key;
-  EPSIM_INVARIANT(w.busy && queue_->is_processing(key), "an endpoints worker finished a key it did not hold");
-  if (ok) {
-    queue_->forget(key);
-  } else if (queue_->num_requeues(key) < config_.max_retries) {
-    queue_->add_rate_limited(key);
-  } else {
-    queue_->forget(key);
-  }
-  w.busy = false;
-  w.object.addresses.clear();
-  w.object.not_ready_addresses.clear();
-  queue_->done(key);
-  idle_workers_.push_back(worker);
-  check_workers();
+void EndpointsController::on_key_done() {
   note_depth();
   close_episode_if_idle();
-  if (queue_->len() > 0) on_item_available();
-}
-
-// A key is never synced by two workers at once: every busy worker holds a key
-// the queue has in processing (checked when it finishes), the queue never
-// hands out a key in processing (work_queue.cpp), and the busy workers are
-// exactly as many as the keys in processing.
-void EndpointsController::check_workers() const {
-  EPSIM_INVARIANT(workers_.size() - idle_workers_.size() == queue_->processing_count(),
-                  "busy endpoints workers and workqueue keys in processing differ");
-}
-
-void EndpointsController::set_in_flight(Worker& w, bool in_flight) {
-  w.in_flight = in_flight;
-  in_flight_workers_ = in_flight ? in_flight_workers_ + 1 : in_flight_workers_ - 1;
-  EPSIM_INVARIANT(in_flight_workers_ <= workers_.size(), "more endpoints workers in flight than workers");
-  if (in_flight_workers_ == workers_.size()) {
-    all_workers_in_flight_.open(sim_.now());
-  } else {
-    all_workers_in_flight_.close(sim_.now());
-  }
 }
 
 void EndpointsController::begin_episode(SyncEpisode::Kind kind) {
@@ -431,26 +260,26 @@ void EndpointsController::begin_episode(SyncEpisode::Kind kind) {
   e.at = sim_.now();
   episodes_.push_back(e);
   episode_open_ = true;
-  episode_adds_before_ = queue_->adds_total();
+  episode_adds_before_ = pool_->queue().adds_total();
 }
 
 void EndpointsController::end_episode_dispatch() {
   EPSIM_INVARIANT(episode_open_, "end_episode_dispatch() without begin_episode()");
   episode_open_ = false;
-  episodes_.back().enqueued = queue_->adds_total() - episode_adds_before_;
+  episodes_.back().enqueued = pool_->queue().adds_total() - episode_adds_before_;
   note_depth();
   close_episode_if_idle();
 }
 
 void EndpointsController::note_depth() {
   if (episodes_.empty() || episodes_.back().finished) return;
-  const auto depth = static_cast<std::uint64_t>(queue_->len() + queue_->processing_count());
+  const auto depth = static_cast<std::uint64_t>(pool_->queue().len() + pool_->queue().processing_count());
   episodes_.back().max_queue_depth = std::max(episodes_.back().max_queue_depth, depth);
 }
 
 void EndpointsController::close_episode_if_idle() {
   if (episode_open_ || episodes_.empty() || episodes_.back().finished) return;
-  if (!queue_->idle()) return;
+  if (!pool_->queue().idle()) return;
   episodes_.back().finished = true;
   episodes_.back().ended = sim_.now();
 }
