@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <stdexcept>
 #include <utility>
 
 #include "sim/interval_set.h"
@@ -15,13 +16,18 @@ namespace {
 double rounded(double share) { return std::round(share * 1000.0) / 1000.0; }
 }  // namespace
 
+std::unique_ptr<sim::ExclusiveCover> limit_cover(const ClusterRuntime& cluster) {
+  const auto& pool = cluster.controller_manager->endpoints_controller().pool();
+  const std::array<const sim::IntervalSet*, 4> sets{&cluster.api->write_backlog(), &cluster.api->at_inflight_limit(),
+                                                    &pool.bucket_waits(), &pool.all_workers_in_flight()};
+  return std::make_unique<sim::ExclusiveCover>(sets);
+}
+
 LimitShares limited_by(const ClusterRuntime& cluster, sim::Time from, sim::Time to) {
   LimitShares shares;
   if (!(from < to)) return shares;
-  const auto& controller = cluster.controller_manager->endpoints_controller();
-  const std::array<const sim::IntervalSet*, 4> sets{&cluster.api->write_backlog(), &cluster.api->at_inflight_limit(),
-                                                    &controller.pool().bucket_waits(), &controller.pool().all_workers_in_flight()};
-  const std::vector<sim::Duration> cover = sim::exclusive_cover(sets, from, to);
+  if (!cluster.limits) throw std::logic_error("limited_by() before the run is over");
+  const std::vector<sim::Duration> cover = cluster.limits->query(from, to);
   const double total = (to - from).seconds_f();
   shares.apiserver = (cover[0] + cover[1]).seconds_f() / total;
   shares.client_bucket = cover[2].seconds_f() / total;

@@ -15,9 +15,11 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
 
 #include "app/pipeline.h"
+#include "sim/interval_set.h"
 
 namespace epsim::app {
 
@@ -31,6 +33,10 @@ struct LimitShares {
   std::string stage;
 };
 
+// The index limited_by() reads, over the cluster's sets in the order above;
+// Pipeline::run() builds it once the run is over.
+std::unique_ptr<sim::ExclusiveCover> limit_cover(const ClusterRuntime& cluster);
+// Needs a finished run (cluster.limits set).
 LimitShares limited_by(const ClusterRuntime& cluster, sim::Time from, sim::Time to);
 
 // {"stage": ..., "apiserver": share, "client_bucket": ..., ...}, shares

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/input_error.h"
+#include "app/limits.h"
 #include "app/topology.h"
 
 #include <algorithm>
@@ -325,6 +326,7 @@ void Pipeline::run(const std::function<void(double fraction_done)>& progress) {
   }
   if (data_plane_) data_plane_->traffic->finish();
   record_spans();
+  for (auto& c : clusters_) c->limits = limit_cover(*c);
 }
 
 }  // namespace epsim::app

@@ -13,6 +13,7 @@
 #include "models/api_server.h"
 #include "models/controller_manager.h"
 #include "models/deployment.h"
+#include "sim/interval_set.h"
 #include "sim/metrics.h"
 #include "sim/simulator.h"
 #include "sim/span_recorder.h"
@@ -36,6 +37,8 @@ struct ClusterRuntime {
   std::unique_ptr<models::ControllerManager> controller_manager;
   std::unique_ptr<models::Deployments> deployments;
   std::uint32_t backend_offset = 0;  // its services' first backend id
+  // What limited its work when (app/limits.h), indexed once the run is over.
+  std::unique_ptr<sim::ExclusiveCover> limits;
 };
 
 // The access cluster and what runs in and around it.

@@ -60,9 +60,9 @@ Duration IntervalSet::covered(Time from, Time to) const {
   return total;
 }
 
-std::vector<Duration> exclusive_cover(std::span<const IntervalSet* const> sets, Time from, Time to) {
-  std::vector<Duration> shares(sets.size() + 1, Duration::zero());
-  if (!(from < to)) return shares;
+template <class OnPiece>
+void ExclusiveCover::carve(std::span<const IntervalSet* const> sets, Time from, Time to, OnPiece&& on_piece) {
+  if (!(from < to)) return;
   std::vector<Interval> remaining{{from, to}};  // sorted, disjoint: not yet attributed
   for (std::size_t k = 0; k < sets.size(); ++k) {
     const IntervalSet& set = *sets[k];
@@ -77,7 +77,7 @@ std::vector<Duration> exclusive_cover(std::span<const IntervalSet* const> sets, 
         if (r.start < cover[j].start) next.push_back({r.start, cover[j].start});
         const Time cut_start = std::max(r.start, cover[j].start);
         const Time cut_end = std::min(r.end, cover[j].end);
-        shares[k] += cut_end - cut_start;
+        on_piece(k, cut_start, cut_end);
         r.start = cut_end;
         if (cover[j].end < r.end || cover[j].end == r.end) ++j;
       }
@@ -86,7 +86,55 @@ std::vector<Duration> exclusive_cover(std::span<const IntervalSet* const> sets, 
     }
     remaining = std::move(next);
   }
-  for (const Interval& r : remaining) shares.back() += r.end - r.start;
+}
+
+std::vector<Duration> exclusive_cover(std::span<const IntervalSet* const> sets, Time from, Time to) {
+  std::vector<Duration> shares(sets.size() + 1, Duration::zero());
+  if (!(from < to)) return shares;
+  Duration covered = Duration::zero();
+  ExclusiveCover::carve(sets, from, to, [&](std::size_t k, Time start, Time end) {
+    shares[k] += end - start;
+    covered += end - start;
+  });
+  shares.back() = (to - from) - covered;
+  return shares;
+}
+
+ExclusiveCover::ExclusiveCover(std::span<const IntervalSet* const> sets) : owned_(sets.size()) {
+  // Open intervals run to the end of any query: carve to the end of time.
+  carve(sets, Time::zero(), Time::max(), [&](std::size_t k, Time start, Time end) {
+    Owned& o = owned_[k];
+    o.before.push_back(o.pieces.empty() ? Duration::zero() : o.before.back() + (o.pieces.back().end - o.pieces.back().start));
+    o.pieces.push_back({start, end});
+  });
+}
+
+std::vector<Duration> ExclusiveCover::query(Time from, Time to) const {
+  std::vector<Duration> shares(owned_.size() + 1, Duration::zero());
+  if (!(from < to)) return shares;
+  Duration covered = Duration::zero();
+  for (std::size_t k = 0; k < owned_.size(); ++k) {
+    const auto& pieces = owned_[k].pieces;
+    // Pieces [a, b) overlap [from, to).
+    const auto a = static_cast<std::size_t>(
+        std::partition_point(pieces.begin(), pieces.end(), [from](const Interval& i) { return !(from < i.end); }) -
+        pieces.begin());
+    const auto b = static_cast<std::size_t>(
+        std::partition_point(pieces.begin(), pieces.end(), [to](const Interval& i) { return i.start < to; }) -
+        pieces.begin());
+    if (a >= b) continue;
+    auto overlap = [&](const Interval& i) { return std::min(i.end, to) - std::max(i.start, from); };
+    Duration d = overlap(pieces[a]);
+    if (b - a > 1) {
+      // The pieces strictly between the first and the last lie inside the
+      // stretch (the last may run to the end of time: only its overlap counts).
+      d += owned_[k].before[b - 1] - owned_[k].before[a + 1];
+      d += overlap(pieces[b - 1]);
+    }
+    shares[k] = d;
+    covered += d;
+  }
+  shares.back() = (to - from) - covered;
   return shares;
 }
 
