@@ -24,7 +24,9 @@ ClientWorkerPool::ClientWorkerPool(sim::Simulator& simulator, sim::MetricsRegist
 
 ClientWorkerPool::~ClientWorkerPool() = default;
 
-std::uint64_t ClientWorkerPool::tag(std::uint32_t worker) const { return (std::uint64_t{term_} << kTermShift) | worker; }
+std::uint64_t ClientWorkerPool::tag(std::uint32_t worker) const {
+  return (std::uint64_t{term_} << kTermShift) | worker;
+}
 
 void ClientWorkerPool::begin_term(sim::Time now) {
   for (std::uint32_t w = 0; w < workers_.size(); ++w) {
@@ -155,16 +157,17 @@ void ClientWorkerPool::count_rest_client(const Worker& w, const ApiResponse& res
     if (k == counter_key) counter = c;
   }
   if (counter == nullptr) {
-    counter = &metrics_.counter("rest_client_requests_total",
-                                "Number of HTTP requests, partitioned by status code, method, and host.",
-                                {{"cluster", cluster}, {"code", code}, {"method", method}, {"host", cluster + "-apiserver"}});
+    counter = &metrics_.counter(
+        "rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.",
+        {{"cluster", cluster}, {"code", code}, {"method", method}, {"host", cluster + "-apiserver"}});
     rest_counters_.emplace_back(counter_key, counter);
   }
   counter->inc();
   sim::Histogram*& duration = request_duration_[static_cast<std::size_t>(w.write.verb)];
   if (duration == nullptr) {
-    const std::string resource = config_.endpoint_slices ? "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"
-                                                         : "/api/v1/namespaces/{namespace}/endpoints";
+    const std::string resource = config_.endpoint_slices
+                                     ? "/apis/discovery.k8s.io/v1/namespaces/{namespace}/endpointslices"
+                                     : "/api/v1/namespaces/{namespace}/endpoints";
     // rest_client_request_duration_seconds: 1 ms · 2^k, 10 buckets (component-base v0.17.3 restclient).
     duration = &metrics_.histogram("rest_client_request_duration_seconds",
                                    "Request latency in seconds. Broken down by verb and URL.",

@@ -5,6 +5,7 @@
 // and the canonical text is itself a scenario that resolves to the same text.
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -182,4 +183,62 @@ TEST_CASE(
   CHECK(with_out.exit_code == 2);
   CHECK(with_out.err.find("excludes --print-scenario") != std::string::npos);
   CHECK_FALSE(fs::exists(out_dir));
+}
+
+TEST_CASE("the scale scenarios are the incident and its storm at 1x, 10x and 100x") {
+  const Scenario incident = load_scenario(incident_path());
+  const auto& idc = incident.clusters.at(0);
+  std::uint64_t headless = 0, services = 0;
+  for (const auto& g : idc.services) {
+    services += g.count;
+    headless += g.headless ? g.count : 0;
+  }
+  const auto& ep = idc.controller_manager.endpoints;
+  for (const std::uint64_t k : {1, 10, 100}) {
+    CAPTURE(k);
+    const auto scale = [&](const std::string& kind) {
+      return load_scenario(epsim::test::source_path(fmt::format("scenarios/scale/{}-x{}.yaml", kind, k)));
+    };
+    // The incident: k times its Services, the same everything else but, at
+    // 100x, the resync period: the storm must end before the run, and the run
+    // before the next resync (which would merge into a storm still running).
+    const Scenario big = scale("incident");
+    REQUIRE(big.clusters.size() == incident.clusters.size());
+    const auto& b = big.clusters[0];
+    REQUIRE(b.services.size() == idc.services.size());
+    for (std::size_t g = 0; g < b.services.size(); ++g) CHECK(b.services[g].count == k * idc.services[g].count);
+    CHECK(b.deploys.size() == idc.deploys.size());
+    CHECK(b.deploys.back().rate_per_hour == idc.deploys.back().rate_per_hour);
+    const double storm_s = (static_cast<double>(k * headless) - ep.kube_api_burst) / ep.kube_api_qps;
+    REQUIRE(b.controller_manager.resync_period.has_value());
+    const double resync_s = b.controller_manager.resync_period->seconds_f();
+    CHECK(resync_s + storm_s < big.duration.seconds_f());
+    CHECK(big.duration.seconds_f() < 2 * resync_s);
+    if (k < 100) CHECK(b.controller_manager.resync_period == idc.controller_manager.resync_period);
+    if (k == 1) {
+      // Under another name, the incident itself.
+      auto renamed = big;
+      renamed.name = incident.name;
+      renamed.description = incident.description;
+      CHECK(canonical_scenario_yaml(renamed) == canonical_scenario_yaml(incident));
+    }
+    // The storm alone: one pod per Service, no deploys, no data plane; the
+    // storm ends before the run, and the run before the next resync.
+    const Scenario storm = scale("storm");
+    REQUIRE(storm.clusters.size() == 1);
+    const auto& s = storm.clusters[0];
+    std::uint64_t storm_services = 0;
+    for (const auto& g : s.services) {
+      storm_services += g.count;
+      CHECK(g.workload.replicas == 1);
+    }
+    CHECK(storm_services == k * services);
+    CHECK(s.deploys.empty());
+    CHECK_FALSE(storm.sync.present);
+    REQUIRE(s.controller_manager.resync_period.has_value());
+    const double period_s = s.controller_manager.resync_period->seconds_f();
+    CHECK(period_s + storm_s < storm.duration.seconds_f());
+    CHECK(storm.duration.seconds_f() < 2 * period_s);
+    CHECK(s.api_server.mutating_throughput == idc.api_server.mutating_throughput);
+  }
 }
