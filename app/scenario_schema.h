@@ -1,7 +1,8 @@
-// The shape of a scenario file: which keys each mapping accepts. The loader
-// (scenario.cpp) rejects any other key with these lists, `--set` checks its
-// paths against them, and docs/scenario.md documents exactly
-// scenario_key_paths() (tests/app/scenario_keys_test.cpp holds both to it).
+// The shape of a scenario file: which keys each mapping accepts. The section
+// readers (scenario_readers.cpp) read exactly these keys and reject any
+// other, `--set` checks its paths against them, and docs/scenario.md
+// documents exactly scenario_key_paths() (tests/app/scenario_keys_test.cpp
+// holds both to it).
 #pragma once
 
 #include <string>

@@ -10,12 +10,14 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "app/canonical_scenario.h"
 #include "app/input_error.h"
 #include "app/scenario.h"
+#include "app/scenario_readers.h"
 #include "app/scenario_schema.h"
 #include "run_epsim.h"
 
@@ -556,6 +558,21 @@ TEST_CASE("the canonical scenario carries every key: each case changes it and it
       CHECK(text != base);
     }
   }
+}
+
+TEST_CASE("a section's readers must name exactly its schema keys") {
+  // traffic has mode and deadIP: a reader table without deadIP would accept
+  // the key and ignore it; one with an extra key reads what the schema refuses.
+  const YAML::Node node = YAML::Load("{mode: exact}");
+  const auto noop = [](const std::string&, const YAML::Node&) {};
+  CHECK_THROWS_AS(epsim::app::read_section(node, "t.yaml", "traffic", "traffic", {{"mode", noop}}), std::logic_error);
+  CHECK_THROWS_AS(epsim::app::read_section(node, "t.yaml", "traffic", "traffic",
+                                           {{"mode", noop}, {"deadIP", noop}, {"extra", noop}}),
+                  std::logic_error);
+  int read = 0;
+  epsim::app::read_section(node, "t.yaml", "traffic", "traffic",
+                           {{"mode", [&](const std::string&, const YAML::Node&) { ++read; }}, {"deadIP", noop}});
+  CHECK(read == 1);
 }
 
 TEST_CASE("scenario key values the loader refuses") {
