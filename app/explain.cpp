@@ -101,18 +101,32 @@ void explain_one(std::string& out, const Pipeline& p, const models::TrafficWindo
 std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& report, const ExplainOptions& options) {
   std::string out = fmt::format("epsim explain | scenario {} | seed {}\n", report["scenario"]["name"].get<std::string>(),
                                 report["seed"].get<std::uint64_t>());
+  const auto in_scope = [&](const ClusterRuntime& c) {
+    return options.cluster.empty() || c.spec->name == options.cluster;
+  };
+  if (!options.cluster.empty() &&
+      std::none_of(p.clusters().begin(), p.clusters().end(), [&](const auto& c) { return in_scope(*c); })) {
+    std::string names;
+    for (const auto& c : p.clusters()) names += (names.empty() ? "" : ", ") + c->spec->name;
+    throw InputError(fmt::format("--cluster {}: no such business cluster in the scenario (its business clusters: {})",
+                                 options.cluster, names));
+  }
   if (!options.service.empty()) {
     bool known = false;
+    const std::string* example = nullptr;  // a name of the clusters in scope, for the message
     for (const auto& c : p.clusters()) {
-      known = known || std::any_of(c->service_names.begin(), c->service_names.end(),
-                                   [&](const std::string& n) { return matches(n, options.service); });
+      if (example == nullptr && in_scope(*c) && !c->service_names.empty()) example = &c->service_names.front();
+      known = known || (in_scope(*c) && std::any_of(c->service_names.begin(), c->service_names.end(),
+                                                    [&](const std::string& n) { return matches(n, options.service); }));
     }
     if (!known) {
-      throw InputError(fmt::format("--service {}: no such service in the scenario (names look like {})",
-                                   options.service, p.clusters().front()->service_names.front()));
+      throw InputError(fmt::format("--service {}: no such service in {} (names look like {})", options.service,
+                                   options.cluster.empty() ? "the scenario" : "cluster " + options.cluster,
+                                   example != nullptr ? *example : std::string("namespace/name")));
     }
   }
   for (const auto& c : report["clusters"]) {
+    if (!options.cluster.empty() && c["name"] != options.cluster) continue;
     for (const auto& e : c["resyncs"]) {
       out += fmt::format("resync storm in {} at {}: {} PUTs,\n  the workqueue drained after {:.1f}s (peak depth {})\n",
                          c["name"].get<std::string>(), clock(sim::Time::zero() + sim::Duration::from_seconds(e["at_s"].get<double>())),
@@ -128,11 +142,14 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
   std::vector<std::size_t> picked;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Backend& b = dp->backends[all[i].backend];
-    if (matches(p.clusters()[b.cluster]->service_names[b.service], options.service)) picked.push_back(i);
+    const ClusterRuntime& c = *p.clusters()[b.cluster];
+    if (in_scope(c) && matches(c.service_names[b.service], options.service)) picked.push_back(i);
   }
   if (picked.empty()) {
-    out += options.service.empty() ? "\nno 504 windows in this run\n"
-                                    : fmt::format("\nno 504 windows for {} in this run\n", options.service);
+    const std::string scope = !options.service.empty() ? " for " + options.service
+                              : !options.cluster.empty() ? " in cluster " + options.cluster
+                                                         : std::string();
+    out += fmt::format("\nno 504 windows{} in this run\n", scope);
     return out;
   }
   // Longest first, ties by start (the windows are in start order).

@@ -13,11 +13,12 @@ namespace epsim::app {
 
 struct ExplainOptions {
   std::string service;    // "" = every service; "default/web-00001" or "web-00001"
+  std::string cluster;    // "" = every business cluster; else only this one's windows
   std::size_t limit = 10; // longest windows shown when no service is given; 0 = all
 };
 
-// `report` is build_report(pipeline). Throws InputError when `service` names
-// no service of the scenario.
+// `report` is build_report(pipeline). Throws InputError when `cluster` names
+// no business cluster, or `service` no service (of that cluster).
 std::string explain_windows(const Pipeline& pipeline, const nlohmann::ordered_json& report,
                             const ExplainOptions& options);
 

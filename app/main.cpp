@@ -540,6 +540,8 @@ int main(int argc, char** argv) {
   add_override_options(explain, explain_options.scenario);
   explain->add_option("--service", explain_options.explain.service,
                       "Only this service's windows (namespace/name, or name)");
+  explain->add_option("--cluster", explain_options.explain.cluster,
+                      "Only the windows of this business cluster's services (several can share a name)");
   explain->add_option("--limit", explain_options.explain.limit, "Longest windows shown (0: all; default 10)");
 
   std::vector<std::string> validate_paths;

@@ -207,6 +207,25 @@ std::string duration_text(double seconds_value) {
   return sim::format_duration(sim::Duration::seconds(std::llround(seconds_value)));
 }
 
+// One row of the window table: service, start, length, 504s, 502s, and the
+// stage the removal mostly waited in.
+std::string window_row(const nlohmann::ordered_json& w,
+                       const std::vector<std::pair<const char*, const char*>>& stages) {
+  const char* dominant = "-";
+  double best = 0;
+  for (const auto& [key, label] : stages) {
+    const double v = w["cause"][key].get<double>();
+    if (v > best) {
+      best = v;
+      dominant = label;
+    }
+  }
+  std::string name = w["service"].get<std::string>();
+  if (name.size() > 22) name = name.substr(0, 21) + "~";
+  return fmt::format("  {:<22} {:>9} {:>7.1f}s {:>7} {:>7}  {}\n", name, duration_text(w["start_s"].get<double>()),
+                     w["duration_s"].get<double>(), grouped(w["requests_504"]), grouped(w["requests_502"]), dominant);
+}
+
 }  // namespace
 
 // Every line fits an 80-column terminal (tests/app/cli_test.cpp).
@@ -283,27 +302,29 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
                        windows.size() > 10 ? " (the 10 longest; epsim explain shows why)" : " (epsim explain shows why)");
     out += fmt::format("  {:<22} {:>9} {:>8} {:>7} {:>7}  {}\n", "service", "start", "length", "504", "502",
                        "mostly waiting in");
-    const std::pair<const char*, const char*> stages[] = {
+    const std::vector<std::pair<const char*, const char*>> stages = {
         {"workqueue_wait_s", "endpoints workqueue"}, {"client_throttle_s", "client throttle"},
         {"apiserver_s", "API server"},              {"sync_component_s", "sync component"},
         {"mirroring_s", "slice mirroring"},         {"ingress_s", "ingress sync"},
         {"nginx_worker_s", "nginx worker pickup"}};
-    for (std::size_t i = 0; i < order.size() && i < 10; ++i) {
-      const auto& w = *order[i];
-      const char* dominant = "-";
-      double best = 0;
-      for (const auto& [key, label] : stages) {
-        const double v = w["cause"][key].get<double>();
-        if (v > best) {
-          best = v;
-          dominant = label;
+    // Several business clusters can hold a Service of the same name: the
+    // rows go under their cluster (in report order), longest first in each.
+    std::vector<std::string> clusters;
+    for (const auto& c : r["clusters"]) {
+      if (c["role"] == "business") clusters.push_back(c["name"].get<std::string>());
+    }
+    const std::size_t shown = std::min<std::size_t>(order.size(), 10);
+    for (const std::string& cluster : clusters) {
+      bool header = clusters.size() < 2;
+      for (std::size_t i = 0; i < shown; ++i) {
+        const auto& w = *order[i];
+        if (w["cluster"] != cluster) continue;
+        if (!header) {
+          out += fmt::format("  in cluster {}:\n", cluster);
+          header = true;
         }
+        out += window_row(w, stages);
       }
-      std::string name = w["service"].get<std::string>();
-      if (name.size() > 22) name = name.substr(0, 21) + "~";
-      out += fmt::format("  {:<22} {:>9} {:>7.1f}s {:>7} {:>7}  {}\n", name, duration_text(w["start_s"].get<double>()),
-                         w["duration_s"].get<double>(), grouped(w["requests_504"]), grouped(w["requests_502"]),
-                         dominant);
     }
   } else if (sm["requests_total"].get<std::int64_t>() > 0) {
     out += "no failure windows\n";

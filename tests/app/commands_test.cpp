@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,39 @@ TEST_CASE("epsim explain --service picks one service and refuses unknown ones") 
   const auto unknown = run_epsim("explain --service nope");
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err.find("--service nope: no such service") != std::string::npos);
+}
+
+TEST_CASE("multi-cluster windows go under their cluster, and explain --cluster picks one") {
+  const std::string scenario = epsim::test::shell_quoted(epsim::test::source_path("scenarios/multi-cluster.yaml"));
+  const auto json = nlohmann::json::parse(run_epsim("run " + scenario + " --format json").out);
+  const auto text = run_epsim("run " + scenario);
+  REQUIRE(text.exit_code == 0);
+  std::set<std::string> window_clusters;
+  for (const auto& w : json["windows"]) window_clusters.insert(w["cluster"].get<std::string>());
+  REQUIRE(window_clusters.size() >= 2);  // so the table needs the cluster
+  for (const auto& w : json["windows"]) {
+    // Each window's row follows its cluster's header.
+    const auto header = text.out.find("  in cluster " + w["cluster"].get<std::string>() + ":\n");
+    REQUIRE(header != std::string::npos);
+    CHECK(text.out.find(w["service"].get<std::string>(), header) != std::string::npos);
+  }
+  for (const std::string& cluster : window_clusters) {
+    CAPTURE(cluster);
+    const auto explained = run_epsim("explain " + scenario + " --cluster " + cluster + " --limit 0");
+    REQUIRE(explained.exit_code == 0);
+    std::size_t expected = 0;
+    for (const auto& w : json["windows"]) expected += w["cluster"] == cluster ? 1 : 0;
+    CHECK(count(explained.out, " in cluster " + cluster + "\n") == expected);
+    CHECK(count(explained.out, "504 window ") == expected);
+  }
+  const auto unknown = run_epsim("explain " + scenario + " --cluster nope");
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err.find("--cluster nope: no such business cluster") != std::string::npos);
+  CHECK(unknown.err.find("idc-a") != std::string::npos);
+  // A service of another cluster is no service of this one.
+  const auto elsewhere = run_epsim("explain " + scenario + " --cluster idc-b --service a-00001");
+  CHECK(elsewhere.exit_code == 2);
+  CHECK(elsewhere.err.find("no such service in cluster idc-b") != std::string::npos);
 }
 
 TEST_CASE("epsim topology prints the pipeline as Graphviz DOT") {
