@@ -9,6 +9,8 @@
 #include <iostream>
 #include <optional>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "app/atomic_files.h"
 #include "app/calibrate.h"
@@ -16,6 +18,7 @@
 #include "app/cli_options.h"
 #include "app/explain.h"
 #include "app/input_error.h"
+#include "app/kubectl_import.h"
 #include "app/measures.h"
 #include "app/pipeline.h"
 #include "app/progress_bar.h"
@@ -305,6 +308,20 @@ int tune_command(const TuneOptions& options, const std::vector<std::string>& fix
   return result.feasible ? app::kExitOk : app::kExitThreshold;
 }
 
+// The file an option names for writing (--write, -o): its directory and its
+// name. A directory is refused: the option wants a file's name.
+std::pair<std::filesystem::path, std::filesystem::path> output_file(const std::string& option,
+                                                                    const std::string& value, const char* example) {
+  const std::filesystem::path target(value);
+  const std::filesystem::path name = target.filename();
+  std::error_code ec;
+  if (name.empty() || name == "." || name == ".." || std::filesystem::is_directory(target, ec)) {
+    throw InputError(fmt::format("{} {}: a directory; give the file's name, e.g. {}/{}", option, value,
+                                 target.string(), example));
+  }
+  return {target.has_parent_path() ? target.parent_path() : std::filesystem::path("."), name};
+}
+
 struct CalibrateOptions {
   ScenarioOptions scenario;
   std::string observed;
@@ -322,16 +339,7 @@ int calibrate_command(const CalibrateOptions& options) {
   for (const auto& k : keys) spec.parameters.push_back(app::parse_fit_parameter(k));
   spec.jobs = options.jobs > 0 ? options.jobs : default_jobs();
   std::filesystem::path write_dir, write_name;
-  if (options.write) {
-    const std::filesystem::path target(*options.write);
-    write_name = target.filename();
-    std::error_code ec;
-    if (write_name.empty() || write_name == "." || write_name == ".." || std::filesystem::is_directory(target, ec)) {
-      throw InputError(fmt::format("--write {}: a directory; give the include file's name, e.g. {}/apiserver.yaml",
-                                   *options.write, target.string()));
-    }
-    write_dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-  }
+  if (options.write) std::tie(write_dir, write_name) = output_file("--write", *options.write, "apiserver.yaml");
   // The file writers name the directory as --out's: say --write and the file.
   const auto as_write_error = [&](const InputError& e) {
     const std::string prefix = "--out " + write_dir.string() + ": ";
@@ -431,6 +439,32 @@ std::string did_you_mean(CLI::App& cli, const CLI::ParseError& e) {
   }
   const std::string hint = app::closest_key(word.substr(0, word.find('=')), names);
   return hint.empty() ? "" : "; did you mean " + hint + "?";
+}
+
+struct ImportCommandOptions {
+  app::ImportOptions import;
+  std::optional<std::string> out;  // -o FILE; stdout without it
+  bool force = false;
+};
+
+int import_command(const ImportCommandOptions& options) {
+  std::filesystem::path dir, name;
+  if (options.out) {
+    std::tie(dir, name) = output_file("-o", *options.out, "my-cluster.yaml");
+    std::error_code ec;
+    if (std::filesystem::exists(*options.out, ec) && !options.force) {
+      throw InputError(fmt::format("-o {}: exists; choose another name or give --force to replace it", *options.out));
+    }
+    app::check_output_dir(dir.string());  // before reading gigabytes of dumps
+  }
+  const std::string yaml = app::import_scenario(options.import);
+  if (!options.out) {
+    std::cout << yaml;
+    return app::kExitOk;
+  }
+  app::write_files_atomically(dir.string(), {{name.string(), yaml}});
+  std::cerr << fmt::format("epsim: wrote {}; run it with: epsim run {}\n", *options.out, *options.out);
+  return app::kExitOk;
 }
 
 int main(int argc, char** argv) {
@@ -544,6 +578,27 @@ int main(int argc, char** argv) {
                       "Only the windows of this business cluster's services (several can share a name)");
   explain->add_option("--limit", explain_options.explain.limit, "Longest windows shown (0: all; default 10)");
 
+  ImportCommandOptions import_options;
+  CLI::App* import_cmd = cli.add_subcommand(
+      "import", "Write a scenario of your own cluster from kubectl's JSON output (docs/import.md)");
+  import_cmd->add_option("files", import_options.import.files,
+                         "kubectl get services,endpoints,pods -A -o json; optionally kubectl version -o json, the "
+                         "kube-controller-manager Pod, the ingress-nginx Deployment and ConfigMap")
+      ->required();
+  import_cmd->add_option("-o,--output", import_options.out, "Scenario file to write (default: the standard output)");
+  import_cmd->add_flag("--force", import_options.force, "Replace an existing -o file");
+  import_cmd->add_flag("--anonymize", import_options.import.anonymize,
+                       "Replace namespaces and names by stable hashes (for a bug report)");
+  import_cmd->add_flag("--exact", import_options.import.exact, "One service group per Service instead of a few groups");
+  import_cmd->add_option("--apiserver", import_options.import.apiserver,
+                         "An include with clusterDefaults.apiServer (epsim calibrate --write) instead of the "
+                         "shipped calibration");
+  import_cmd->add_option("--rps", import_options.import.rps, "Requests per second through ingress-nginx to each Service")
+      ->check(CLI::Range(0.0, 1e6));
+  import_cmd->add_option("--deploys-per-hour", import_options.import.deploys_per_hour,
+                         "Background deploys per hour on random Services")
+      ->check(CLI::Range(0.0, 1e6));
+
   std::vector<std::string> validate_paths;
   ScenarioOptions validate_options;
   CLI::App* validate = cli.add_subcommand("validate", "Check scenario files without running them");
@@ -577,6 +632,7 @@ int main(int argc, char** argv) {
     if (explain->parsed()) return explain_command(explain_options);
     if (validate->parsed()) return validate_command(validate_paths, validate_options);
     if (topology->parsed()) return topology_command(topology_options);
+    if (import_cmd->parsed()) return import_command(import_options);
     std::cout << cli.help();
     return app::kExitOk;
   } catch (const InputError& e) {
