@@ -131,6 +131,26 @@ TEST_CASE("import refuses what is not kubectl JSON, with the JSON path, and writ
   CHECK(epsim::test::read_file(out).rfind("# Imported by `epsim import`", 0) == 0);
 }
 
+TEST_CASE("import counts the kinds it ignores and takes the API server from --apiserver") {
+  epsim::test::ScratchDir scratch("import_extra");
+  const std::string dump = scratch.write("dump.json", R"({"apiVersion": "v1", "kind": "List", "items": [
+    {"apiVersion": "v1", "kind": "Service", "metadata": {"namespace": "a", "name": "s", "resourceVersion": "1"},
+     "spec": {"clusterIP": "None", "selector": {"app": "s"}}},
+    {"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "a", "name": "t"}},
+    {"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "a", "name": "u"}}],
+    "metadata": {"resourceVersion": ""}})");
+  const std::string include = scratch.write(
+      "apiserver.yaml", "clusterDefaults:\n  apiServer: {mutatingThroughput: 77, watchDelay: 250ms}\n");
+  const auto r = run_epsim("import " + shell_quoted(dump) + " --apiserver " + shell_quoted(include));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("# Ignored: 2 Secret object(s).") != std::string::npos);
+  CHECK(r.out.find("# 1 Services had no endpoint address: each is modelled with one pod.") != std::string::npos);
+  CHECK(r.out.find("apiServer:   # assumed: --apiserver " + include) != std::string::npos);
+  CHECK(r.out.find("    mutatingThroughput: 77\n") != std::string::npos);
+  CHECK(r.out.find("    watchDelay: 250ms\n") != std::string::npos);
+  CHECK(r.out.find("kubernetesVersion: \"1.17.3\"   # assumed: no version.json") != std::string::npos);
+}
+
 TEST_CASE("Kubernetes versions with vendor suffixes and ingress-nginx tags") {
   using epsim::app::release_of;
   CHECK(release_of("v1.17.13-eks.1") == "1.17.13");
