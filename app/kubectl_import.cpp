@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -66,6 +69,16 @@ struct Dump {
   std::map<std::string, std::size_t> ignored_kinds;
   std::vector<std::string> files;
 };
+
+// Text from a dump inside a YAML comment: one line, printable, bounded (a
+// value holding a newline must not end the comment and start a key).
+std::string comment(const std::string& s) {
+  std::string out = s.substr(0, 200);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
 
 [[noreturn]] void fail(const std::string& file, const std::string& path, const std::string& what) {
   throw InputError(fmt::format("{}: {}{}", file, path.empty() ? "" : path + ": ", what));
@@ -286,7 +299,8 @@ void read_file(Dump& d, const std::string& file) {
   if (root.contains("serverVersion")) {
     const std::string git = text(member(member(root, "serverVersion"), "gitVersion"));
     const auto release = release_of(git);
-    if (!release) fail(file, "serverVersion.gitVersion", fmt::format("\"{}\" is not a Kubernetes version", git));
+    if (!release)
+      fail(file, "serverVersion.gitVersion", fmt::format("\"{}\" is not a Kubernetes version", comment(git)));
     d.kubernetes_version = Sourced<std::string>{*release, fmt::format("{}: serverVersion.gitVersion {}", shown, git)};
     return;
   }
@@ -328,7 +342,26 @@ models::ApiServerConfig api_server_of(const std::string& text, const std::string
   return s.clusters.at(0).api_server;
 }
 
-std::string yaml_quoted(const std::string& s) { return json(s).dump(); }
+std::string yaml_quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// A flag or ConfigMap value that must be a number, written as the number read
+// (never the dump's text itself).
+std::string number_value(const Sourced<std::string>& v, bool integer) {
+  const char* begin = v.value.c_str();
+  char* end = nullptr;
+  errno = 0;
+  if (integer) {
+    const long long n = std::strtoll(begin, &end, 10);
+    if (!v.value.empty() && end == begin + v.value.size() && errno == 0) return std::to_string(n);
+  } else {
+    const double x = std::strtod(begin, &end);
+    if (!v.value.empty() && end == begin + v.value.size() && errno == 0 && std::isfinite(x)) {
+      return fmt::format("{}", x);
+    }
+  }
+  throw InputError(fmt::format("{}: \"{}\" is not {}", comment(v.source), comment(v.value),
+                               integer ? "a whole number" : "a number"));
+}
 
 }  // namespace
 
@@ -355,7 +388,7 @@ std::string import_scenario(const ImportOptions& o) {
   Dump d;
   for (const std::string& f : o.files) {
     read_file(d, f);
-    d.files.push_back(std::filesystem::path(f).filename().string());
+    d.files.push_back(comment(std::filesystem::path(f).filename().string()));
   }
   if (d.services.empty()) {
     throw InputError(
@@ -414,7 +447,7 @@ std::string import_scenario(const ImportOptions& o) {
   const std::string version = d.kubernetes_version ? d.kubernetes_version->value : "1.17.3";
   if (!models::switches_for_version(version)) {
     throw InputError(fmt::format("{}: Kubernetes {} is older than epsim models (1.16 and later)",
-                                 d.kubernetes_version->source, version));
+                                 comment(d.kubernetes_version->source), version));
   }
   const auto kcm = [&](const char* flag, const std::string& fallback) -> Sourced<std::string> {
     const auto it = d.kcm_flags.find(flag);
@@ -429,7 +462,7 @@ std::string import_scenario(const ImportOptions& o) {
   try {
     min_resync_period = sim::parse_duration(min_resync.value);
   } catch (const sim::DurationParseError& e) {
-    throw InputError(fmt::format("{}: {}", min_resync.source, e.what()));
+    throw InputError(fmt::format("{}: {}", comment(min_resync.source), e.what()));
   }
 
   // What the dumps cannot show.
@@ -443,9 +476,10 @@ std::string import_scenario(const ImportOptions& o) {
     try {
       api = api_server_of(*content, *o.apiserver);
     } catch (const InputError& e) {
-      throw InputError(fmt::format("--apiserver {}: {} (give an include holding clusterDefaults.apiServer, as "
-                                   "epsim calibrate --write writes it)",
-                                   *o.apiserver, e.what()));
+      throw InputError(
+          fmt::format("--apiserver {}: {} (give an include holding clusterDefaults.apiServer, as "
+                      "epsim calibrate --write writes it)",
+                      *o.apiserver, e.what()));
     }
     api_origin = "--apiserver " + *o.apiserver;
   } else {
@@ -460,7 +494,7 @@ std::string import_scenario(const ImportOptions& o) {
                      o.exact ? ", one per Service" : "", d.kubernetes_version ? ", the Kubernetes version" : "",
                      d.kcm_flags.empty() ? "" : ", kube-controller-manager flags");
   out += "# Assumed, not in the dumps:";
-  out += fmt::format(" the API server's capacity and latency ({});", api_origin);
+  out += fmt::format(" the API server's capacity and latency ({});", comment(api_origin));
   out += fmt::format(" {} requests/s per Service (--rps); {} deploys per hour (--deploys-per-hour)", o.rps,
                      o.deploys_per_hour);
   if (!d.kubernetes_version) out += "; Kubernetes 1.17.3 (no `kubectl version -o json` given)";
@@ -472,7 +506,7 @@ std::string import_scenario(const ImportOptions& o) {
     out += fmt::format("# {} Services had no Ready pod to time: their readinessDelay is the 10s default.\n",
                        without_readiness);
   }
-  for (const auto& [kind, n] : d.ignored_kinds) out += fmt::format("# Ignored: {} {} object(s).\n", n, kind);
+  for (const auto& [kind, n] : d.ignored_kinds) out += fmt::format("# Ignored: {} {} object(s).\n", n, comment(kind));
   out += "name: imported\n";
   out += fmt::format("description: {}\n",
                      yaml_quoted(fmt::format("{} Services imported from kubectl output", d.services.size())));
@@ -480,7 +514,7 @@ std::string import_scenario(const ImportOptions& o) {
   // The first resync comes at min x U[1,2): two periods and an hour hold it and its storm.
   out += fmt::format("duration: {}   # two --min-resync-periods and an hour: the first resync and its storm fit\n",
                      dur(min_resync_period * 2 + sim::Duration::hours(1)));
-  out += fmt::format("clusterDefaults:\n  apiServer:   # assumed: {}\n", api_origin);
+  out += fmt::format("clusterDefaults:\n  apiServer:   # assumed: {}\n", comment(api_origin));
   out += fmt::format("    requestLatency: {{median: {}, p99: {}}}\n", dur(api.latency_median), dur(api.latency_p99));
   out += fmt::format("    mutatingThroughput: {}\n", api.mutating_throughput);
   out += fmt::format("    maxMutatingRequestsInflight: {}\n", api.max_mutating_requests_inflight);
@@ -488,12 +522,12 @@ std::string import_scenario(const ImportOptions& o) {
   out += fmt::format("    noopUpdateElision: {}\n", api.noop_update_elision ? "true" : "false");
   out += "clusters:\n  - name: imported\n    role: business\n";
   out += fmt::format("    kubernetesVersion: {}   # {}\n", yaml_quoted(version),
-                     d.kubernetes_version ? d.kubernetes_version->source : "assumed: no version.json");
+                     d.kubernetes_version ? comment(d.kubernetes_version->source) : "assumed: no version.json");
   out += "    controllerManager:\n";
-  out += fmt::format("      concurrentEndpointSyncs: {}   # {}\n", syncs.value, syncs.source);
-  out += fmt::format("      kubeAPIQPS: {}   # {}\n", qps.value, qps.source);
-  out += fmt::format("      kubeAPIBurst: {}   # {}\n", burst.value, burst.source);
-  out += fmt::format("      minResyncPeriod: {}   # {}\n", min_resync.value, min_resync.source);
+  out += fmt::format("      concurrentEndpointSyncs: {}   # {}\n", number_value(syncs, true), comment(syncs.source));
+  out += fmt::format("      kubeAPIQPS: {}   # {}\n", number_value(qps, false), comment(qps.source));
+  out += fmt::format("      kubeAPIBurst: {}   # {}\n", number_value(burst, true), comment(burst.source));
+  out += fmt::format("      minResyncPeriod: {}   # {}\n", dur(min_resync_period), comment(min_resync.source));
   out += "    services:\n";
   for (const Group& g : groups) {
     const GroupKey& k = g.key;
@@ -514,9 +548,10 @@ std::string import_scenario(const ImportOptions& o) {
     out += "traffic: {mode: fluid, deadIP: blackhole}\n";
     out += "sync: {from: [imported], to: access}   # the incident's sync component, at its defaults\n";
     out += "ingress:\n  cluster: access\n";
-    out += fmt::format("  version: {}   # {}\n", yaml_quoted(d.ingress_version->value), d.ingress_version->source);
+    out += fmt::format("  version: {}   # {}\n", yaml_quoted(d.ingress_version->value),
+                       comment(d.ingress_version->source));
     if (const auto it = d.ingress_flags.find("sync-rate-limit"); it != d.ingress_flags.end()) {
-      out += fmt::format("  syncRateLimit: {}   # {}\n", it->second.value, it->second.source);
+      out += fmt::format("  syncRateLimit: {}   # {}\n", number_value(it->second, false), comment(it->second.source));
     }
     // The controller's ConfigMap: the one --configmap names, else the only one
     // holding keys epsim models.
@@ -534,12 +569,13 @@ std::string import_scenario(const ImportOptions& o) {
     }
     if (cm != nullptr) {
       if (const auto it = cm->find("worker-processes"); it != cm->end() && it->second.value != "auto") {
-        out += fmt::format("  workerProcesses: {}   # {}\n", it->second.value, it->second.source);
+        out += fmt::format("  workerProcesses: {}   # {}\n", number_value(it->second, true),
+                           comment(it->second.source));
       }
       std::string config;
       for (const auto& [key, value] : *cm) {
         if (modelled.count(key) == 0) continue;
-        config += fmt::format("    {}: {}   # {}\n", key, yaml_quoted(value.value), value.source);
+        config += fmt::format("    {}: {}   # {}\n", key, yaml_quoted(value.value), comment(value.source));
       }
       if (!config.empty()) out += "  config:\n" + config;
     }

@@ -151,6 +151,30 @@ TEST_CASE("import counts the kinds it ignores and takes the API server from --ap
   CHECK(r.out.find("kubernetesVersion: \"1.17.3\"   # assumed: no version.json") != std::string::npos);
 }
 
+TEST_CASE("import writes numbers it parsed and text it quoted, never a dump's raw text") {
+  // Values from a dump that would end a comment or a value and start a key
+  // of their own.
+  epsim::test::ScratchDir scratch("import_inject");
+  const std::string service =
+      R"({"kind": "Service", "metadata": {"namespace": "a", "name": "s"}, "spec": {"selector": {"app": "s"}}})";
+  const auto pod_with = [](const std::string& flag) {
+    return R"({"kind": "Pod", "metadata": {"namespace": "kube-system", "name": "kcm"}, "spec": {"containers": [)"
+           R"({"name": "kube-controller-manager", "command": ["kube-controller-manager", ")" +
+           flag + R"("]}]}})";
+  };
+  const std::string bad_qps = scratch.write("bad-qps.json", R"({"kind": "List", "items": [)" + service + ", " +
+                                                                pod_with(R"(--kube-api-qps=20\n  x: 1)") + "]}");
+  const auto refused = run_epsim("import " + shell_quoted(bad_qps));
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("--kube-api-qps=20?  x: 1: \"20?  x: 1\" is not a number") != std::string::npos);
+  const std::string odd = scratch.write(
+      "odd.json", R"({"kind": "List", "items": [)" + service + R"(, {"kind": "Odd\nname: evil", "metadata": {}}]})");
+  const auto r = run_epsim("import " + shell_quoted(odd));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("# Ignored: 1 Odd?name: evil object(s).") != std::string::npos);
+  CHECK(r.out.find("\nname: evil") == std::string::npos);
+}
+
 TEST_CASE("Kubernetes versions with vendor suffixes and ingress-nginx tags") {
   using epsim::app::release_of;
   CHECK(release_of("v1.17.13-eks.1") == "1.17.13");
