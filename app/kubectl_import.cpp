@@ -20,6 +20,7 @@
 #include "app/embedded_scenarios.h"
 #include "app/input_error.h"
 #include "app/input_file.h"
+#include "app/kubernetes_names.h"
 #include "app/scenario.h"
 #include "app/sha256.h"
 #include "app/version.h"
@@ -73,7 +74,9 @@ struct Dump {
 // Text from a dump inside a YAML comment: one line, printable, bounded (a
 // value holding a newline must not end the comment and start a key).
 std::string comment(const std::string& s) {
-  std::string out = s.substr(0, 200);
+  std::size_t n = std::min<std::size_t>(s.size(), 200);
+  while (n < s.size() && n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;  // whole UTF-8 characters
+  std::string out = s.substr(0, n);
   for (char& c : out) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   }
@@ -156,7 +159,14 @@ const json& containers_of(const json& pod_spec) { return member(pod_spec, "conta
 void read_kcm_container(Dump& d, const json& container, const std::string& where) {
   for (const auto& [flag, value] : flags_of(container)) {
     for (const char* wanted : {"concurrent-endpoint-syncs", "kube-api-qps", "kube-api-burst", "min-resync-period"}) {
-      if (flag == wanted) d.kcm_flags[flag] = {value, fmt::format("{}: --{}={}", where, flag, value)};
+      if (flag != wanted) continue;
+      // Several control-plane nodes run one each; they must agree.
+      const auto [it, fresh] = d.kcm_flags.emplace(
+          flag, Sourced<std::string>{value, fmt::format("{}: --{}={}", where, flag, value)});
+      if (!fresh && it->second.value != value) {
+        throw InputError(fmt::format("{}: --{}={} disagrees with {}: import one cluster's kube-controller-manager",
+                                     comment(where), flag, comment(value), comment(it->second.source)));
+      }
     }
   }
 }
@@ -169,8 +179,12 @@ void read_ingress_container(Dump& d, const json& container, const std::string& n
     const std::string before = image.substr(0, at);
     tag = before.substr(before.rfind(':') == std::string::npos ? before.size() : before.rfind(':') + 1);
   }
-  if (const auto release = release_of(tag))
-    d.ingress_version = Sourced<std::string>{*release, where + ": image tag " + tag};
+  const auto release = release_of(tag);
+  if (release && d.ingress_version && d.ingress_version->value != *release) {
+    throw InputError(fmt::format("{}: ingress-nginx controller {} disagrees with {}: import one controller",
+                                 comment(where), *release, comment(d.ingress_version->source)));
+  }
+  if (release) d.ingress_version = Sourced<std::string>{*release, where + ": image tag " + tag};
   for (const auto& [flag, value] : flags_of(container)) {
     if (flag == "sync-rate-limit") d.ingress_flags[flag] = {value, fmt::format("{}: --{}={}", where, flag, value)};
     if (flag == "configmap") {
@@ -197,7 +211,7 @@ void read_object(Dump& d, const json& o, const std::string& file, const std::str
     s.selector = selector.is_object() && !selector.empty();
     const json& pnra = member(spec, "publishNotReadyAddresses");
     s.publish_not_ready = pnra.is_boolean() && pnra.get<bool>();
-    d.services.push_back(std::move(s));
+    d.services.push_back(std::move(s));  // duplicates (the same dump twice) go after sorting
   } else if (kind == "Endpoints") {
     const std::string key = required_text(meta, "namespace", file, meta_path) + "/" +
                             required_text(meta, "name", file, meta_path);
@@ -250,7 +264,12 @@ void read_object(Dump& d, const json& o, const std::string& file, const std::str
     const json& containers = containers_of(member(member(member(o, "spec"), "template"), "spec"));
     if (containers.is_array()) {
       for (const json& c : containers) {
-        if (mentions(c, "ingress-nginx") || mentions(c, "nginx-ingress-controller")) {
+        // The controller itself (its image .../ingress-nginx/controller, or the
+        // /nginx-ingress-controller binary), not the chart's default backend.
+        const std::string image = text(member(c, "image"));
+        const bool controller_image = image.find("ingress-nginx/controller:") != std::string::npos ||
+                                      image.find("ingress-nginx/controller@") != std::string::npos;
+        if (controller_image || mentions(c, "/nginx-ingress-controller")) {
           read_ingress_container(d, c, ns, shown + " (ingress-nginx Deployment)");
         }
       }
@@ -283,6 +302,12 @@ void read_file(Dump& d, const std::string& file) {
   std::size_t item = 0;
   const auto on_event = [&](int depth, json::parse_event_t event, json& parsed) {
     if (depth == 1 && event == json::parse_event_t::key) root_key = parsed.get<std::string>();
+    if (depth == 2 && event == json::parse_event_t::value && root_key == "items") {
+      fail(file, fmt::format("items[{}]", item), "not an object");
+    }
+    if (depth == 2 && event == json::parse_event_t::array_end && root_key == "items") {
+      fail(file, fmt::format("items[{}]", item), "not an object");
+    }
     if (depth == 2 && event == json::parse_event_t::object_end && root_key == "items") {
       read_object(d, parsed, file, shown, fmt::format("items[{}]", item++));
       return false;  // processed: not kept
@@ -292,7 +317,7 @@ void read_file(Dump& d, const std::string& file) {
   json root;
   try {
     root = json::parse(in, on_event);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax, or a number beyond a double
     fail(file, "", fmt::format("not kubectl JSON ({})", e.what()));
   }
   if (!root.is_object()) fail(file, "", "not kubectl JSON: the top level must be an object");
@@ -301,6 +326,10 @@ void read_file(Dump& d, const std::string& file) {
     const auto release = release_of(git);
     if (!release)
       fail(file, "serverVersion.gitVersion", fmt::format("\"{}\" is not a Kubernetes version", comment(git)));
+    if (d.kubernetes_version && d.kubernetes_version->value != *release) {
+      fail(file, "serverVersion.gitVersion",
+           fmt::format("{} disagrees with {}", comment(git), comment(d.kubernetes_version->source)));
+    }
     d.kubernetes_version = Sourced<std::string>{*release, fmt::format("{}: serverVersion.gitVersion {}", shown, git)};
     return;
   }
@@ -322,11 +351,34 @@ struct GroupKey {
   bool operator<(const GroupKey& o) const { return tie() < o.tie(); }
 };
 
+// Where a group's pods, readiness delay and grace came from.
+struct GroupNotes {
+  std::size_t timed_pods = 0;         // Ready pods whose readiness delay was measured
+  std::size_t default_readiness = 0;  // Services with none: 10s
+  std::size_t without_endpoints = 0;  // Services with no address: one pod
+  std::size_t capped = 0;             // Services above kMaxPodsPerService pods
+  void add(const GroupNotes& o) {
+    timed_pods += o.timed_pods;
+    default_readiness += o.default_readiness;
+    without_endpoints += o.without_endpoints;
+    capped += o.capped;
+  }
+  std::string text(std::size_t services) const {
+    std::string t = fmt::format("{} Services; pods from their Endpoints", services);
+    t += timed_pods > 0 ? fmt::format(", readiness the median of {} Ready pods", timed_pods) : "";
+    t += default_readiness > 0 ? fmt::format(", {} with the 10s default readiness", default_readiness) : "";
+    t += without_endpoints > 0 ? fmt::format(", {} without endpoints (one pod)", without_endpoints) : "";
+    t += capped > 0 ? fmt::format(", {} capped at {} pods", capped, kMaxPodsPerService) : "";
+    return t;
+  }
+};
+
 struct Group {
   GroupKey key{};
   std::size_t count = 0;
   std::string ns = "default";
   std::string prefix;
+  GroupNotes notes;
 };
 
 int median(std::vector<int> v) {
@@ -396,20 +448,28 @@ std::string import_scenario(const ImportOptions& o) {
                     fmt::join(o.files, ", ")));
   }
   // Services in name order: the output does not depend on the dump's order.
-  std::sort(d.services.begin(), d.services.end(), [](const ServiceRecord& a, const ServiceRecord& b) {
+  std::stable_sort(d.services.begin(), d.services.end(), [](const ServiceRecord& a, const ServiceRecord& b) {
     return std::tie(a.ns, a.name) < std::tie(b.ns, b.name);
   });
+  // A Service in two dumps (or listed twice) counts once.
+  d.services.erase(
+      std::unique(d.services.begin(), d.services.end(),
+                  [](const ServiceRecord& a, const ServiceRecord& b) { return a.ns == b.ns && a.name == b.name; }),
+      d.services.end());
 
   std::size_t without_endpoints = 0, without_readiness = 0;
   std::vector<Group> groups;
   std::map<GroupKey, std::size_t> group_of;  // grouped mode: key -> index
   for (const ServiceRecord& s : d.services) {
     GroupKey key{s.headless, s.selector, s.publish_not_ready, 1, 10, 30};
+    GroupNotes notes;
     const auto ep = d.endpoints.find(s.ns + "/" + s.name);
     if (ep == d.endpoints.end() || ep->second.addresses == 0) {
       ++without_endpoints;  // a Service needs one pod in a scenario
+      ++notes.without_endpoints;
     } else {
       key.pods = std::min(ep->second.addresses, kMaxPodsPerService);
+      notes.capped += ep->second.addresses > kMaxPodsPerService ? 1 : 0;
       std::vector<int> readiness, grace;
       for (const std::string& pod : ep->second.pods) {
         const auto p = d.pods.find(pod);
@@ -417,16 +477,24 @@ std::string import_scenario(const ImportOptions& o) {
         grace.push_back(p->second.grace_s);
         if (p->second.readiness_s) readiness.push_back(*p->second.readiness_s);
       }
+      notes.timed_pods += readiness.size();
       if (!grace.empty()) key.grace_s = median(grace);
       if (!readiness.empty()) {
         key.readiness_s = median(readiness);
       } else {
         ++without_readiness;
+        ++notes.default_readiness;
       }
     }
     if (o.exact) {
-      // PREFIX + 5 digits stays a 63-character DNS label.
-      Group g{key, 1, s.ns, s.name.substr(0, 52) + "-"};
+      if (!is_dns1123_label(s.ns) || !is_dns1123_label(s.name)) {
+        throw InputError(fmt::format("Service {}/{}: not a Kubernetes namespace and name (DNS-1123 labels)",
+                                     comment(s.ns), comment(s.name)));
+      }
+      // PREFIX + 5 digits stays a 63-character DNS label; a cut name gets a
+      // hash so that two long names stay two.
+      Group g{key, 1, s.ns, s.name.size() <= 52 ? s.name + "-" : s.name.substr(0, 40) + anonymous("-", s.name) + "-",
+              notes};
       if (o.anonymize) {
         g.ns = anonymous("ns-", s.ns);
         g.prefix = anonymous("s", s.ns + "/" + s.name) + "-";
@@ -435,8 +503,10 @@ std::string import_scenario(const ImportOptions& o) {
       continue;
     }
     const auto [it, fresh] = group_of.emplace(key, groups.size());
-    if (fresh) groups.push_back(Group{key, 0, "default", ""});
-    ++groups[it->second].count;
+    if (fresh) groups.push_back(Group{key, 0, "default", "", {}});
+    Group& g = groups[it->second];
+    ++g.count;
+    g.notes.add(notes);
   }
   if (!o.exact) {
     std::stable_sort(groups.begin(), groups.end(), [](const Group& a, const Group& b) { return a.count > b.count; });
@@ -446,7 +516,7 @@ std::string import_scenario(const ImportOptions& o) {
   // The version and its controller-manager flags.
   const std::string version = d.kubernetes_version ? d.kubernetes_version->value : "1.17.3";
   if (!models::switches_for_version(version)) {
-    throw InputError(fmt::format("{}: Kubernetes {} is older than epsim models (1.16 and later)",
+    throw InputError(fmt::format("{}: Kubernetes {} is not a release epsim models (1.16 to 1.40)",
                                  comment(d.kubernetes_version->source), version));
   }
   const auto kcm = [&](const char* flag, const std::string& fallback) -> Sourced<std::string> {
@@ -461,6 +531,12 @@ std::string import_scenario(const ImportOptions& o) {
   sim::Duration min_resync_period;
   try {
     min_resync_period = sim::parse_duration(min_resync.value);
+    // The run lasts two periods and an hour, within the 366 days a run may.
+    if (min_resync_period < sim::Duration::seconds(1) ||
+        min_resync_period > sim::Duration::hours((kMaxDurationHours - 1) / 2)) {
+      throw InputError(fmt::format("{}: --min-resync-period must be from 1s to {}h", comment(min_resync.source),
+                                   (kMaxDurationHours - 1) / 2));
+    }
   } catch (const sim::DurationParseError& e) {
     throw InputError(fmt::format("{}: {}", comment(min_resync.source), e.what()));
   }
@@ -533,8 +609,9 @@ std::string import_scenario(const ImportOptions& o) {
     const GroupKey& k = g.key;
     out += fmt::format(
         "      - {{count: {}, namespace: {}, namePrefix: {}, headless: {}, selector: {}, publishNotReadyAddresses: {}, "
-        "pods: {}, readinessDelay: {}s, terminationGracePeriod: {}s, rps: {}}}\n",
-        g.count, g.ns, g.prefix, k.headless, k.selector, k.publish_not_ready, k.pods, k.readiness_s, k.grace_s, o.rps);
+        "pods: {}, readinessDelay: {}s, terminationGracePeriod: {}s, rps: {}}}   # {}\n",
+        g.count, yaml_quoted(g.ns), yaml_quoted(g.prefix), k.headless, k.selector, k.publish_not_ready, k.pods,
+        k.readiness_s, k.grace_s, o.rps, g.notes.text(g.count));
   }
   out += o.deploys_per_hour > 0
              ? fmt::format("    deploys:\n      - {{ratePerHour: {}}}   # --deploys-per-hour\n", o.deploys_per_hour)
@@ -575,13 +652,23 @@ std::string import_scenario(const ImportOptions& o) {
       std::string config;
       for (const auto& [key, value] : *cm) {
         if (modelled.count(key) == 0) continue;
+        if (key == "load-balance" && value.value != "round_robin") {
+          // epsim models nginx's round robin only (docs/model.md §12): say so, keep the default.
+          config += fmt::format("    # load-balance: {} is not modelled: round_robin instead   # {}\n",
+                                yaml_quoted(value.value), comment(value.source));
+          continue;
+        }
         config += fmt::format("    {}: {}   # {}\n", key, yaml_quoted(value.value), comment(value.source));
       }
       if (!config.empty()) out += "  config:\n" + config;
     }
   }
   // The result must be a scenario epsim runs: check it before anyone sees it.
-  load_scenario_text(out, "the imported scenario");
+  try {
+    load_scenario_text(out, "the imported scenario");
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("a value read from the dumps is not one epsim can run: {}", e.what()));
+  }
   return out;
 }
 

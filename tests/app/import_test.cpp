@@ -50,10 +50,11 @@ TEST_CASE("import of the incident's shape, run, gives the incident's storm") {
   CHECK(imported.err.find("wrote " + scenario) != std::string::npos);
   const std::string yaml = epsim::test::read_file(scenario);
   // Two groups, as the dump was made: 3 pods Ready 10 s after start, 30 s grace.
-  CHECK(yaml.find("{count: 12954, namespace: default, namePrefix: g1-, headless: true, selector: true, "
-                  "publishNotReadyAddresses: false, pods: 3, readinessDelay: 10s, terminationGracePeriod: 30s") !=
+  CHECK(yaml.find("{count: 12954, namespace: \"default\", namePrefix: \"g1-\", headless: true, selector: true, "
+                  "publishNotReadyAddresses: false, pods: 3, readinessDelay: 10s, terminationGracePeriod: 30s, rps: 0}"
+                  "   # 12954 Services; pods from their Endpoints, readiness the median of 38862 Ready pods\n") !=
         std::string::npos);
-  CHECK(yaml.find("{count: 35, namespace: default, namePrefix: g2-, headless: false, selector: true, "
+  CHECK(yaml.find("{count: 35, namespace: \"default\", namePrefix: \"g2-\", headless: false, selector: true, "
                   "publishNotReadyAddresses: false, pods: 2,") != std::string::npos);
   CHECK(yaml.find("kubernetesVersion: \"1.17.3\"   # version.json: serverVersion.gitVersion v1.17.3") !=
         std::string::npos);
@@ -80,7 +81,7 @@ TEST_CASE("import of the incident's shape, run, gives the incident's storm") {
 TEST_CASE("import --anonymize leaves none of the cluster's namespaces and names") {
   const auto exact = run_epsim("import --exact" + dumps({"cluster.json"}));
   REQUIRE(exact.exit_code == 0);
-  CHECK(exact.out.find("namespace: shop, namePrefix: web-00001-") != std::string::npos);
+  CHECK(exact.out.find("namespace: \"shop\", namePrefix: \"web-00001-\"") != std::string::npos);
   const auto anonymous = run_epsim("import --exact --anonymize" + dumps({"cluster.json"}));
   REQUIRE(anonymous.exit_code == 0);
   for (const char* name : {"shop", "payments", "web-0", "api-0", "5d8f7b"}) {
@@ -117,7 +118,8 @@ TEST_CASE("import refuses what is not kubectl JSON, with the JSON path, and writ
     const auto r = run_epsim("import" + dumps({"cluster.json"}) + " " + shell_quoted(old_version) + " -o " +
                              shell_quoted(out));
     CHECK(r.exit_code == 2);
-    CHECK(r.err.find("old-version.json: serverVersion.gitVersion v1.15.3: Kubernetes 1.15.3 is older than") !=
+    CHECK(r.err.find(
+              "old-version.json: serverVersion.gitVersion v1.15.3: Kubernetes 1.15.3 is not a release epsim models") !=
           std::string::npos);
     CHECK_FALSE(std::filesystem::exists(out));
   }
@@ -173,6 +175,28 @@ TEST_CASE("import writes numbers it parsed and text it quoted, never a dump's ra
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(r.out.find("# Ignored: 1 Odd?name: evil object(s).") != std::string::npos);
   CHECK(r.out.find("\nname: evil") == std::string::npos);
+}
+
+TEST_CASE("import counts a Service given twice once, and refuses dumps that disagree") {
+  const auto once = run_epsim("import" + dumps({"cluster.json"}));
+  const auto twice = run_epsim("import" + dumps({"cluster.json", "cluster.json"}));
+  REQUIRE(once.exit_code == 0);
+  REQUIRE(twice.exit_code == 0);
+  CHECK(twice.out.find("{count: 12954,") != std::string::npos);
+  epsim::test::ScratchDir scratch("import_conflict");
+  const std::string other = scratch.write("other-version.json", R"({"serverVersion": {"gitVersion": "v1.22.4"}})");
+  const auto disagree = run_epsim("import" + dumps({"cluster.json", "version.json"}) + " " + shell_quoted(other));
+  CHECK(disagree.exit_code == 2);
+  CHECK(disagree.err.find("v1.22.4 disagrees with version.json") != std::string::npos);
+  const std::string numbers = scratch.write("numbers.json", R"({"kind": "List", "items": [1, 2]})");
+  const auto not_objects = run_epsim("import " + shell_quoted(numbers));
+  CHECK(not_objects.exit_code == 2);
+  CHECK(not_objects.err.find("items[0]: not an object") != std::string::npos);
+  const std::string huge = scratch.write("huge.json",
+                                         R"({"kind": "List", "items": [{"kind": "Pod", "spec": {"x": 1e400}}]})");
+  const auto too_big = run_epsim("import " + shell_quoted(huge));
+  CHECK(too_big.exit_code == 2);
+  CHECK(too_big.err.find("not kubectl JSON") != std::string::npos);
 }
 
 TEST_CASE("Kubernetes versions with vendor suffixes and ingress-nginx tags") {
