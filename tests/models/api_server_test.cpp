@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "api_test_support.h"
 #include "models/api_server.h"
 
 using namespace epsim::models;
@@ -10,6 +11,7 @@ using epsim::sim::Duration;
 using epsim::sim::MetricsRegistry;
 using epsim::sim::Simulator;
 using epsim::sim::Time;
+using epsim::test::fixed_latency;
 
 namespace {
 
@@ -29,14 +31,6 @@ struct EndpointsWatch : WatchSink<Endpoints> {
   std::vector<std::pair<WatchEventType, Time>> events;
   void on_watch_event(WatchEventType t, const Endpoints&) override { events.emplace_back(t, sim->now()); }
 };
-
-ApiServerConfig fixed_latency(Duration latency) {
-  ApiServerConfig c;
-  c.latency_median = latency;
-  c.latency_p99 = latency;  // sigma 0: deterministic latency
-  c.watch_delay = Duration::milliseconds(100);
-  return c;
-}
 
 Endpoints endpoints_with(PodIp ip) {
   Endpoints e;

@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "api_test_support.h"
 #include "models/client_worker_pool.h"
 
 using namespace epsim::models;
@@ -41,9 +42,7 @@ struct Bench {
 
   explicit Bench(ClientWorkerPoolConfig config, std::size_t keys = 64, Duration latency = Duration::milliseconds(10),
                  int max_inflight = 200) {
-    ApiServerConfig a;
-    a.latency_median = latency;
-    a.latency_p99 = latency;
+    ApiServerConfig a = epsim::test::fixed_latency(latency);
     a.max_mutating_requests_inflight = max_inflight;
     api = std::make_unique<ApiServer>(sim, metrics, 1, "c1", a);
     // Create the key's Endpoints (one address, IP key + 1) unless it is there.

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "api_test_support.h"
 #include "models/controller_manager.h"
 #include "models/deployment.h"
 
@@ -202,11 +203,7 @@ TEST_CASE("RV-only pod updates are ignored at event time but make the next resyn
   }
 }
 
-namespace {
-struct Ignore : ApiClient {
-  void on_response(std::uint64_t, const ApiResponse&) override {}
-};
-}  // namespace
+using Ignore = epsim::test::IgnoreResponses;
 
 TEST_CASE("every update of a terminating pod enqueues its Service: podChanged compares deletionTimestamp pointers") {
   // 1.24: RV-only updates of a live pod change nothing; of a terminating pod
@@ -309,10 +306,10 @@ TEST_CASE("every version preset behaves as the release table of docs/model.md sa
     bool a, b, c;  // as the table lists them, not as switches_for_version computes them
   };
   const std::vector<Release> releases = {
-      {"1.16.15", true, true, true},   {"1.17.0", true, false, true},  {"1.17.3", true, false, true},
-      {"1.17.12", true, false, true},  {"1.17.13", false, false, true}, {"1.18.9", true, false, true},
-      {"1.18.10", false, false, true}, {"1.19.2", true, false, true},  {"1.19.3", false, false, true},
-      {"1.20", false, false, true},    {"1.23.17", false, false, true}, {"1.24", false, false, false},
+      {"1.16.15", true, true, true},    {"1.17.0", true, false, true},   {"1.17.3", true, false, true},
+      {"1.17.12", true, false, true},   {"1.17.13", false, false, true}, {"1.18.9", true, false, true},
+      {"1.18.10", false, false, true},  {"1.19.2", true, false, true},   {"1.19.3", false, false, true},
+      {"1.20", false, false, true},     {"1.23.17", false, false, true}, {"1.24", false, false, false},
       {"v1.28.3", false, false, false},
   };
   for (const Release& r : releases) {
