@@ -149,18 +149,18 @@ void ClientWorkerPool::on_response(std::uint64_t tag, const ApiResponse& respons
 
 void ClientWorkerPool::count_rest_client(const Worker& w, const ApiResponse& response) {
   const char* method = w.write.verb == Verb::create ? "POST" : w.write.verb == Verb::update ? "PUT" : "DELETE";
-  const std::string code = std::to_string(response.code);
-  const std::string counter_key = std::string(method) + code;
   const std::string& cluster = config_.rest_client_metrics_cluster;
+  // Found by (verb, code) without building a string: one look-up per response.
   sim::Counter* counter = nullptr;
-  for (auto& [k, c] : rest_counters_) {
-    if (k == counter_key) counter = c;
+  for (const RestCounter& c : rest_counters_) {
+    if (c.verb == w.write.verb && c.code == response.code) counter = c.counter;
   }
   if (counter == nullptr) {
+    const std::string code = std::to_string(response.code);
     counter = &metrics_.counter(
         "rest_client_requests_total", "Number of HTTP requests, partitioned by status code, method, and host.",
         {{"cluster", cluster}, {"code", code}, {"method", method}, {"host", cluster + "-apiserver"}});
-    rest_counters_.emplace_back(counter_key, counter);
+    rest_counters_.push_back({w.write.verb, response.code, counter});
   }
   counter->inc();
   sim::Histogram*& duration = request_duration_[static_cast<std::size_t>(w.write.verb)];

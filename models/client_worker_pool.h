@@ -143,7 +143,12 @@ class ClientWorkerPool : public ApiClient {
   std::uint64_t stale_responses_ = 0;
   // rest_client_request_duration_seconds by verb (POST, PUT, DELETE), made on first use.
   std::array<sim::Histogram*, 3> request_duration_{};
-  std::vector<std::pair<std::string, sim::Counter*>> rest_counters_;
+  struct RestCounter {
+    Verb verb;
+    int code;
+    sim::Counter* counter;
+  };
+  std::vector<RestCounter> rest_counters_;  // rest_client_requests_total by (verb, code), made on first use
 };
 
 }  // namespace epsim::models
