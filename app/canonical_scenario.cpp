@@ -13,12 +13,6 @@ namespace epsim::app {
 
 namespace {
 
-// A double-quoted scalar: JSON string syntax is valid YAML and escapes
-// whatever a description may hold.
-std::string quoted(const std::string& s) {
-  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 // The shortest text that reads back as the same double (read_number uses strtod).
 std::string number(double v) { return fmt::format("{}", v); }
 
@@ -35,12 +29,12 @@ std::string percent(double fraction) {
   for (int step = 0; step < 16; ++step) {
     for (const double candidate : {lo, hi}) {
       const std::string text = number(candidate);
-      if (std::strtod(text.c_str(), nullptr) / 100.0 == fraction) return quoted(text + "%");
+      if (std::strtod(text.c_str(), nullptr) / 100.0 == fraction) return yaml_quoted(text + "%");
     }
     lo = std::nextafter(lo, -INFINITY);
     hi = std::nextafter(hi, INFINITY);
   }
-  return quoted(fmt::format("{:.17g}%", guess));  // unreachable for any fraction read_percent produced
+  return yaml_quoted(fmt::format("{:.17g}%", guess));  // unreachable for any fraction read_percent produced
 }
 
 std::string next_upstream(const models::TrafficConfig& t) {
@@ -119,8 +113,8 @@ void write_controller_manager(Writer& w, int in, const ClusterSpec& c) {
 
 void write_service_group(Writer& w, int in, const ServiceGroupSpec& g) {
   w.entry(in, "count", std::to_string(g.count));
-  w.key(in + 2, "namePrefix", quoted(g.name_prefix));
-  w.key(in + 2, "namespace", quoted(g.namespace_name));
+  w.key(in + 2, "namePrefix", yaml_quoted(g.name_prefix));
+  w.key(in + 2, "namespace", yaml_quoted(g.namespace_name));
   w.key(in + 2, "headless", boolean(g.headless));
   w.key(in + 2, "selector", boolean(g.selector));
   w.key(in + 2, "publishNotReadyAddresses", boolean(g.publish_not_ready_addresses));
@@ -136,11 +130,11 @@ void write_service_group(Writer& w, int in, const ServiceGroupSpec& g) {
 void write_deploy(Writer& w, int in, const DeploySpec& d) {
   switch (d.kind) {
     case DeploySpec::Kind::absolute:
-      w.entry(in, "service", quoted(d.service));
+      w.entry(in, "service", yaml_quoted(d.service));
       w.key(in + 2, "at", duration(d.at));
       return;
     case DeploySpec::Kind::after_resync:
-      w.entry(in, "service", quoted(d.service));
+      w.entry(in, "service", yaml_quoted(d.service));
       w.key(in + 2, "at", fmt::format("{{after: resync, offset: {}, nth: {}}}", duration(d.offset), d.nth_resync));
       return;
     case DeploySpec::Kind::background:
@@ -150,9 +144,9 @@ void write_deploy(Writer& w, int in, const DeploySpec& d) {
 }
 
 void write_cluster(Writer& w, const ClusterSpec& c) {
-  w.entry(2, "name", quoted(c.name));
-  w.key(4, "role", quoted(c.role));
-  w.key(4, "kubernetesVersion", quoted(c.kubernetes_version));
+  w.entry(2, "name", yaml_quoted(c.name));
+  w.key(4, "role", yaml_quoted(c.role));
+  w.key(4, "kubernetesVersion", yaml_quoted(c.kubernetes_version));
   write_api_server(w, 4, c.api_server);
   write_controller_manager(w, 4, c);
   if (c.services.empty()) {
@@ -176,9 +170,9 @@ void write_cost(Writer& w, const std::string& name, sim::Duration base, sim::Dur
 void write_sync(Writer& w, const SyncSpec& s) {
   w.open(0, "sync");
   std::string from;
-  for (const auto& f : s.from) from += (from.empty() ? "" : ", ") + quoted(f);
+  for (const auto& f : s.from) from += (from.empty() ? "" : ", ") + yaml_quoted(f);
   w.key(2, "from", "[" + from + "]");
-  w.key(2, "to", quoted(s.to));
+  w.key(2, "to", yaml_quoted(s.to));
   w.key(2, "workers", std::to_string(s.config.workers));
   w.key(2, "kubeAPIQPS", number(s.config.kube_api_qps));
   w.key(2, "kubeAPIBurst", std::to_string(s.config.kube_api_burst));
@@ -189,8 +183,8 @@ void write_sync(Writer& w, const SyncSpec& s) {
 void write_ingress(Writer& w, const IngressSpec& in, const models::TrafficConfig& t) {
   const auto& c = in.config;
   w.open(0, "ingress");
-  w.key(2, "cluster", quoted(in.cluster));
-  w.key(2, "version", quoted(in.version));
+  w.key(2, "cluster", yaml_quoted(in.cluster));
+  w.key(2, "version", yaml_quoted(in.version));
   w.key(2, "workerProcesses", std::to_string(c.worker_processes));
   w.key(2, "syncRateLimit", number(c.sync_rate_limit));
   write_cost(w, "configBuild", c.config_build_base, c.config_build_per_backend);
@@ -199,10 +193,10 @@ void write_ingress(Writer& w, const IngressSpec& in, const models::TrafficConfig
   w.key(2, "drainingShare", number(c.draining_share));
   w.open(2, "config");
   w.key(4, "proxy-connect-timeout", duration(t.proxy_connect_timeout));
-  w.key(4, "proxy-next-upstream", quoted(next_upstream(t)));
+  w.key(4, "proxy-next-upstream", yaml_quoted(next_upstream(t)));
   w.key(4, "proxy-next-upstream-tries", std::to_string(t.proxy_next_upstream_tries));
   w.key(4, "worker-shutdown-timeout", duration(c.worker_shutdown_timeout));
-  w.key(4, "load-balance", quoted("round_robin"));  // the only balancer modelled
+  w.key(4, "load-balance", yaml_quoted("round_robin"));  // the only balancer modelled
 }
 
 }  // namespace
@@ -211,19 +205,23 @@ std::string canonical_scenario_yaml(const Scenario& s) {
   Writer w;
   w.line(0, "# The resolved scenario (epsim run --print-scenario): includes, clusterDefaults, --set and flags");
   w.line(0, "# applied, every key written. Its sha256 is the report's scenario.sha256.");
-  w.key(0, "name", quoted(s.name));
-  w.key(0, "description", quoted(s.description));
+  w.key(0, "name", yaml_quoted(s.name));
+  w.key(0, "description", yaml_quoted(s.description));
   w.key(0, "seed", std::to_string(s.seed));
   w.key(0, "duration", duration(s.duration));
   w.key(0, "maxEvents", std::to_string(s.max_events));
   w.open(0, "clusters");
   for (const auto& c : s.clusters) write_cluster(w, c);
   w.open(0, "traffic");
-  w.key(2, "mode", quoted(s.traffic.mode == models::TrafficMode::exact ? "exact" : "fluid"));
-  w.key(2, "deadIP", quoted(dead_ip(s.traffic.dead_ip)));
+  w.key(2, "mode", yaml_quoted(s.traffic.mode == models::TrafficMode::exact ? "exact" : "fluid"));
+  w.key(2, "deadIP", yaml_quoted(dead_ip(s.traffic.dead_ip)));
   if (s.sync.present) write_sync(w, s.sync);
   if (s.ingress.present) write_ingress(w, s.ingress, s.traffic);
   return w.take();
+}
+
+std::string yaml_quoted(const std::string& text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string scenario_digest(const Scenario& scenario) { return sha256_hex(canonical_scenario_yaml(scenario)); }

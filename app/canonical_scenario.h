@@ -14,6 +14,9 @@
 namespace epsim::app {
 
 std::string canonical_scenario_yaml(const Scenario& scenario);
+// A double-quoted YAML scalar holding exactly `text` (JSON string syntax,
+// which YAML reads): the scenario writers' one way to write free text.
+std::string yaml_quoted(const std::string& text);
 // sha256 of canonical_scenario_yaml(scenario): the scenario's identity in
 // reports and sweeps.
 std::string scenario_digest(const Scenario& scenario);

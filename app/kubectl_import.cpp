@@ -17,6 +17,7 @@
 #include <set>
 #include <tuple>
 
+#include "app/canonical_scenario.h"
 #include "app/embedded_scenarios.h"
 #include "app/input_error.h"
 #include "app/input_file.h"
@@ -394,7 +395,6 @@ models::ApiServerConfig api_server_of(const std::string& text, const std::string
   return s.clusters.at(0).api_server;
 }
 
-std::string yaml_quoted(const std::string& s) { return json(s).dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // A flag or ConfigMap value that must be a number, written as the number read
 // (never the dump's text itself).
