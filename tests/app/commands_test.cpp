@@ -158,10 +158,14 @@ TEST_CASE("multi-cluster windows go under their cluster, and explain --cluster p
   for (const auto& w : json["windows"]) window_clusters.insert(w["cluster"].get<std::string>());
   REQUIRE(window_clusters.size() >= 2);  // so the table needs the cluster
   for (const auto& w : json["windows"]) {
-    // Each window's row follows its cluster's header.
+    // Each window's row lies between its cluster's header and the next one.
+    CAPTURE(w["cluster"].get<std::string>());
     const auto header = text.out.find("  in cluster " + w["cluster"].get<std::string>() + ":\n");
     REQUIRE(header != std::string::npos);
-    CHECK(text.out.find(w["service"].get<std::string>(), header) != std::string::npos);
+    const auto next = text.out.find("  in cluster ", header + 1);
+    const auto row = text.out.find("  " + w["service"].get<std::string>() + " ", header);
+    CHECK(row != std::string::npos);
+    CHECK(row < next);
   }
   for (const std::string& cluster : window_clusters) {
     CAPTURE(cluster);
