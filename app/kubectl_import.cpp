@@ -25,7 +25,9 @@
 #include "app/scenario.h"
 #include "app/sha256.h"
 #include "app/version.h"
+#include "models/controller_manager.h"
 #include "models/controller_switches.h"
+#include "models/deployment.h"
 
 namespace epsim::app {
 
@@ -52,9 +54,14 @@ struct EndpointsRecord {
   std::vector<std::string> pods;  // namespace/name of the targetRefs
 };
 
+// A pod spec without terminationGracePeriodSeconds gets the API default, 30 s
+// (pkg/apis/core/v1/defaults.go SetDefaults_PodSpec), epsim's default too.
+const models::WorkloadSpec kDefaultWorkload{};
+int seconds_of(sim::Duration d) { return static_cast<int>(d.ns() / 1'000'000'000); }
+
 struct PodRecord {
-  int grace_s = 30;                // spec.terminationGracePeriodSeconds (API default 30)
-  std::optional<int> readiness_s;  // Ready transition - start, when Ready
+  int grace_s = seconds_of(kDefaultWorkload.termination_grace_period);  // spec.terminationGracePeriodSeconds
+  std::optional<int> readiness_s;                                       // Ready transition - start, when Ready
 };
 
 // What the dumps hold, reduced to what a scenario needs.
@@ -367,7 +374,7 @@ struct GroupNotes {
   std::string text(std::size_t services) const {
     std::string t = fmt::format("{} Services; pods from their Endpoints", services);
     t += timed_pods > 0 ? fmt::format(", readiness the median of {} Ready pods", timed_pods) : "";
-    t += default_readiness > 0 ? fmt::format(", {} with the 10s default readiness", default_readiness) : "";
+    t += default_readiness > 0 ? fmt::format(", {} with the default readiness", default_readiness) : "";
     t += without_endpoints > 0 ? fmt::format(", {} without endpoints (one pod)", without_endpoints) : "";
     t += capped > 0 ? fmt::format(", {} capped at {} pods", capped, kMaxPodsPerService) : "";
     return t;
@@ -394,7 +401,6 @@ models::ApiServerConfig api_server_of(const std::string& text, const std::string
   const Scenario s = load_scenario_text(text + "\nclusters: [{name: probe, services: [{count: 1}]}]\n", origin);
   return s.clusters.at(0).api_server;
 }
-
 
 // A flag or ConfigMap value that must be a number, written as the number read
 // (never the dump's text itself).
@@ -461,7 +467,12 @@ std::string import_scenario(const ImportOptions& o) {
   std::vector<Group> groups;
   std::map<GroupKey, std::size_t> group_of;  // grouped mode: key -> index
   for (const ServiceRecord& s : d.services) {
-    GroupKey key{s.headless, s.selector, s.publish_not_ready, 1, 10, 30};
+    GroupKey key{s.headless,
+                 s.selector,
+                 s.publish_not_ready,
+                 1,
+                 seconds_of(kDefaultWorkload.readiness_delay),
+                 seconds_of(kDefaultWorkload.termination_grace_period)};
     GroupNotes notes;
     const auto ep = d.endpoints.find(s.ns + "/" + s.name);
     if (ep == d.endpoints.end() || ep->second.addresses == 0) {
@@ -524,10 +535,13 @@ std::string import_scenario(const ImportOptions& o) {
     if (it != d.kcm_flags.end()) return it->second;
     return {fallback, fmt::format("kube-controller-manager's default (no --{} found)", flag)};
   };
-  const auto syncs = kcm("concurrent-endpoint-syncs", "5");
-  const auto qps = kcm("kube-api-qps", "20");
-  const auto burst = kcm("kube-api-burst", "30");
-  const auto min_resync = kcm("min-resync-period", "12h0m0s");
+  // The defaults are the models' (each cites the kube-controller-manager
+  // flag default it copies: models/endpoints_controller.h, controller_manager.h).
+  const models::ControllerManagerConfig defaults{};
+  const auto syncs = kcm("concurrent-endpoint-syncs", std::to_string(defaults.endpoints.concurrent_endpoint_syncs));
+  const auto qps = kcm("kube-api-qps", fmt::format("{}", defaults.endpoints.kube_api_qps));
+  const auto burst = kcm("kube-api-burst", std::to_string(defaults.endpoints.kube_api_burst));
+  const auto min_resync = kcm("min-resync-period", sim::format_duration(defaults.min_resync_period));
   sim::Duration min_resync_period;
   try {
     min_resync_period = sim::parse_duration(min_resync.value);
@@ -579,7 +593,7 @@ std::string import_scenario(const ImportOptions& o) {
     out += fmt::format("# {} Services had no endpoint address: each is modelled with one pod.\n", without_endpoints);
   }
   if (without_readiness > 0) {
-    out += fmt::format("# {} Services had no Ready pod to time: their readinessDelay is the 10s default.\n",
+    out += fmt::format("# {} Services had no Ready pod to time: their readinessDelay is the default.\n",
                        without_readiness);
   }
   for (const auto& [kind, n] : d.ignored_kinds) out += fmt::format("# Ignored: {} {} object(s).\n", n, comment(kind));
@@ -645,6 +659,7 @@ std::string import_scenario(const ImportOptions& o) {
       }
     }
     if (cm != nullptr) {
+      // "auto" (ingress-nginx's default: one per CPU) keeps epsim's default.
       if (const auto it = cm->find("worker-processes"); it != cm->end() && it->second.value != "auto") {
         out += fmt::format("  workerProcesses: {}   # {}\n", number_value(it->second, true),
                            comment(it->second.source));
