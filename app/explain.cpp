@@ -31,76 +31,152 @@ bool matches(const std::string& name, const std::string& wanted) {
   return slash != std::string::npos && name.compare(slash + 1, std::string::npos, wanted) == 0;
 }
 
-struct Line {
+// One step of a window's chain: when, a stable key for JSON, and the text.
+struct Step {
   sim::Time at;
+  const char* event;
   std::string text;
 };
 
-void explain_one(std::string& out, const Pipeline& p, const models::TrafficWindow& w, std::size_t number,
-                 std::size_t total, const WindowCauses& causes) {
+// A window with the chain of the removal that kept it open (none when no
+// removal of its service reached every nginx worker before the run ended).
+struct ExplainedWindow {
+  const models::TrafficWindow* window = nullptr;
+  const ClusterRuntime* cluster = nullptr;
+  models::ServiceId service = 0;
+  std::optional<WindowCause> cause;
+  std::vector<Step> steps;  // in time order
+  StageBreakdown stages;
+};
+
+ExplainedWindow explain_one(const Pipeline& p, const models::TrafficWindow& w, const WindowCauses& causes) {
   const DataPlane& dp = *p.data_plane();
   const Backend& b = dp.backends[w.backend];
-  const ClusterRuntime& c = *p.clusters()[b.cluster];
-  out += fmt::format("\n504 window {} of {}: {} in cluster {}\n", number, total, c.service_names[b.service],
-                     c.spec->name);
-  out += fmt::format("  {} to {} ({}): {} requests got 504, {} got 502\n", clock(w.start), clock(w.end),
-                     seconds_text(w.end - w.start), std::llround(w.requests_504), std::llround(w.requests_502));
-  const std::optional<WindowCause> cause = causes.of(w);
-  if (!cause) {
-    out += "  no pod removal of this service reached every nginx worker before the run ended;\n"
-           "  the window lasts until the end of the run\n";
-    return;
-  }
-  const PropagationChain& ch = cause->chain;
+  ExplainedWindow e;
+  e.window = &w;
+  e.cluster = p.clusters()[b.cluster].get();
+  e.service = b.service;
+  e.cause = causes.of(w);
+  if (!e.cause) return e;
+  const PropagationChain& ch = e.cause->chain;
   auto wait = [](sim::Time a, sim::Time b) { return fmt::format("{:.1f}s", (b - a).seconds_f()); };
-  std::vector<Line> lines = {
-      {ch.change, fmt::format("pod {} marked terminating (rollout)", pod_ip_text(cause->pod->ip))},
-      {cause->pod->dead_at, "the pod stops answering (grace period over)"},
-      {w.start, "-- requests start failing: the window opens"},
-      {ch.controller_started,
+  e.steps = {
+      {ch.change, "pod_terminating", fmt::format("pod {} marked terminating (rollout)", pod_ip_text(e.cause->pod->ip))},
+      {e.cause->pod->dead_at, "pod_dead", "the pod stops answering (grace period over)"},
+      {w.start, "window_opens", "-- requests start failing: the window opens"},
+      {ch.controller_started, "controller_dequeued",
        fmt::format("endpoints controller dequeues the Service (+{})", wait(ch.change, ch.controller_started))},
-      {ch.controller_sent,
+      {ch.controller_sent, "client_sent",
        fmt::format("client rate limiter lets the PUT go (+{})", wait(ch.controller_started, ch.controller_sent))},
-      {ch.controller_stored,
+      {ch.controller_stored, "apiserver_stored",
        fmt::format("API server stores the Endpoints (+{})", wait(ch.controller_sent, ch.controller_stored))},
-      {ch.sync_stored,
+      {ch.sync_stored, "sync_stored",
        fmt::format("sync component writes the access copy (+{})", wait(ch.controller_stored, ch.sync_stored))},
   };
   sim::Time upstream = ch.sync_stored;
   if (ch.mirroring_stored) {
-    lines.push_back({*ch.mirroring_stored, fmt::format("EndpointSlice mirroring writes the slice (+{})",
-                                                       wait(ch.sync_stored, *ch.mirroring_stored))});
+    e.steps.push_back({*ch.mirroring_stored, "mirroring_stored",
+                       fmt::format("EndpointSlice mirroring writes the slice (+{})",
+                                   wait(ch.sync_stored, *ch.mirroring_stored))});
     upstream = *ch.mirroring_stored;
   }
-  lines.push_back({ch.ingress_applied,
-                   fmt::format("ingress-nginx applies the new backends (+{})", wait(upstream, ch.ingress_applied))});
-  lines.push_back({ch.all_workers,
-                   fmt::format("last nginx worker routes without it (+{})", wait(ch.ingress_applied, ch.all_workers))});
-  lines.push_back({w.end, "-- requests stop failing: the window closes"});
-  std::stable_sort(lines.begin(), lines.end(), [](const Line& a, const Line& b) { return a.at < b.at; });
-  for (const Line& l : lines) out += fmt::format("  {:>11}  {}\n", clock(l.at), l.text);
-  const StageBreakdown bd = breakdown(ch, w.start, w.end);
-  const std::pair<double, const char*> stages[] = {
-      {bd.workqueue_wait_s, "waiting in the endpoints controller's workqueue"},
-      {bd.client_throttle_s, "waiting for the client rate limiter"},
-      {bd.apiserver_s, "in the API server"},
-      {bd.sync_component_s, "in the sync component"},
-      {bd.mirroring_s, "in EndpointSlice mirroring"},
-      {bd.ingress_s, "in ingress-nginx's sync"},
-      {bd.nginx_worker_s, "waiting for nginx workers to pick it up"}};
-  const auto* top = std::max_element(std::begin(stages), std::end(stages),
-                                     [](const auto& a, const auto& b) { return a.first < b.first; });
-  const double length_s = (w.end - w.start).seconds_f();
-  if (top->first > 0 && length_s > 0) {
-    out += fmt::format("  {:.0f}% of the window was spent {}\n", 100 * top->first / length_s, top->second);
+  e.steps.push_back({ch.ingress_applied, "ingress_applied",
+                     fmt::format("ingress-nginx applies the new backends (+{})", wait(upstream, ch.ingress_applied))});
+  e.steps.push_back({ch.all_workers, "last_worker",
+                     fmt::format("last nginx worker routes without it (+{})", wait(ch.ingress_applied, ch.all_workers))});
+  e.steps.push_back({w.end, "window_closes", "-- requests stop failing: the window closes"});
+  std::stable_sort(e.steps.begin(), e.steps.end(), [](const Step& a, const Step& b) { return a.at < b.at; });
+  e.stages = breakdown(ch, w.start, w.end);
+  return e;
+}
+
+// The stages of a breakdown: JSON key, value, and how the text says it.
+struct StageShare {
+  const char* key;
+  double seconds_value;
+  const char* text;
+};
+std::vector<StageShare> stage_shares(const StageBreakdown& bd) {
+  return {{"workqueue_wait_s", bd.workqueue_wait_s, "waiting in the endpoints controller's workqueue"},
+          {"client_throttle_s", bd.client_throttle_s, "waiting for the client rate limiter"},
+          {"apiserver_s", bd.apiserver_s, "in the API server"},
+          {"sync_component_s", bd.sync_component_s, "in the sync component"},
+          {"mirroring_s", bd.mirroring_s, "in EndpointSlice mirroring"},
+          {"ingress_s", bd.ingress_s, "in ingress-nginx's sync"},
+          {"nginx_worker_s", bd.nginx_worker_s, "waiting for nginx workers to pick it up"}};
+}
+
+// The stage the window spent most of its length in, if any time at all.
+std::optional<StageShare> dominant_stage(const ExplainedWindow& e) {
+  const auto shares = stage_shares(e.stages);
+  const auto top = std::max_element(shares.begin(), shares.end(),
+                                    [](const auto& a, const auto& b) { return a.seconds_value < b.seconds_value; });
+  if (!e.cause || top->seconds_value <= 0 || e.window->end <= e.window->start) return std::nullopt;
+  return *top;
+}
+
+void explain_text(std::string& out, const ExplainedWindow& e, std::size_t number, std::size_t total) {
+  const models::TrafficWindow& w = *e.window;
+  out += fmt::format("\n504 window {} of {}: {} in cluster {}\n", number, total, e.cluster->service_names[e.service],
+                     e.cluster->spec->name);
+  out += fmt::format("  {} to {} ({}): {} requests got 504, {} got 502\n", clock(w.start), clock(w.end),
+                     seconds_text(w.end - w.start), std::llround(w.requests_504), std::llround(w.requests_502));
+  if (!e.cause) {
+    out += "  no pod removal of this service reached every nginx worker before the run ended;\n"
+           "  the window lasts until the end of the run\n";
+    return;
   }
+  for (const Step& l : e.steps) out += fmt::format("  {:>11}  {}\n", clock(l.at), l.text);
+  if (const auto top = dominant_stage(e)) {
+    out += fmt::format("  {:.0f}% of the window was spent {}\n",
+                       100 * top->seconds_value / (w.end - w.start).seconds_f(), top->text);
+  }
+}
+
+// Seconds of virtual time with millisecond resolution, as report.json has them.
+double json_seconds(sim::Duration d) { return std::round(d.seconds_f() * 1000.0) / 1000.0; }
+
+nlohmann::ordered_json explain_json(const ExplainedWindow& e, std::size_t number) {
+  const models::TrafficWindow& w = *e.window;
+  nlohmann::ordered_json j;
+  j["number"] = number;
+  j["cluster"] = e.cluster->spec->name;
+  j["service"] = e.cluster->service_names[e.service];
+  j["start_s"] = json_seconds(w.start.since_start());
+  j["end_s"] = json_seconds(w.end.since_start());
+  j["requests_504"] = std::llround(w.requests_504);
+  j["requests_502"] = std::llround(w.requests_502);
+  if (!e.cause) {
+    j["pod_ip"] = nullptr;  // no removal reached every nginx worker before the run ended
+    j["chain"] = nlohmann::ordered_json::array();
+    return j;
+  }
+  j["pod_ip"] = pod_ip_text(e.cause->pod->ip);
+  nlohmann::ordered_json chain = nlohmann::ordered_json::array();
+  for (const Step& s : e.steps) {
+    chain.push_back({{"at_s", json_seconds(s.at.since_start())}, {"event", s.event}, {"text", s.text}});
+  }
+  j["chain"] = chain;
+  nlohmann::ordered_json stages;
+  for (const StageShare& s : stage_shares(e.stages)) stages[s.key] = std::round(s.seconds_value * 1000.0) / 1000.0;
+  j["stages_s"] = stages;
+  if (const auto top = dominant_stage(e)) {
+    j["mostly"] = {{"stage", top->key},
+                   {"share", std::round(top->seconds_value / (w.end - w.start).seconds_f() * 1000.0) / 1000.0}};
+  }
+  return j;
 }
 
 }  // namespace
 
 std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& report, const ExplainOptions& options) {
+  const bool json = options.format == "json";
   std::string out = fmt::format("epsim explain | scenario {} | seed {}\n", report["scenario"]["name"].get<std::string>(),
                                 report["seed"].get<std::uint64_t>());
+  nlohmann::ordered_json j;
+  j["scenario"] = report["scenario"]["name"];
+  j["seed"] = report["seed"];
+  j["digest"] = report["digest"];
   const auto in_scope = [&](const ClusterRuntime& c) {
     return options.cluster.empty() || c.spec->name == options.cluster;
   };
@@ -125,18 +201,32 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
                                    example != nullptr ? *example : std::string("namespace/name")));
     }
   }
+  nlohmann::ordered_json resyncs = nlohmann::ordered_json::array();
   for (const auto& c : report["clusters"]) {
     if (!options.cluster.empty() && c["name"] != options.cluster) continue;
     for (const auto& e : c["resyncs"]) {
-      out += fmt::format("resync storm in {} at {}: {} PUTs,\n  the workqueue drained after {:.1f}s (peak depth {})\n",
-                         c["name"].get<std::string>(), clock(sim::Time::zero() + sim::Duration::from_seconds(e["at_s"].get<double>())),
+      resyncs.push_back({{"cluster", c["name"]},
+                         {"at_s", e["at_s"]},
+                         {"puts", e["puts"]},
+                         {"duration_s", e["duration_s"]},
+                         {"max_queue_depth", e["max_queue_depth"]}});
+      out += fmt::format("{} in {} at {}: {} PUTs,\n  the workqueue drained after {:.1f}s (peak depth {})\n",
+                         e["puts"].get<std::uint64_t>() > 0 ? "resync storm" : "resync (no PUTs)",
+                         c["name"].get<std::string>(),
+                         clock(sim::Time::zero() + sim::Duration::from_seconds(e["at_s"].get<double>())),
                          e["puts"].get<std::uint64_t>(), e["duration_s"].get<double>(),
                          e["max_queue_depth"].get<std::uint64_t>());
     }
   }
+  j["resyncs"] = resyncs;
+  j["windows_total"] = 0;
+  j["windows"] = nlohmann::ordered_json::array();
+  const auto finish = [&](std::string text_tail) {
+    return json ? j.dump(2) + "\n" : out + text_tail;
+  };
   const DataPlane* dp = p.data_plane();
   if (dp == nullptr) {
-    return out + "\nthis scenario has no ingress (no sync and ingress sections): there are no 504 windows to explain\n";
+    return finish("\nthis scenario has no ingress (no sync and ingress sections): there are no 504 windows to explain\n");
   }
   const auto& all = dp->traffic->windows();
   std::vector<std::size_t> picked;
@@ -149,8 +239,7 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
     const std::string scope = !options.service.empty() ? " for " + options.service
                               : !options.cluster.empty() ? " in cluster " + options.cluster
                                                          : std::string();
-    out += fmt::format("\nno 504 windows{} in this run\n", scope);
-    return out;
+    return finish(fmt::format("\nno 504 windows{} in this run\n", scope));
   }
   // Longest first, ties by start (the windows are in start order).
   std::stable_sort(picked.begin(), picked.end(), [&](std::size_t a, std::size_t b) {
@@ -162,9 +251,17 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
     out += fmt::format("\nthe {} longest of {} windows (--limit 0 shows all, --service picks one)\n", shown,
                        picked.size());
   }
+  j["windows_total"] = picked.size();
   const WindowCauses causes(p);
-  for (std::size_t k = 0; k < shown; ++k) explain_one(out, p, all[picked[k]], k + 1, picked.size(), causes);
-  return out;
+  for (std::size_t k = 0; k < shown; ++k) {
+    const ExplainedWindow e = explain_one(p, all[picked[k]], causes);
+    if (json) {
+      j["windows"].push_back(explain_json(e, k + 1));
+    } else {
+      explain_text(out, e, k + 1, picked.size());
+    }
+  }
+  return finish("");
 }
 
 }  // namespace epsim::app

@@ -15,6 +15,7 @@ struct ExplainOptions {
   std::string service;    // "" = every service; "default/web-00001" or "web-00001"
   std::string cluster;    // "" = every business cluster; else only this one's windows
   std::size_t limit = 10; // longest windows shown when no service is given; 0 = all
+  std::string format = "text";  // text | json (one object: resyncs, windows with their chains)
 };
 
 // `report` is build_report(pipeline). Throws InputError when `cluster` names

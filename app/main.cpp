@@ -58,7 +58,15 @@ struct RunOptions {
   bool force = false;  // --force: write into a non-empty --out that holds no epsim output
   bool print_scenario = false;
   std::vector<std::string> fail_if;
+  std::size_t window_limit = 10;  // --limit: longest windows in the text report, 0 = all
 };
+
+// "9.6 kB", "3.5 MB": a file's size as ls -h --si would put it.
+std::string size_text(std::size_t bytes) {
+  if (bytes < 1000) return fmt::format("{} B", bytes);
+  if (bytes < 1'000'000) return fmt::format("{:.1f} kB", static_cast<double>(bytes) / 1e3);
+  return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+}
 
 // An option given once per value (--goal A --goal B), each value whole even
 // when it holds spaces or commas.
@@ -108,15 +116,20 @@ int run_command(const RunOptions& options) {
     return with_wall.dump(2) + "\n";
   };
   if (options.out_dir) {
-    // All five files or none (temp + rename), before anything reaches stdout.
-    app::write_files_atomically(*options.out_dir,
-                                {{"report.json", json_text()},
-                                 {"timeseries.csv", app::timeseries_csv(pipeline.time_series())},
-                                 {"metrics.prom", app::prometheus_text(pipeline.metrics())},
-                                 {"trace.json", app::trace_events_json(pipeline.spans(), report)},
-                                 {"charts.svg", app::svg_charts(pipeline.time_series(), report)}});
+    // All the files or none (temp + rename), before anything reaches stdout.
+    const std::vector<app::OutputFile> files = {
+        {"report.json", json_text()},
+        {"timeseries.csv", app::timeseries_csv(pipeline.time_series())},
+        {"metrics.prom", app::prometheus_text(pipeline.metrics())},
+        {"trace.json", app::trace_events_json(pipeline.spans(), report)},
+        {"charts.svg", app::svg_charts(pipeline.time_series(), report)}};
+    app::write_files_atomically(*options.out_dir, files);
+    // What it wrote goes to stderr: stdout stays the report (--format json | jq).
+    std::string wrote = fmt::format("epsim: wrote {} files to {}\n", files.size(), *options.out_dir);
+    for (const auto& f : files) wrote += fmt::format("  {:<16} {:>9}\n", f.name, size_text(f.content.size()));
+    std::cerr << wrote;
   }
-  std::cout << (options.format == "json" ? json_text() : app::format_text_report(report));
+  std::cout << (options.format == "json" ? json_text() : app::format_text_report(report, options.window_limit));
   if (!thresholds.empty()) {
     const auto measures = app::measures_of(report);
     int held = 0;
@@ -483,6 +496,9 @@ int main(int argc, char** argv) {
   CLI::Option* force =
       run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
 
+  run->add_option("--limit", run_options.window_limit,
+                  "Longest failure windows listed in the text report (0: all; default 10)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
   CLI::Option* fail_if = add_fail_if_option(run, run_options.fail_if);
   run->add_flag("--print-scenario", run_options.print_scenario,
                 "Print the resolved scenario (includes, --set and flags applied) as canonical YAML and exit "
@@ -576,7 +592,11 @@ int main(int argc, char** argv) {
                       "Only this service's windows (namespace/name, or name)");
   explain->add_option("--cluster", explain_options.explain.cluster,
                       "Only the windows of this business cluster's services (several can share a name)");
-  explain->add_option("--limit", explain_options.explain.limit, "Longest windows shown (0: all; default 10)");
+  explain->add_option("--limit", explain_options.explain.limit, "Longest windows shown (0: all; default 10)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  explain->add_option("--format", explain_options.explain.format,
+                      "Output format: text, or json (the windows' chains with their events' times)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   ImportCommandOptions import_options;
   CLI::App* import_cmd = cli.add_subcommand(

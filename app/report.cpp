@@ -88,6 +88,16 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
     cj["endpoint_syncs_total"] = controller.syncs_total();
     cj["apiserver_writes_applied"] = c->api->writes_applied();
     cj["apiserver_noop_updates"] = c->api->noop_updates();
+    // The controller's Endpoints writes alone (the API server's two counts
+    // above include the pods' writes): how each settled, and the retries.
+    const models::ClientWriteOutcomes& o = controller.pool().outcomes();
+    cj["endpoint_writes"] = {{"total", controller.endpoint_writes_total()}, {"changed", o.changed},
+                             {"noop", o.noop},  {"conflicts_409", o.conflicts},
+                             {"other_errors", o.other_errors}};
+    cj["endpoint_retries"] = {{"requeued", o.requeues},
+                              {"dropped", o.dropped},
+                              {"max_retries", controller.config().max_retries},
+                              {"retry_after_waits", o.retry_after_waits}};
     nlohmann::ordered_json resyncs = nlohmann::ordered_json::array();
     nlohmann::ordered_json startups = nlohmann::ordered_json::array();
     for (const auto& e : controller.episodes()) {
@@ -203,13 +213,23 @@ std::string ordinal(std::uint64_t n) {
   return grouped(static_cast<std::int64_t>(n)) + suffix;
 }
 
+// A name cut to `width` columns, its last one "~" when cut.
+std::string fit(const std::string& name, std::size_t width) {
+  return name.size() <= width ? name : name.substr(0, width - 1) + "~";
+}
+
 std::string duration_text(double seconds_value) {
   return sim::format_duration(sim::Duration::seconds(std::llround(seconds_value)));
 }
 
-// One row of the window table: service, start, length, 504s, 502s, and the
-// stage the removal mostly waited in.
-std::string window_row(const nlohmann::ordered_json& w,
+// One row of the window table: [cluster,] service, start, length, 504s,
+// 502s, and the stage the removal mostly waited in.
+struct WindowColumns {
+  std::size_t cluster = 0;  // 0: no cluster column
+  std::size_t service = 7, requests_504 = 3, requests_502 = 3;
+};
+
+std::string window_row(const nlohmann::ordered_json& w, const WindowColumns& width,
                        const std::vector<std::pair<const char*, const char*>>& stages) {
   const char* dominant = "-";
   double best = 0;
@@ -220,16 +240,19 @@ std::string window_row(const nlohmann::ordered_json& w,
       dominant = label;
     }
   }
-  std::string name = w["service"].get<std::string>();
-  if (name.size() > 22) name = name.substr(0, 21) + "~";
-  return fmt::format("  {:<22} {:>9} {:>7.1f}s {:>7} {:>7}  {}\n", name, duration_text(w["start_s"].get<double>()),
-                     w["duration_s"].get<double>(), grouped(w["requests_504"]), grouped(w["requests_502"]), dominant);
+  std::string out = "  ";
+  if (width.cluster > 0) out += fmt::format("{:<{}} ", fit(w["cluster"].get<std::string>(), width.cluster), width.cluster);
+  out += fmt::format("{:<{}} {:>9} {:>7.1f}s {:>{}} {:>{}}  {}\n", fit(w["service"].get<std::string>(), width.service),
+                     width.service, duration_text(w["start_s"].get<double>()), w["duration_s"].get<double>(),
+                     grouped(w["requests_504"]), width.requests_504, grouped(w["requests_502"]), width.requests_502,
+                     dominant);
+  return out;
 }
 
 }  // namespace
 
 // Every line fits an 80-column terminal (tests/app/cli_test.cpp).
-std::string format_text_report(const nlohmann::ordered_json& r) {
+std::string format_text_report(const nlohmann::ordered_json& r, std::size_t window_limit) {
   std::string out;
   out += fmt::format("epsim {} | scenario {} | seed {}\n", r["epsim_version"].get<std::string>(),
                      r["scenario"]["name"].get<std::string>(), r["seed"].get<std::uint64_t>());
@@ -247,18 +270,25 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
                        c["concurrent_endpoint_syncs"].get<int>(), c["kube_api_qps"].get<double>(),
                        c["kube_api_burst"].get<int>(), duration_text(c["resync_period_s"].get<double>()));
     out += fmt::format("  bug switches on: {}\n", bugs.empty() ? "none" : bugs);
-    auto table = [&](const char* title, const nlohmann::ordered_json& list) {
-      if (list.empty()) return;
-      out += fmt::format("  {:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", title, "at", "enqueued", "PUTs", "no-op",
+    // One table of the controller's sync episodes: a resync that PUT
+    // something is a storm; one that PUT nothing says so.
+    auto row_label = [](const nlohmann::ordered_json& e, bool resync) {
+      if (!resync) return "startup";
+      return e["puts"].get<std::uint64_t>() > 0 ? "resync storm" : "resync (no PUTs)";
+    };
+    if (!c["resyncs"].empty() || !c["startups"].empty()) {
+      out += fmt::format("  {:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "", "at", "enqueued", "PUTs", "no-op",
                          "duration", "max depth");
+    }
+    auto rows = [&](const nlohmann::ordered_json& list, bool resync) {
       for (const auto& e : list) {
-        out += fmt::format("  {:<14} {:>9} {:>9} {:>9} {:>9} {:>8.1f}s {:>9}{}\n", "",
+        out += fmt::format("  {:<16} {:>9} {:>9} {:>9} {:>9} {:>8.1f}s {:>9}{}\n", row_label(e, resync),
                            duration_text(e["at_s"].get<double>()), grouped(e["enqueued"]), grouped(e["puts"]),
                            grouped(e["noop_puts"]), e["duration_s"].get<double>(), grouped(e["max_queue_depth"]),
                            e.contains("unfinished") ? " (unfinished)" : "");
       }
     };
-    table("resync storms", c["resyncs"]);
+    rows(c["resyncs"], true);
     for (const auto& e : c["resyncs"]) {
       if (e["puts"].get<std::uint64_t>() == 0) continue;
       std::string line = fmt::format("  storm at {} limited by: {}\n", duration_text(e["at_s"].get<double>()),
@@ -273,14 +303,29 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
                            ordinal(q["position"].get<std::uint64_t>()), grouped(q["of"]));
       }
     }
-    table("startups", c["startups"]);
+    rows(c["startups"], false);
     if (c["switches"]["targetRefResourceVersionCompare"].get<bool>() && c["pod_status_churn_per_hour"] == 0.0) {
       // This version compares TargetRef.ResourceVersion (switch C), which
       // only RV-only pod updates exercise (docs/scenario.md).
       out += "  note: pod status churn is 0: targetRef RV compare (#108078) not exercised\n";
     }
-    out += fmt::format("  Endpoints PUTs: {} ({} changed storage, {} no-op)\n", grouped(c["endpoint_puts_total"]),
-                       grouped(c["apiserver_writes_applied"]), grouped(c["apiserver_noop_updates"]));
+    // Adds up: every settled Endpoints write changed storage, was a no-op,
+    // got 409 Conflict or another error.
+    const auto& w = c["endpoint_writes"];
+    std::string errors = fmt::format("{} got 409 Conflict", grouped(w["conflicts_409"]));
+    if (w["other_errors"].get<std::uint64_t>() > 0) errors += fmt::format(", {} other errors", grouped(w["other_errors"]));
+    out += fmt::format("  Endpoints writes: {} = {} changed storage + {} no-op +\n    {}\n", grouped(w["total"]),
+                       grouped(w["changed"]), grouped(w["noop"]), errors);
+    const auto& retries = c["endpoint_retries"];
+    std::string line = fmt::format("  retries: {} requeued, {} dropped after {}, {} Retry-After waits\n",
+                                   grouped(retries["requeued"]), grouped(retries["dropped"]),
+                                   retries["max_retries"].get<int>(), grouped(retries["retry_after_waits"]));
+    if (line.size() > 81) {
+      line = fmt::format("  retries: {} requeued, {} dropped after {},\n    {} Retry-After waits\n",
+                         grouped(retries["requeued"]), grouped(retries["dropped"]), retries["max_retries"].get<int>(),
+                         grouped(retries["retry_after_waits"]));
+    }
+    out += line;
     out += fmt::format("  rollouts: {}\n", grouped(c["rollouts"]));
   }
   const auto& sm = r["summary"];
@@ -298,34 +343,42 @@ std::string format_text_report(const nlohmann::ordered_json& r) {
     std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
       return (*a)["duration_s"].template get<double>() > (*b)["duration_s"].template get<double>();
     });
+    const std::size_t shown = window_limit == 0 ? order.size() : std::min(order.size(), window_limit);
     out += fmt::format("\n{} failure windows{}:\n", windows.size(),
-                       windows.size() > 10 ? " (the 10 longest; epsim explain shows why)" : " (epsim explain shows why)");
-    out += fmt::format("  {:<22} {:>9} {:>8} {:>7} {:>7}  {}\n", "service", "start", "length", "504", "502",
-                       "mostly waiting in");
+                       shown < order.size() ? fmt::format(" (the {} longest; epsim explain shows why)", shown)
+                                            : std::string(" (epsim explain shows why)"));
+    // Several business clusters can each hold a default/web-00001: then the
+    // cluster gets a column. Columns are as wide as what they show, so that
+    // with the cluster column a row still fits 80 columns: the service is cut
+    // (its last column "~") only when the names are long.
+    WindowColumns width;
+    std::size_t business = 0;
+    for (const auto& c : r["clusters"]) {
+      if (c["role"] != "business") continue;
+      ++business;
+      width.cluster = std::max(width.cluster, c["name"].get<std::string>().size());
+    }
+    width.cluster = business < 2 ? 0 : std::clamp<std::size_t>(width.cluster, 7, 12);
+    for (std::size_t i = 0; i < shown; ++i) {
+      const auto& w = *order[i];
+      width.service = std::max(width.service, w["service"].get<std::string>().size());
+      width.requests_504 = std::max(width.requests_504, grouped(w["requests_504"]).size());
+      width.requests_502 = std::max(width.requests_502, grouped(w["requests_502"]).size());
+    }
+    // Start, length, the separators and the longest stage name.
+    const std::size_t rest = 2 + 1 + 9 + 1 + 8 + 1 + width.requests_504 + 1 + width.requests_502 + 2 + 19 +
+                             (width.cluster > 0 ? width.cluster + 1 : 0);
+    width.service = std::min({width.service, std::size_t{22}, rest < 80 - 11 ? 80 - rest : std::size_t{11}});
+    out += "  ";
+    if (width.cluster > 0) out += fmt::format("{:<{}} ", "cluster", width.cluster);
+    out += fmt::format("{:<{}} {:>9} {:>8} {:>{}} {:>{}}  {}\n", "service", width.service, "start", "length", "504",
+                       width.requests_504, "502", width.requests_502, "mostly waiting in");
     const std::vector<std::pair<const char*, const char*>> stages = {
         {"workqueue_wait_s", "endpoints workqueue"}, {"client_throttle_s", "client throttle"},
         {"apiserver_s", "API server"},              {"sync_component_s", "sync component"},
         {"mirroring_s", "slice mirroring"},         {"ingress_s", "ingress sync"},
         {"nginx_worker_s", "nginx worker pickup"}};
-    // Several business clusters can hold a Service of the same name: the
-    // rows go under their cluster (in report order), longest first in each.
-    std::vector<std::string> clusters;
-    for (const auto& c : r["clusters"]) {
-      if (c["role"] == "business") clusters.push_back(c["name"].get<std::string>());
-    }
-    const std::size_t shown = std::min<std::size_t>(order.size(), 10);
-    for (const std::string& cluster : clusters) {
-      bool header = clusters.size() < 2;
-      for (std::size_t i = 0; i < shown; ++i) {
-        const auto& w = *order[i];
-        if (w["cluster"] != cluster) continue;
-        if (!header) {
-          out += fmt::format("  in cluster {}:\n", cluster);
-          header = true;
-        }
-        out += window_row(w, stages);
-      }
-    }
+    for (std::size_t i = 0; i < shown; ++i) out += window_row(*order[i], width, stages);
   } else if (sm["requests_total"].get<std::int64_t>() > 0) {
     out += "no failure windows\n";
   }

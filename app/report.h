@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <cstddef>
 #include <string>
 
 #include "app/pipeline.h"
@@ -12,6 +13,7 @@ namespace epsim::app {
 // The canonical report, with "digest" (sha256 of the report without wall_*
 // keys) set; the caller adds wall_s.
 nlohmann::ordered_json build_report(const Pipeline& pipeline);
-std::string format_text_report(const nlohmann::ordered_json& report);
+// `window_limit`: the longest windows listed (0: all), `epsim run --limit`.
+std::string format_text_report(const nlohmann::ordered_json& report, std::size_t window_limit = 10);
 
 }  // namespace epsim::app

@@ -131,6 +131,7 @@ void ClientWorkerPool::on_response(std::uint64_t tag, const ApiResponse& respons
   // included, so at most 9 waits on Retry-After.
   if (response.code == 429 && w.retry_after_attempts + 1 < config_.client_max_retry_after) {
     ++w.retry_after_attempts;
+    ++outcomes_.retry_after_waits;
     const std::uint32_t term = term_;
     sim_.schedule_after(response.retry_after, [this, worker, term] {
       if (term == term_) send(worker);
@@ -142,6 +143,9 @@ void ClientWorkerPool::on_response(std::uint64_t tag, const ApiResponse& respons
   }
   if (response.code != 429) {
     ++writes_total_;
+    ++(response.code < 300 ? (response.noop ? outcomes_.noop : outcomes_.changed)
+       : response.code == 409 ? outcomes_.conflicts
+                              : outcomes_.other_errors);
     if (listener_ != nullptr) listener_->on_settled(w.write, response);
   }
   finish(worker, response.code < 300 || (w.write.verb == Verb::remove && response.code == 404));
@@ -190,8 +194,10 @@ void ClientWorkerPool::finish(std::uint32_t worker, bool ok) {
     queue_->forget(key);
   } else if (queue_->num_requeues(key) < config_.max_retries) {
     queue_->add_rate_limited(key);
+    ++outcomes_.requeues;
   } else {
     queue_->forget(key);
+    ++outcomes_.dropped;
   }
   w.busy = false;
   w.write.object.addresses.clear();

@@ -51,6 +51,18 @@ struct ClientWorkerPoolConfig {
 
 // What a component follows of its pool (the endpoints controller's storm
 // episodes). Called for the current term only.
+// How the settled requests of the current terms ended (their sum is
+// writes_total()), and what the client and the queue retried.
+struct ClientWriteOutcomes {
+  std::uint64_t changed = 0;       // 2xx that changed storage
+  std::uint64_t noop = 0;          // 2xx the API server found nothing to change in
+  std::uint64_t conflicts = 0;     // 409 Conflict: the object moved since the sync read it
+  std::uint64_t other_errors = 0;  // 404 and the like (a 404 on DELETE counts as done)
+  std::uint64_t retry_after_waits = 0;  // 429s the client waited out and sent again (rest/request.go)
+  std::uint64_t requeues = 0;           // keys handed back with AddRateLimited (handleErr)
+  std::uint64_t dropped = 0;            // keys forgotten after maxRetries failed syncs
+};
+
 class ClientWorkerPoolListener {
  public:
   virtual ~ClientWorkerPoolListener() = default;
@@ -85,6 +97,7 @@ class ClientWorkerPool : public ApiClient {
   const StageLog& writes() const { return writes_; }
   std::uint64_t syncs_total() const { return syncs_total_; }    // keys synced (a write or not)
   std::uint64_t writes_total() const { return writes_total_; }  // settled requests of the current terms
+  const ClientWriteOutcomes& outcomes() const { return outcomes_; }
   // Every API response received, 429s and orphans' included.
   std::uint64_t responses_total() const { return responses_total_; }
   std::uint64_t stale_responses() const { return stale_responses_; }  // of which an earlier term's
@@ -139,6 +152,7 @@ class ClientWorkerPool : public ApiClient {
   sim::IntervalSet all_workers_in_flight_;
   std::uint64_t syncs_total_ = 0;
   std::uint64_t writes_total_ = 0;
+  ClientWriteOutcomes outcomes_;
   std::uint64_t responses_total_ = 0;
   std::uint64_t stale_responses_ = 0;
   // rest_client_request_duration_seconds by verb (POST, PUT, DELETE), made on first use.

@@ -120,6 +120,24 @@ TEST_CASE("the incident's report, metrics.prom and timeseries.csv agree with eac
   CHECK(csv.sum("idc/endpoint_puts") == puts);
   CHECK(csv.sum("idc/apiserver_writes") == idc["apiserver_writes_applied"].get<double>());
 
+  // How they settled adds up to them, each outcome as the client counted it
+  // by response code, and every failed write's key went back to the queue
+  // or, after maxRetries, was dropped (handleErr).
+  const auto& writes = idc["endpoint_writes"];
+  const double conflicts = writes["conflicts_409"].get<double>();
+  const double other_errors = writes["other_errors"].get<double>();
+  REQUIRE(conflicts > 0);  // the storm's PUTs race the rollouts' (the issue's 409s)
+  CHECK(writes["total"].get<double>() == puts);
+  CHECK(writes["changed"].get<double>() + writes["noop"].get<double>() + conflicts + other_errors == puts);
+  CHECK(prom_sum(prom, "rest_client_requests_total", {"cluster=\"idc\"", "code=\"409\""}) == conflicts);
+  CHECK(prom_sum(prom, "rest_client_requests_total", {"cluster=\"idc\"", "code=\"200\""}) +
+            prom_sum(prom, "rest_client_requests_total", {"cluster=\"idc\"", "code=\"201\""}) ==
+        writes["changed"].get<double>() + writes["noop"].get<double>());
+  const auto& retries = idc["endpoint_retries"];
+  CHECK(retries["requeued"].get<double>() + retries["dropped"].get<double>() == conflicts + other_errors);
+  CHECK(retries["retry_after_waits"].get<double>() ==
+        prom_sum(prom, "rest_client_requests_total", {"cluster=\"idc\"", "code=\"429\""}));
+
   // Requests: the CSV's expected counts against the report's drawn ones.
   const auto& summary = report["summary"];
   const double r502 = summary["requests_502"].get<double>();
