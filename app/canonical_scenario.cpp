@@ -109,6 +109,27 @@ void write_controller_manager(Writer& w, int in, const ClusterSpec& c) {
   }
   w.key(in + 2, "switches", "{" + switches + "}");
   w.key(in + 2, "mirroringConcurrentServiceEndpointSyncs", std::to_string(c.mirroring_workers));
+  // Like the switches: written only where it differs from the version's preset.
+  if (resolve_endpoint_slice_controller(c) != models::endpoint_slice_controller_by_default(c.kubernetes_version)) {
+    w.key(in + 2, "endpointSliceController", boolean(resolve_endpoint_slice_controller(c)));
+  }
+  w.key(in + 2, "concurrentServiceEndpointSyncs", std::to_string(c.concurrent_service_endpoint_syncs));
+}
+
+void write_kube_proxy(Writer& w, int in, const ClusterSpec& c) {
+  const models::KubeProxyConfig k = resolve_kube_proxy(c);
+  const auto preset = models::kube_proxy_preset(c.kubernetes_version);
+  w.open(in, "kubeProxy");
+  w.key(in + 2, "nodes", std::to_string(k.nodes));
+  // The version-dependent two only where they differ from the preset.
+  if (preset && k.min_sync_period != preset->min_sync_period) {
+    w.key(in + 2, "iptablesMinSyncPeriod", duration(k.min_sync_period));
+  }
+  w.key(in + 2, "iptablesSyncPeriod", duration(k.sync_period));
+  w.key(in + 2, "syncDuration", duration(k.sync_duration));
+  if (preset && k.read_endpoint_slices != preset->read_endpoint_slices) {
+    w.key(in + 2, "endpointSliceProxying", boolean(k.read_endpoint_slices));
+  }
 }
 
 void write_service_group(Writer& w, int in, const ServiceGroupSpec& g) {
@@ -125,6 +146,7 @@ void write_service_group(Writer& w, int in, const ServiceGroupSpec& g) {
   w.key(in + 2, "maxUnavailable", percent(g.workload.max_unavailable_fraction));
   w.key(in + 2, "podStatusChurnPerHour", number(g.pod_status_churn_per_hour));
   w.key(in + 2, "rps", number(g.requests_per_second));
+  w.key(in + 2, "inClusterRps", number(g.in_cluster_rps));
 }
 
 void write_deploy(Writer& w, int in, const DeploySpec& d) {
@@ -149,6 +171,7 @@ void write_cluster(Writer& w, const ClusterSpec& c) {
   w.key(4, "kubernetesVersion", yaml_quoted(c.kubernetes_version));
   write_api_server(w, 4, c.api_server);
   write_controller_manager(w, 4, c);
+  write_kube_proxy(w, 4, c);
   if (c.services.empty()) {
     w.key(4, "services", "[]");
   } else {

@@ -78,6 +78,48 @@ std::optional<WindowCause> WindowCauses::of(const models::TrafficWindow& w) cons
   return cause;
 }
 
+// The writes kube-proxy's informer follows.
+const models::StageLog& kube_proxy_source(const ClusterRuntime& cluster) {
+  return cluster.controller_manager->endpoints_controller().writes();
+}
+
+std::optional<KubeProxyChain> follow_change_to_kube_proxy(const ClusterRuntime& cluster, models::ServiceId service,
+                                                          models::PodIp ip, sim::Time change, bool removal) {
+  const models::KubeProxy* proxy = cluster.kube_proxy.get();
+  if (proxy == nullptr) return std::nullopt;
+  const models::StageLog& log = kube_proxy_source(cluster);
+  const models::StageWrite* w = removal ? log.first_without(service, ip, change) : log.first_with(service, ip, change);
+  if (w == nullptr) return std::nullopt;
+  KubeProxyChain c;
+  c.change = change;
+  c.controller_started = w->started;
+  c.controller_sent = w->sent;
+  c.controller_stored = w->stored;
+  // Each node's first run that read its cache after the watch brought the write.
+  const sim::Time visible = w->stored + cluster.api->config().watch_delay;
+  c.all_nodes = visible;
+  for (int n = 0; n < proxy->config().nodes; ++n) {
+    const models::KubeProxySync* s = proxy->first_sync_from(n, visible);
+    if (s == nullptr) return std::nullopt;
+    c.all_nodes = std::max(c.all_nodes, s->applied);
+  }
+  return c;
+}
+
+std::optional<KubeProxyWindowCause> kube_proxy_window_cause(const ClusterRuntime& cluster,
+                                                            const models::KubeProxyWindow& window) {
+  std::optional<KubeProxyWindowCause> cause;
+  for (const models::PodRecord& rec : cluster.deployments->pod_records()) {
+    if (rec.service != window.service || rec.dead_at > window.end) continue;
+    auto chain = follow_change_to_kube_proxy(cluster, rec.service, rec.ip, rec.terminating_at, true);
+    if (!chain || chain->all_nodes < window.start) continue;
+    if (!cause || std::min(chain->all_nodes, window.end) > std::min(cause->chain.all_nodes, window.end)) {
+      cause = KubeProxyWindowCause{&rec, *chain};
+    }
+  }
+  return cause;
+}
+
 namespace {
 double overlap_s(sim::Time a, sim::Time b, sim::Time start, sim::Time end) {
   const sim::Time lo = std::max(a, start);
@@ -96,6 +138,15 @@ StageBreakdown breakdown(const PropagationChain& c, sim::Time start, sim::Time e
   if (c.mirroring_stored) out.mirroring_s = overlap_s(c.sync_stored, *c.mirroring_stored, start, end);
   out.ingress_s = overlap_s(upstream, c.ingress_applied, start, end);
   out.nginx_worker_s = overlap_s(c.ingress_applied, c.all_workers, start, end);
+  return out;
+}
+
+StageBreakdown breakdown(const KubeProxyChain& c, sim::Time start, sim::Time end) {
+  StageBreakdown out;
+  out.workqueue_wait_s = overlap_s(c.change, c.controller_started, start, end);
+  out.client_throttle_s = overlap_s(c.controller_started, c.controller_sent, start, end);
+  out.apiserver_s = overlap_s(c.controller_sent, c.controller_stored, start, end);
+  out.kube_proxy_s = overlap_s(c.controller_stored, c.all_nodes, start, end);
   return out;
 }
 

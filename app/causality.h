@@ -51,11 +51,30 @@ class WindowCauses {
   std::vector<std::vector<std::vector<const models::PodRecord*>>> pods_;
 };
 
+// The path to in-cluster clients: the business cluster's writer of what
+// kube-proxy reads (the endpoints controller, or with EndpointSliceProxying
+// the EndpointSlice controller), then each sampled node's proxier.
+struct KubeProxyChain {
+  sim::Time change;
+  sim::Time controller_started, controller_sent, controller_stored;
+  sim::Time all_nodes;  // the last node's rules took the change
+};
+std::optional<KubeProxyChain> follow_change_to_kube_proxy(const ClusterRuntime& cluster, models::ServiceId service,
+                                                          models::PodIp ip, sim::Time change, bool removal);
+// The pod removal that kept a kube-proxy window open (as WindowCauses::of).
+struct KubeProxyWindowCause {
+  const models::PodRecord* pod = nullptr;
+  KubeProxyChain chain;
+};
+std::optional<KubeProxyWindowCause> kube_proxy_window_cause(const ClusterRuntime& cluster,
+                                                            const models::KubeProxyWindow& window);
+
 // Seconds of [start, end] spent in each stage of `chain`.
 struct StageBreakdown {
   double workqueue_wait_s = 0, client_throttle_s = 0, apiserver_s = 0, sync_component_s = 0, mirroring_s = 0,
-         ingress_s = 0, nginx_worker_s = 0;
+         ingress_s = 0, nginx_worker_s = 0, kube_proxy_s = 0;
 };
 StageBreakdown breakdown(const PropagationChain& chain, sim::Time start, sim::Time end);
+StageBreakdown breakdown(const KubeProxyChain& chain, sim::Time start, sim::Time end);
 
 }  // namespace epsim::app

@@ -38,54 +38,107 @@ struct Step {
   std::string text;
 };
 
-// A window with the chain of the removal that kept it open (none when no
-// removal of its service reached every nginx worker before the run ended).
+// A window of either consumer with the chain of the removal that kept it
+// open (none when no removal of its service reached every nginx worker, or
+// every kube-proxy, before the run ended).
 struct ExplainedWindow {
-  const models::TrafficWindow* window = nullptr;
+  bool kube_proxy = false;  // else ingress-nginx
+  std::string consumer;
   const ClusterRuntime* cluster = nullptr;
   models::ServiceId service = 0;
-  std::optional<WindowCause> cause;
-  std::vector<Step> steps;  // in time order
+  sim::Time start, end;
+  double requests_504 = 0, requests_502 = 0, failed = 0;
+  const models::PodRecord* pod = nullptr;  // null: no cause found
+  std::vector<Step> steps;                 // in time order
   StageBreakdown stages;
 };
 
-ExplainedWindow explain_one(const Pipeline& p, const models::TrafficWindow& w, const WindowCauses& causes) {
+std::string wait_text(sim::Time a, sim::Time b) { return fmt::format("{:.1f}s", (b - a).seconds_f()); }
+
+// The steps both paths share: the pod's end, the window's edges and the
+// business cluster's writer.
+void common_steps(ExplainedWindow& e, sim::Time change, sim::Time started, sim::Time sent, sim::Time stored,
+                  const char* written) {
+  const char* failing = e.kube_proxy ? "connections" : "requests";
+  e.steps = {
+      {change, "pod_terminating", fmt::format("pod {} marked terminating (rollout)", pod_ip_text(e.pod->ip))},
+      {e.pod->dead_at, "pod_dead", "the pod stops answering (grace period over)"},
+      {e.start, "window_opens", fmt::format("-- {} start failing: the window opens", failing)},
+      {started, "controller_dequeued",
+       fmt::format("{} dequeues the Service (+{})",
+                   e.kube_proxy && std::string_view(written) == "EndpointSlice" ? "EndpointSlice controller"
+                                                                                 : "endpoints controller",
+                   wait_text(change, started))},
+      {sent, "client_sent", fmt::format("client rate limiter lets the PUT go (+{})", wait_text(started, sent))},
+      {stored, "apiserver_stored", fmt::format("API server stores the {} (+{})", written, wait_text(sent, stored))},
+  };
+}
+
+// The window's closing edge goes last, then the steps in time order (a step
+// at the same instant keeps its place).
+void close_steps(ExplainedWindow& e) {
+  e.steps.push_back({e.end, "window_closes",
+                     fmt::format("-- {} stop failing: the window closes", e.kube_proxy ? "connections" : "requests")});
+  std::stable_sort(e.steps.begin(), e.steps.end(), [](const Step& x, const Step& y) { return x.at < y.at; });
+}
+
+ExplainedWindow explain_ingress(const Pipeline& p, const models::TrafficWindow& w, const WindowCauses& causes) {
   const DataPlane& dp = *p.data_plane();
   const Backend& b = dp.backends[w.backend];
   ExplainedWindow e;
-  e.window = &w;
+  e.consumer = "ingress-nginx/" + dp.spec->name;
   e.cluster = p.clusters()[b.cluster].get();
   e.service = b.service;
-  e.cause = causes.of(w);
-  if (!e.cause) return e;
-  const PropagationChain& ch = e.cause->chain;
-  auto wait = [](sim::Time a, sim::Time b) { return fmt::format("{:.1f}s", (b - a).seconds_f()); };
-  e.steps = {
-      {ch.change, "pod_terminating", fmt::format("pod {} marked terminating (rollout)", pod_ip_text(e.cause->pod->ip))},
-      {e.cause->pod->dead_at, "pod_dead", "the pod stops answering (grace period over)"},
-      {w.start, "window_opens", "-- requests start failing: the window opens"},
-      {ch.controller_started, "controller_dequeued",
-       fmt::format("endpoints controller dequeues the Service (+{})", wait(ch.change, ch.controller_started))},
-      {ch.controller_sent, "client_sent",
-       fmt::format("client rate limiter lets the PUT go (+{})", wait(ch.controller_started, ch.controller_sent))},
-      {ch.controller_stored, "apiserver_stored",
-       fmt::format("API server stores the Endpoints (+{})", wait(ch.controller_sent, ch.controller_stored))},
-      {ch.sync_stored, "sync_stored",
-       fmt::format("sync component writes the access copy (+{})", wait(ch.controller_stored, ch.sync_stored))},
-  };
+  e.start = w.start;
+  e.end = w.end;
+  e.requests_504 = w.requests_504;
+  e.requests_502 = w.requests_502;
+  e.failed = w.requests_502 + w.requests_503 + w.requests_504;
+  const std::optional<WindowCause> cause = causes.of(w);
+  if (!cause) return e;
+  e.pod = cause->pod;
+  const PropagationChain& ch = cause->chain;
+  common_steps(e, ch.change, ch.controller_started, ch.controller_sent, ch.controller_stored, "Endpoints");
+  e.steps.push_back({ch.sync_stored, "sync_stored",
+                     fmt::format("sync component writes the access copy (+{})",
+                                 wait_text(ch.controller_stored, ch.sync_stored))});
   sim::Time upstream = ch.sync_stored;
   if (ch.mirroring_stored) {
     e.steps.push_back({*ch.mirroring_stored, "mirroring_stored",
                        fmt::format("EndpointSlice mirroring writes the slice (+{})",
-                                   wait(ch.sync_stored, *ch.mirroring_stored))});
+                                   wait_text(ch.sync_stored, *ch.mirroring_stored))});
     upstream = *ch.mirroring_stored;
   }
   e.steps.push_back({ch.ingress_applied, "ingress_applied",
-                     fmt::format("ingress-nginx applies the new backends (+{})", wait(upstream, ch.ingress_applied))});
+                     fmt::format("ingress-nginx applies the new backends (+{})", wait_text(upstream, ch.ingress_applied))});
   e.steps.push_back({ch.all_workers, "last_worker",
-                     fmt::format("last nginx worker routes without it (+{})", wait(ch.ingress_applied, ch.all_workers))});
-  e.steps.push_back({w.end, "window_closes", "-- requests stop failing: the window closes"});
-  std::stable_sort(e.steps.begin(), e.steps.end(), [](const Step& a, const Step& b) { return a.at < b.at; });
+                     fmt::format("last nginx worker routes without it (+{})",
+                                 wait_text(ch.ingress_applied, ch.all_workers))});
+  close_steps(e);
+  e.stages = breakdown(ch, w.start, w.end);
+  return e;
+}
+
+ExplainedWindow explain_kube_proxy(const ClusterRuntime& c, const models::KubeProxyWindow& w) {
+  ExplainedWindow e;
+  e.kube_proxy = true;
+  e.consumer = "kube-proxy/" + c.spec->name;
+  e.cluster = &c;
+  e.service = w.service;
+  e.start = w.start;
+  e.end = w.end;
+  e.failed = w.failed;
+  const auto cause = kube_proxy_window_cause(c, w);
+  if (!cause) return e;
+  e.pod = cause->pod;
+  const KubeProxyChain& ch = cause->chain;
+  const bool slices = c.kube_proxy->config().read_endpoint_slices;
+  common_steps(e, ch.change, ch.controller_started, ch.controller_sent, ch.controller_stored,
+               slices ? "EndpointSlice" : "Endpoints");
+  e.steps.push_back({ch.all_nodes, "last_node",
+                     fmt::format("kube-proxy on the last of {} nodes applies its rules (+{})",
+                                 c.kube_proxy->config().nodes, wait_text(ch.controller_stored, ch.all_nodes))});
+  close_steps(e);
   e.stages = breakdown(ch, w.start, w.end);
   return e;
 }
@@ -103,7 +156,8 @@ std::vector<StageShare> stage_shares(const StageBreakdown& bd) {
           {"sync_component_s", bd.sync_component_s, "in the sync component"},
           {"mirroring_s", bd.mirroring_s, "in EndpointSlice mirroring"},
           {"ingress_s", bd.ingress_s, "in ingress-nginx's sync"},
-          {"nginx_worker_s", bd.nginx_worker_s, "waiting for nginx workers to pick it up"}};
+          {"nginx_worker_s", bd.nginx_worker_s, "waiting for nginx workers to pick it up"},
+          {"kube_proxy_s", bd.kube_proxy_s, "waiting for kube-proxy on every node"}};
 }
 
 // The stage the window spent most of its length in, if any time at all.
@@ -111,25 +165,30 @@ std::optional<StageShare> dominant_stage(const ExplainedWindow& e) {
   const auto shares = stage_shares(e.stages);
   const auto top = std::max_element(shares.begin(), shares.end(),
                                     [](const auto& a, const auto& b) { return a.seconds_value < b.seconds_value; });
-  if (!e.cause || top->seconds_value <= 0 || e.window->end <= e.window->start) return std::nullopt;
+  if (e.pod == nullptr || top->seconds_value <= 0 || e.end <= e.start) return std::nullopt;
   return *top;
 }
 
 void explain_text(std::string& out, const ExplainedWindow& e, std::size_t number, std::size_t total) {
-  const models::TrafficWindow& w = *e.window;
-  out += fmt::format("\n504 window {} of {}: {} in cluster {}\n", number, total, e.cluster->service_names[e.service],
-                     e.cluster->spec->name);
-  out += fmt::format("  {} to {} ({}): {} requests got 504, {} got 502\n", clock(w.start), clock(w.end),
-                     seconds_text(w.end - w.start), std::llround(w.requests_504), std::llround(w.requests_502));
-  if (!e.cause) {
-    out += "  no pod removal of this service reached every nginx worker before the run ended;\n"
-           "  the window lasts until the end of the run\n";
+  out += fmt::format("\n{} window {} of {}: {} in cluster {}\n", e.kube_proxy ? "kube-proxy" : "504", number, total,
+                     e.cluster->service_names[e.service], e.cluster->spec->name);
+  if (e.kube_proxy) {
+    out += fmt::format("  {} to {} ({}): {} in-cluster connections went to dead pod IPs\n", clock(e.start),
+                       clock(e.end), seconds_text(e.end - e.start), std::llround(e.failed));
+  } else {
+    out += fmt::format("  {} to {} ({}): {} requests got 504, {} got 502\n", clock(e.start), clock(e.end),
+                       seconds_text(e.end - e.start), std::llround(e.requests_504), std::llround(e.requests_502));
+  }
+  if (e.pod == nullptr) {
+    out += fmt::format("  no pod removal of this service reached every {} before the run ended;\n"
+                       "  the window lasts until the end of the run\n",
+                       e.kube_proxy ? "kube-proxy" : "nginx worker");
     return;
   }
   for (const Step& l : e.steps) out += fmt::format("  {:>11}  {}\n", clock(l.at), l.text);
   if (const auto top = dominant_stage(e)) {
-    out += fmt::format("  {:.0f}% of the window was spent {}\n",
-                       100 * top->seconds_value / (w.end - w.start).seconds_f(), top->text);
+    out += fmt::format("  {:.0f}% of the window was spent {}\n", 100 * top->seconds_value / (e.end - e.start).seconds_f(),
+                       top->text);
   }
 }
 
@@ -137,21 +196,22 @@ void explain_text(std::string& out, const ExplainedWindow& e, std::size_t number
 double json_seconds(sim::Duration d) { return std::round(d.seconds_f() * 1000.0) / 1000.0; }
 
 nlohmann::ordered_json explain_json(const ExplainedWindow& e, std::size_t number) {
-  const models::TrafficWindow& w = *e.window;
   nlohmann::ordered_json j;
   j["number"] = number;
   j["cluster"] = e.cluster->spec->name;
   j["service"] = e.cluster->service_names[e.service];
-  j["start_s"] = json_seconds(w.start.since_start());
-  j["end_s"] = json_seconds(w.end.since_start());
-  j["requests_504"] = std::llround(w.requests_504);
-  j["requests_502"] = std::llround(w.requests_502);
-  if (!e.cause) {
-    j["pod_ip"] = nullptr;  // no removal reached every nginx worker before the run ended
+  j["consumer"] = e.consumer;
+  j["start_s"] = json_seconds(e.start.since_start());
+  j["end_s"] = json_seconds(e.end.since_start());
+  j["requests_504"] = std::llround(e.requests_504);
+  j["requests_502"] = std::llround(e.requests_502);
+  j["failed"] = std::llround(e.failed);
+  if (e.pod == nullptr) {
+    j["pod_ip"] = nullptr;  // no removal reached every consumer instance before the run ended
     j["chain"] = nlohmann::ordered_json::array();
     return j;
   }
-  j["pod_ip"] = pod_ip_text(e.cause->pod->ip);
+  j["pod_ip"] = pod_ip_text(e.pod->ip);
   nlohmann::ordered_json chain = nlohmann::ordered_json::array();
   for (const Step& s : e.steps) {
     chain.push_back({{"at_s", json_seconds(s.at.since_start())}, {"event", s.event}, {"text", s.text}});
@@ -162,7 +222,7 @@ nlohmann::ordered_json explain_json(const ExplainedWindow& e, std::size_t number
   j["stages_s"] = stages;
   if (const auto top = dominant_stage(e)) {
     j["mostly"] = {{"stage", top->key},
-                   {"share", std::round(top->seconds_value / (w.end - w.start).seconds_f() * 1000.0) / 1000.0}};
+                   {"share", std::round(top->seconds_value / (e.end - e.start).seconds_f() * 1000.0) / 1000.0}};
   }
   return j;
 }
@@ -224,27 +284,48 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
   const auto finish = [&](std::string text_tail) {
     return json ? j.dump(2) + "\n" : out + text_tail;
   };
+  // Both consumers' windows: ingress-nginx's (from the data plane) and each
+  // business cluster's kube-proxy's.
+  struct Candidate {
+    const ClusterRuntime* cluster;
+    const models::TrafficWindow* ingress;     // or
+    const models::KubeProxyWindow* kube_proxy;
+    sim::Duration length() const {
+      return ingress != nullptr ? ingress->end - ingress->start : kube_proxy->end - kube_proxy->start;
+    }
+  };
+  std::vector<Candidate> picked;
   const DataPlane* dp = p.data_plane();
-  if (dp == nullptr) {
-    return finish("\nthis scenario has no ingress (no sync and ingress sections): there are no 504 windows to explain\n");
+  if (dp != nullptr) {
+    for (const auto& w : dp->traffic->windows()) {
+      const Backend& b = dp->backends[w.backend];
+      const ClusterRuntime& c = *p.clusters()[b.cluster];
+      if (in_scope(c) && matches(c.service_names[b.service], options.service)) picked.push_back({&c, &w, nullptr});
+    }
   }
-  const auto& all = dp->traffic->windows();
-  std::vector<std::size_t> picked;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    const Backend& b = dp->backends[all[i].backend];
-    const ClusterRuntime& c = *p.clusters()[b.cluster];
-    if (in_scope(c) && matches(c.service_names[b.service], options.service)) picked.push_back(i);
+  bool any_kube_proxy = false;
+  for (const auto& c : p.clusters()) {
+    if (!c->kube_proxy) continue;
+    any_kube_proxy = true;
+    for (const auto& w : c->kube_proxy->windows()) {
+      if (in_scope(*c) && matches(c->service_names[w.service], options.service)) {
+        picked.push_back({c.get(), nullptr, &w});
+      }
+    }
+  }
+  if (dp == nullptr && !any_kube_proxy) {
+    return finish("\nthis scenario has no ingress (no sync and ingress sections) and no in-cluster clients: there "
+                  "are no windows to explain\n");
   }
   if (picked.empty()) {
     const std::string scope = !options.service.empty() ? " for " + options.service
                               : !options.cluster.empty() ? " in cluster " + options.cluster
                                                          : std::string();
-    return finish(fmt::format("\nno 504 windows{} in this run\n", scope));
+    return finish(fmt::format("\nno {} windows{} in this run\n", dp != nullptr ? "504" : "kube-proxy", scope));
   }
-  // Longest first, ties by start (the windows are in start order).
-  std::stable_sort(picked.begin(), picked.end(), [&](std::size_t a, std::size_t b) {
-    return all[a].end - all[a].start > all[b].end - all[b].start;
-  });
+  // Longest first, ties by consumer (ingress-nginx first) and start.
+  std::stable_sort(picked.begin(), picked.end(),
+                   [](const Candidate& a, const Candidate& b) { return a.length() > b.length(); });
   std::size_t shown = picked.size();
   if (options.service.empty() && options.limit > 0) shown = std::min(shown, options.limit);
   if (shown < picked.size()) {
@@ -252,9 +333,12 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
                        picked.size());
   }
   j["windows_total"] = picked.size();
-  const WindowCauses causes(p);
+  std::optional<WindowCauses> causes;
+  if (dp != nullptr) causes.emplace(p);
   for (std::size_t k = 0; k < shown; ++k) {
-    const ExplainedWindow e = explain_one(p, all[picked[k]], causes);
+    const Candidate& cand = picked[k];
+    const ExplainedWindow e = cand.ingress != nullptr ? explain_ingress(p, *cand.ingress, *causes)
+                                                      : explain_kube_proxy(*cand.cluster, *cand.kube_proxy);
     if (json) {
       j["windows"].push_back(explain_json(e, k + 1));
     } else {

@@ -36,6 +36,7 @@ void Pipeline::build() {
     if (c.role == "business") build_cluster(c);
   }
   if (scenario.sync.present) build_data_plane();
+  wire_dead_ips();
   for (auto& c : clusters_) add_series(*c);
   if (data_plane_) add_data_plane_series();
   sampler_->start(sim::Time::zero(), sim::Time::zero() + scenario.duration);
@@ -109,12 +110,36 @@ void Pipeline::build_data_plane() {
   dp->ingress = std::make_unique<models::IngressNginx>(simulator_, metrics_, *dp->api, *dp->traffic, scenario_.seed,
                                                       ic, backends);
   dp->ingress->start_steady();
-  models::Traffic* traffic = dp->traffic.get();
-  for (ClusterRuntime* c : sources) {
-    c->deployments->set_on_ip_dead([traffic](models::PodIp ip) { traffic->set_ip_dead(ip); });
-  }
+  for (ClusterRuntime* c : sources) c->ingress_traffic = dp->traffic.get();
   dp->traffic->start(end);
   data_plane_ = std::move(dp);
+}
+
+// A pod's IP stops answering: every consumer that may still route to it
+// hears it (ingress-nginx's traffic, kube-proxy's in-cluster clients).
+void Pipeline::wire_dead_ips() {
+  for (auto& c : clusters_) {
+    models::Traffic* traffic = c->ingress_traffic;
+    models::KubeProxy* proxy = c->kube_proxy.get();
+    if (traffic == nullptr && proxy == nullptr) continue;
+    c->deployments->set_on_ip_dead([traffic, proxy](models::PodIp ip) {
+      if (traffic != nullptr) traffic->set_ip_dead(ip);
+      if (proxy != nullptr) proxy->set_ip_dead(ip);
+    });
+  }
+}
+
+void Pipeline::build_kube_proxy(ClusterRuntime& c) {
+  const ClusterSpec& spec = *c.spec;
+  c.kube_proxy = std::make_unique<models::KubeProxy>(simulator_, *c.api, scenario_.seed, spec.name,
+                                                     resolve_kube_proxy(spec), c.service_names.size());
+  models::ServiceId id = 0;
+  for (const ServiceGroupSpec& g : spec.services) {
+    for (std::uint32_t k = 0; k < g.count; ++k, ++id) {
+      if (g.in_cluster_rps > 0) c.kube_proxy->add_client_service(id, g.in_cluster_rps);
+    }
+  }
+  c.kube_proxy->start_steady(sim::Time::zero() + scenario_.duration);
 }
 
 void Pipeline::add_series(ClusterRuntime& c) {
@@ -268,6 +293,7 @@ void Pipeline::build_cluster(const ClusterSpec& spec) {
   }
   const sim::Time end = sim::Time::zero() + scenario_.duration;
   if (churn > 0) rt->deployments->start_status_churn(churn, end);
+  if (in_cluster_clients(spec)) build_kube_proxy(*rt);
   clusters_.push_back(std::move(rt));
   schedule_deploys(*clusters_.back());
 }
@@ -325,6 +351,9 @@ void Pipeline::run(const std::function<void(double fraction_done)>& progress) {
                                  simulator_.max_events(), simulator_.now().seconds_f(), end.seconds_f()));
   }
   if (data_plane_) data_plane_->traffic->finish();
+  for (auto& c : clusters_) {
+    if (c->kube_proxy) c->kube_proxy->finish();
+  }
   record_spans();
   for (auto& c : clusters_) c->limits = limit_cover(*c);
 }

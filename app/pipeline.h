@@ -13,6 +13,7 @@
 #include "models/api_server.h"
 #include "models/controller_manager.h"
 #include "models/deployment.h"
+#include "models/kube_proxy.h"
 #include "sim/interval_set.h"
 #include "sim/metrics.h"
 #include "sim/simulator.h"
@@ -36,7 +37,10 @@ struct ClusterRuntime {
   std::unique_ptr<models::ApiServer> api;
   std::unique_ptr<models::ControllerManager> controller_manager;
   std::unique_ptr<models::Deployments> deployments;
+  // kube-proxy on its nodes, when a service group has in-cluster clients.
+  std::unique_ptr<models::KubeProxy> kube_proxy;
   std::uint32_t backend_offset = 0;  // its services' first backend id
+  models::Traffic* ingress_traffic = nullptr;  // the data plane's traffic, when the sync reads this cluster
   // What limited its work when (app/limits.h), indexed once the run is over.
   std::unique_ptr<sim::ExclusiveCover> limits;
 };
@@ -84,6 +88,8 @@ class Pipeline {
   void schedule_deploys(ClusterRuntime& cluster);
   void add_series(ClusterRuntime& cluster);
   void build_data_plane();
+  void build_kube_proxy(ClusterRuntime& cluster);
+  void wire_dead_ips();
   void add_data_plane_series();
   void add_latency_series(const std::string& prefix, const models::ApiServer& api);
   void record_spans();

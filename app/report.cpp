@@ -49,6 +49,36 @@ nlohmann::ordered_json episode_json(const ClusterRuntime& c, const models::SyncE
   return j;
 }
 
+struct WindowCounts {
+  double requests, requests_502, requests_503, requests_504, failed, peak_fail_fraction;
+};
+
+// A window of one consumer: the Service, when, what failed, the stages the
+// removal behind it waited in, and what limited its cluster then.
+nlohmann::ordered_json window_json(const ClusterRuntime& c, models::ServiceId service, const std::string& consumer,
+                                   sim::Time start, sim::Time end, const WindowCounts& n, const StageBreakdown& bd) {
+  nlohmann::ordered_json wj;
+  wj["service"] = c.service_names[service];
+  wj["cluster"] = c.spec->name;
+  wj["consumer"] = consumer;
+  wj["start_s"] = seconds(start);
+  wj["end_s"] = seconds(end);
+  wj["duration_s"] = seconds(end - start);
+  wj["requests"] = std::llround(n.requests);
+  wj["requests_502"] = std::llround(n.requests_502);
+  wj["requests_503"] = std::llround(n.requests_503);
+  wj["requests_504"] = std::llround(n.requests_504);
+  wj["failed"] = std::llround(n.failed);
+  wj["peak_fail_fraction"] = std::round(n.peak_fail_fraction * 1e6) / 1e6;
+  auto r3 = [](double x) { return std::round(x * 1000.0) / 1000.0; };
+  wj["cause"] = {{"workqueue_wait_s", r3(bd.workqueue_wait_s)},   {"client_throttle_s", r3(bd.client_throttle_s)},
+                 {"apiserver_s", r3(bd.apiserver_s)},             {"sync_component_s", r3(bd.sync_component_s)},
+                 {"mirroring_s", r3(bd.mirroring_s)},             {"ingress_s", r3(bd.ingress_s)},
+                 {"nginx_worker_s", r3(bd.nginx_worker_s)},       {"kube_proxy_s", r3(bd.kube_proxy_s)}};
+  wj["limited_by"] = limited_by_json(limited_by(c, start, end));
+  return wj;
+}
+
 nlohmann::ordered_json switches_json(const models::ControllerSwitches& s) {
   nlohmann::ordered_json j;
   for (const auto& info : models::controller_switch_table()) j[info.name] = s.*(info.field);
@@ -131,33 +161,35 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
       }
     }
     const WindowCauses causes(p);
+    const std::string consumer = "ingress-nginx/" + dp->spec->name;
     for (const auto& w : dp->traffic->windows()) {
       const Backend& b = dp->backends[w.backend];
       const ClusterRuntime& c = *p.clusters()[b.cluster];
       const std::optional<WindowCause> cause = causes.of(w);
-      nlohmann::ordered_json wj;
-      wj["service"] = c.service_names[b.service];
-      wj["cluster"] = c.spec->name;
-      wj["start_s"] = seconds(w.start);
-      wj["end_s"] = seconds(w.end);
-      wj["duration_s"] = seconds(w.end - w.start);
-      wj["requests"] = std::llround(w.requests);
-      wj["requests_502"] = std::llround(w.requests_502);
-      wj["requests_503"] = std::llround(w.requests_503);
-      wj["requests_504"] = std::llround(w.requests_504);
-      wj["peak_fail_fraction"] = std::round(w.peak_fail_fraction * 1e6) / 1e6;
       StageBreakdown bd;
       if (cause) bd = breakdown(cause->chain, w.start, w.end);
-      auto r3 = [](double x) { return std::round(x * 1000.0) / 1000.0; };
-      wj["cause"] = {{"workqueue_wait_s", r3(bd.workqueue_wait_s)},   {"client_throttle_s", r3(bd.client_throttle_s)},
-                     {"apiserver_s", r3(bd.apiserver_s)},             {"sync_component_s", r3(bd.sync_component_s)},
-                     {"mirroring_s", r3(bd.mirroring_s)},             {"ingress_s", r3(bd.ingress_s)},
-                     {"nginx_worker_s", r3(bd.nginx_worker_s)}};
-      wj["limited_by"] = limited_by_json(limited_by(c, w.start, w.end));
-      max_window_s = std::max(max_window_s, wj["duration_s"].get<double>());
-      windows.push_back(wj);
+      WindowCounts counts{w.requests, w.requests_502, w.requests_503, w.requests_504,
+                          w.requests_502 + w.requests_503 + w.requests_504, w.peak_fail_fraction};
+      windows.push_back(window_json(c, b.service, consumer, w.start, w.end, counts, bd));
     }
   }
+  // In-cluster clients through kube-proxy: connections, not HTTP statuses.
+  for (const auto& cp : p.clusters()) {
+    const ClusterRuntime& c = *cp;
+    if (!c.kube_proxy) continue;
+    const std::string consumer = "kube-proxy/" + c.spec->name;
+    for (const auto& w : c.kube_proxy->windows()) {
+      StageBreakdown bd;
+      if (const auto cause = kube_proxy_window_cause(c, w)) bd = breakdown(cause->chain, w.start, w.end);
+      windows.push_back(
+          window_json(c, w.service, consumer, w.start, w.end, WindowCounts{w.requests, 0, 0, 0, w.failed, w.peak_fail_fraction}, bd));
+    }
+  }
+  // Both consumers' windows in start order (each list already is).
+  std::stable_sort(windows.begin(), windows.end(), [](const auto& a, const auto& b) {
+    return a["start_s"].template get<double>() < b["start_s"].template get<double>();
+  });
+  for (const auto& w : windows) max_window_s = std::max(max_window_s, w["duration_s"].get<double>());
   r["windows"] = windows;
   nlohmann::ordered_json summary;
   std::uint64_t resync_count = 0;
@@ -178,6 +210,14 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
   summary["requests_504"] = std::llround(totals.requests_504);
   summary["windows"] = windows.size();
   summary["max_window_s"] = max_window_s;
+  double in_cluster = 0, in_cluster_failed = 0;
+  for (const auto& c : p.clusters()) {
+    if (!c->kube_proxy) continue;
+    in_cluster += c->kube_proxy->expected_connections();
+    in_cluster_failed += c->kube_proxy->expected_failures();
+  }
+  summary["in_cluster_connections"] = std::llround(in_cluster);
+  summary["in_cluster_connections_failed"] = std::llround(in_cluster_failed);
   std::sort(propagation_s.begin(), propagation_s.end());
   auto quantile = [&](double q) {
     if (propagation_s.empty()) return 0.0;
@@ -226,10 +266,18 @@ std::string duration_text(double seconds_value) {
 // 502s, and the stage the removal mostly waited in.
 struct WindowColumns {
   std::size_t cluster = 0;  // 0: no cluster column
-  std::size_t service = 7, requests_504 = 3, requests_502 = 3;
+  std::size_t service = 7;
+  std::vector<std::size_t> counts;  // one per count column
 };
 
-std::string window_row(const nlohmann::ordered_json& w, const WindowColumns& width,
+// A consumer's window table: ingress-nginx's counts 504s and 502s, kube-proxy's
+// failed connections.
+struct WindowTable {
+  const char* title;
+  std::vector<std::pair<const char*, const char*>> count_columns;  // header, report key
+};
+
+std::string window_row(const nlohmann::ordered_json& w, const WindowColumns& width, const WindowTable& table,
                        const std::vector<std::pair<const char*, const char*>>& stages) {
   const char* dominant = "-";
   double best = 0;
@@ -242,11 +290,61 @@ std::string window_row(const nlohmann::ordered_json& w, const WindowColumns& wid
   }
   std::string out = "  ";
   if (width.cluster > 0) out += fmt::format("{:<{}} ", fit(w["cluster"].get<std::string>(), width.cluster), width.cluster);
-  out += fmt::format("{:<{}} {:>9} {:>7.1f}s {:>{}} {:>{}}  {}\n", fit(w["service"].get<std::string>(), width.service),
-                     width.service, duration_text(w["start_s"].get<double>()), w["duration_s"].get<double>(),
-                     grouped(w["requests_504"]), width.requests_504, grouped(w["requests_502"]), width.requests_502,
-                     dominant);
+  out += fmt::format("{:<{}} {:>9} {:>7.1f}s", fit(w["service"].get<std::string>(), width.service), width.service,
+                     duration_text(w["start_s"].get<double>()), w["duration_s"].get<double>());
+  for (std::size_t i = 0; i < table.count_columns.size(); ++i) {
+    out += fmt::format(" {:>{}}", grouped(w[table.count_columns[i].second]), width.counts[i]);
+  }
+  out += fmt::format("  {}\n", dominant);
   return out;
+}
+
+// The longest `limit` (0: all) of `windows`, longest first, as a table that
+// fits 80 columns: columns as wide as what they show; with several business
+// clusters (which can each hold a default/web-00001) a cluster column, the
+// service cut (its last column "~") only when the names are long.
+void window_table(std::string& out, const nlohmann::ordered_json& r, std::vector<const nlohmann::ordered_json*> order,
+                  std::size_t limit, const WindowTable& table) {
+  std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
+    return (*a)["duration_s"].template get<double>() > (*b)["duration_s"].template get<double>();
+  });
+  const std::size_t shown = limit == 0 ? order.size() : std::min(order.size(), limit);
+  out += fmt::format("\n{} {}{}:\n", order.size(), table.title,
+                     shown < order.size() ? fmt::format(" (the {} longest; epsim explain shows why)", shown)
+                                          : std::string(" (epsim explain shows why)"));
+  WindowColumns width;
+  std::size_t business = 0;
+  for (const auto& c : r["clusters"]) {
+    if (c["role"] != "business") continue;
+    ++business;
+    width.cluster = std::max(width.cluster, c["name"].get<std::string>().size());
+  }
+  width.cluster = business < 2 ? 0 : std::clamp<std::size_t>(width.cluster, 7, 12);
+  for (const auto& [header, key] : table.count_columns) {
+    std::size_t w = std::string_view(header).size();
+    for (std::size_t i = 0; i < shown; ++i) w = std::max(w, grouped((*order[i])[key]).size());
+    width.counts.push_back(w);
+  }
+  for (std::size_t i = 0; i < shown; ++i) {
+    width.service = std::max(width.service, (*order[i])["service"].get<std::string>().size());
+  }
+  // Start, length, the separators and the longest stage name.
+  std::size_t rest = 2 + 1 + 9 + 1 + 8 + 2 + 19 + (width.cluster > 0 ? width.cluster + 1 : 0);
+  for (const std::size_t w : width.counts) rest += 1 + w;
+  width.service = std::min({width.service, std::size_t{22}, rest < 80 - 11 ? 80 - rest : std::size_t{11}});
+  out += "  ";
+  if (width.cluster > 0) out += fmt::format("{:<{}} ", "cluster", width.cluster);
+  out += fmt::format("{:<{}} {:>9} {:>8}", "service", width.service, "start", "length");
+  for (std::size_t i = 0; i < table.count_columns.size(); ++i) {
+    out += fmt::format(" {:>{}}", table.count_columns[i].first, width.counts[i]);
+  }
+  out += "  mostly waiting in\n";
+  const std::vector<std::pair<const char*, const char*>> stages = {
+      {"workqueue_wait_s", "endpoints workqueue"}, {"client_throttle_s", "client throttle"},
+      {"apiserver_s", "API server"},              {"sync_component_s", "sync component"},
+      {"mirroring_s", "slice mirroring"},         {"ingress_s", "ingress sync"},
+      {"nginx_worker_s", "nginx worker pickup"},  {"kube_proxy_s", "kube-proxy sync"}};
+  for (std::size_t i = 0; i < shown; ++i) out += window_row(*order[i], width, table, stages);
 }
 
 }  // namespace
@@ -336,49 +434,21 @@ std::string format_text_report(const nlohmann::ordered_json& r, std::size_t wind
     out += fmt::format("pod changes reach every nginx worker in p50 {:.1f}s, p99 {:.1f}s\n",
                        sm["propagation_p50_s"].get<double>(), sm["propagation_p99_s"].get<double>());
   }
+  std::vector<const nlohmann::ordered_json*> ingress, kube_proxy;
+  for (const auto& w : windows) {
+    (w["consumer"].get<std::string>().rfind("kube-proxy/", 0) == 0 ? kube_proxy : ingress).push_back(&w);
+  }
+  if (sm["in_cluster_connections"].get<std::int64_t>() > 0) {
+    out += fmt::format("in-cluster clients through kube-proxy: {} connections; {} to dead pod IPs\n",
+                       grouped(sm["in_cluster_connections"]), grouped(sm["in_cluster_connections_failed"]));
+  }
+  if (!ingress.empty()) {
+    window_table(out, r, ingress, window_limit, {"failure windows", {{"504", "requests_504"}, {"502", "requests_502"}}});
+  }
+  if (!kube_proxy.empty()) {
+    window_table(out, r, kube_proxy, window_limit, {"kube-proxy windows", {{"failed", "failed"}}});
+  }
   if (!windows.empty()) {
-    // The longest windows first; ties by start.
-    std::vector<const nlohmann::ordered_json*> order;
-    for (const auto& w : windows) order.push_back(&w);
-    std::stable_sort(order.begin(), order.end(), [](const auto* a, const auto* b) {
-      return (*a)["duration_s"].template get<double>() > (*b)["duration_s"].template get<double>();
-    });
-    const std::size_t shown = window_limit == 0 ? order.size() : std::min(order.size(), window_limit);
-    out += fmt::format("\n{} failure windows{}:\n", windows.size(),
-                       shown < order.size() ? fmt::format(" (the {} longest; epsim explain shows why)", shown)
-                                            : std::string(" (epsim explain shows why)"));
-    // Several business clusters can each hold a default/web-00001: then the
-    // cluster gets a column. Columns are as wide as what they show, so that
-    // with the cluster column a row still fits 80 columns: the service is cut
-    // (its last column "~") only when the names are long.
-    WindowColumns width;
-    std::size_t business = 0;
-    for (const auto& c : r["clusters"]) {
-      if (c["role"] != "business") continue;
-      ++business;
-      width.cluster = std::max(width.cluster, c["name"].get<std::string>().size());
-    }
-    width.cluster = business < 2 ? 0 : std::clamp<std::size_t>(width.cluster, 7, 12);
-    for (std::size_t i = 0; i < shown; ++i) {
-      const auto& w = *order[i];
-      width.service = std::max(width.service, w["service"].get<std::string>().size());
-      width.requests_504 = std::max(width.requests_504, grouped(w["requests_504"]).size());
-      width.requests_502 = std::max(width.requests_502, grouped(w["requests_502"]).size());
-    }
-    // Start, length, the separators and the longest stage name.
-    const std::size_t rest = 2 + 1 + 9 + 1 + 8 + 1 + width.requests_504 + 1 + width.requests_502 + 2 + 19 +
-                             (width.cluster > 0 ? width.cluster + 1 : 0);
-    width.service = std::min({width.service, std::size_t{22}, rest < 80 - 11 ? 80 - rest : std::size_t{11}});
-    out += "  ";
-    if (width.cluster > 0) out += fmt::format("{:<{}} ", "cluster", width.cluster);
-    out += fmt::format("{:<{}} {:>9} {:>8} {:>{}} {:>{}}  {}\n", "service", width.service, "start", "length", "504",
-                       width.requests_504, "502", width.requests_502, "mostly waiting in");
-    const std::vector<std::pair<const char*, const char*>> stages = {
-        {"workqueue_wait_s", "endpoints workqueue"}, {"client_throttle_s", "client throttle"},
-        {"apiserver_s", "API server"},              {"sync_component_s", "sync component"},
-        {"mirroring_s", "slice mirroring"},         {"ingress_s", "ingress sync"},
-        {"nginx_worker_s", "nginx worker pickup"}};
-    for (std::size_t i = 0; i < shown; ++i) out += window_row(*order[i], width, stages);
   } else if (sm["requests_total"].get<std::int64_t>() > 0) {
     out += "no failure windows\n";
   }

@@ -409,4 +409,23 @@ models::ControllerSwitches resolve_switches(const ClusterSpec& cluster) {
   return *preset;
 }
 
+models::KubeProxyConfig resolve_kube_proxy(const ClusterSpec& cluster) {
+  const auto preset = models::kube_proxy_preset(cluster.kubernetes_version);
+  if (!preset) throw InputError("unknown kubernetesVersion \"" + cluster.kubernetes_version + "\"");
+  models::KubeProxyConfig c = cluster.kube_proxy.config;
+  c.min_sync_period = cluster.kube_proxy.min_sync_period.value_or(preset->min_sync_period);
+  c.read_endpoint_slices = cluster.kube_proxy.endpoint_slice_proxying.value_or(preset->read_endpoint_slices);
+  return c;
+}
+
+bool in_cluster_clients(const ClusterSpec& cluster) {
+  return std::any_of(cluster.services.begin(), cluster.services.end(),
+                     [](const ServiceGroupSpec& g) { return g.in_cluster_rps > 0; });
+}
+
+bool resolve_endpoint_slice_controller(const ClusterSpec& cluster) {
+  return cluster.endpoint_slice_controller.value_or(
+      models::endpoint_slice_controller_by_default(cluster.kubernetes_version));
+}
+
 }  // namespace epsim::app

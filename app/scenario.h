@@ -16,6 +16,7 @@
 #include "models/endpoint_slice_mirroring.h"
 #include "models/endpoint_sync.h"
 #include "models/ingress_nginx.h"
+#include "models/kube_proxy.h"
 #include "models/traffic.h"
 #include "sim/time.h"
 
@@ -26,6 +27,8 @@ inline constexpr std::uint64_t kMaxServicesPerScenario = 2'000'000;
 inline constexpr int kMaxPodsPerService = 10'000;
 inline constexpr std::uint64_t kMaxPodsPerScenario = 20'000'000;
 inline constexpr int kMaxWorkers = 10'000;
+// kube-proxy's sampled nodes per business cluster: each syncs on every change.
+inline constexpr int kMaxKubeProxyNodes = 1'000;
 // Client rates (kubeAPIQPS, syncRateLimit and their flags), per second: one
 // request per 10,000 s at least (an ingress that syncs once in hours is a
 // test case; 1e-300 overflows the token bucket's interval); 10^6 at most.
@@ -50,6 +53,7 @@ struct ServiceGroupSpec {
   models::WorkloadSpec workload;
   double pod_status_churn_per_hour = 0;  // RV-only pod updates per pod per hour
   double requests_per_second = 0;        // traffic through ingress-nginx to each service
+  double in_cluster_rps = 0;             // in-cluster connections to each service through kube-proxy
   std::string origin;                    // file:line:column of the entry
 };
 
@@ -64,6 +68,14 @@ struct DeploySpec {
   std::string origin;
 };
 
+// kube-proxy on the nodes of a business cluster (models/kube_proxy.h); it
+// runs when a service group has in-cluster clients (inClusterRps).
+struct KubeProxySpec {
+  models::KubeProxyConfig config;  // nodes, sync period and duration (the rest resolved below)
+  std::optional<sim::Duration> min_sync_period;  // unset: the version's preset
+  std::optional<bool> endpoint_slice_proxying;   // unset: the version's preset
+};
+
 struct ClusterSpec {
   std::string name;
   std::string role = "business";        // business | access
@@ -74,6 +86,9 @@ struct ClusterSpec {
   std::vector<sim::Duration> leader_changes;
   std::map<std::string, bool> switch_overrides;
   int mirroring_workers = 5;             // --mirroring-concurrent-service-endpoint-syncs (access clusters)
+  std::optional<bool> endpoint_slice_controller;  // unset: the version's preset (on from 1.18)
+  int concurrent_service_endpoint_syncs = 5;      // --concurrent-service-endpoint-syncs
+  KubeProxySpec kube_proxy;
   std::vector<ServiceGroupSpec> services;
   std::vector<DeploySpec> deploys;
   std::string origin;
@@ -152,6 +167,13 @@ Scenario load_scenario_text(const std::string& text, const std::string& origin);
 void apply_overrides(Scenario& scenario, const Overrides& overrides);
 // Resolves each cluster's switches: the version preset, then the overrides.
 models::ControllerSwitches resolve_switches(const ClusterSpec& cluster);
+// kube-proxy's configuration in a business cluster: the version's preset,
+// then the scenario's keys. Whether it runs at all: in_cluster_clients().
+models::KubeProxyConfig resolve_kube_proxy(const ClusterSpec& cluster);
+bool in_cluster_clients(const ClusterSpec& cluster);
+// Whether kube-controller-manager runs the EndpointSlice controller.
+bool resolve_endpoint_slice_controller(const ClusterSpec& cluster);
+
 // ingress-nginx behaviour of a controller version ("1.3.1", "v1.9.4",
 // "controller-v1.4.0", "0.17.1"); nullopt when it cannot be parsed.
 struct IngressVersionTraits {

@@ -115,9 +115,33 @@ void apply_controller_manager(const Node& node, const std::string& file, Cluster
           }
           read_section(v, file, "switches", "clusters[].controllerManager.switches", switches);
         }},
-       {"mirroringConcurrentServiceEndpointSyncs", [&](const Key& key, const Node& v) {
+       {"mirroringConcurrentServiceEndpointSyncs",
+        [&](const Key& key, const Node& v) {
           cluster.mirroring_workers = static_cast<int>(read_integer(v, file, key, 1, kMaxWorkers));
+        }},
+       {"endpointSliceController",
+        [&](const Key& key, const Node& v) { cluster.endpoint_slice_controller = read_bool(v, file, key); }},
+       {"concurrentServiceEndpointSyncs", [&](const Key& key, const Node& v) {
+          cluster.concurrent_service_endpoint_syncs = static_cast<int>(read_integer(v, file, key, 1, kMaxWorkers));
         }}});
+}
+
+void apply_kube_proxy(const Node& node, const std::string& file, KubeProxySpec& k) {
+  read_section(
+      node, file, "kubeProxy", "clusters[].kubeProxy",
+      {{"nodes",
+        [&](const Key& key, const Node& v) {
+          k.config.nodes = static_cast<int>(read_integer(v, file, key, 1, kMaxKubeProxyNodes));
+        }},
+       {"iptablesMinSyncPeriod",
+        [&](const Key& key, const Node& v) { k.min_sync_period = read_duration(v, file, key); }},
+       {"iptablesSyncPeriod",
+        [&](const Key& key, const Node& v) {
+          k.config.sync_period = read_duration(v, file, key, sim::Duration::seconds(1));
+        }},
+       {"syncDuration", [&](const Key& key, const Node& v) { k.config.sync_duration = read_duration(v, file, key); }},
+       {"endpointSliceProxying",
+        [&](const Key& key, const Node& v) { k.endpoint_slice_proxying = read_bool(v, file, key); }}});
 }
 
 ServiceGroupSpec read_service_group(const Node& node, const std::string& file) {
@@ -162,7 +186,9 @@ ServiceGroupSpec read_service_group(const Node& node, const std::string& file) {
        {"maxUnavailable", percent(w.max_unavailable_fraction)},
        {"podStatusChurnPerHour",
         [&](const Key& key, const Node& v) { g.pod_status_churn_per_hour = read_number(v, file, key, 0, 3600); }},
-       {"rps", [&](const Key& key, const Node& v) { g.requests_per_second = read_number(v, file, key, 0, 1e6); }}});
+       {"rps", [&](const Key& key, const Node& v) { g.requests_per_second = read_number(v, file, key, 0, 1e6); }},
+       {"inClusterRps",
+        [&](const Key& key, const Node& v) { g.in_cluster_rps = read_number(v, file, key, 0, 1e6); }}});
   if (!has_count) throw InputError(fmt::format("{}: services entry needs a count", g.origin));
   // Names are PREFIX + the number, zero-padded to 5 digits (pipeline.cpp).
   const std::size_t digits = std::max<std::size_t>(5, std::to_string(g.count).size());
@@ -326,6 +352,7 @@ void apply_cluster(const Node& node, const std::string& file, ClusterSpec& c, bo
                  }},
                 {"apiServer", [&](const Key&, const Node& v) { apply_api_server(v, file, c.api_server); }},
                 {"controllerManager", [&](const Key&, const Node& v) { apply_controller_manager(v, file, c); }},
+                {"kubeProxy", [&](const Key&, const Node& v) { apply_kube_proxy(v, file, c.kube_proxy); }},
                 {"services",
                  [&](const Key& key, const Node& v) {
                    c.services.clear();

@@ -64,6 +64,34 @@ void validate_topology(const Scenario& s) {
                       s.ingress.origin, s.ingress.version, to->name, to->kubernetes_version));
     }
   }
+  for (const ClusterSpec& c : s.clusters) {
+    for (const ServiceGroupSpec& g : c.services) {
+      if (g.in_cluster_rps == 0) continue;
+      // proxier.go skips Services without a ClusterIP; a selector-less
+      // Service has no endpoints kube-controller-manager keeps.
+      if (c.role != "business") {
+        throw InputError(fmt::format("{}: inClusterRps: kube-proxy is modelled in business clusters only, and {} is "
+                                     "the access cluster",
+                                     g.origin, c.name));
+      }
+      if (g.headless) {
+        throw InputError(fmt::format("{}: inClusterRps on a headless Service: kube-proxy programs no rules for "
+                                     "ClusterIP None (its clients dial the pod IPs DNS returns)",
+                                     g.origin));
+      }
+      if (!g.selector) {
+        throw InputError(fmt::format("{}: inClusterRps on a Service without selector: nothing in the model keeps "
+                                     "its endpoints",
+                                     g.origin));
+      }
+    }
+    if (in_cluster_clients(c) && resolve_kube_proxy(c).read_endpoint_slices && !resolve_endpoint_slice_controller(c)) {
+      throw InputError(fmt::format("{}: kube-proxy reads EndpointSlices (EndpointSliceProxying, on by default from "
+                                   "1.19) but the EndpointSlice controller is off in cluster {}: turn one on or the "
+                                   "other off",
+                                   c.origin, c.name));
+    }
+  }
   int access = 0;
   for (const auto& c : s.clusters) access += c.role == "access" ? 1 : 0;
   if (access > 1) throw InputError("only one access cluster is supported");

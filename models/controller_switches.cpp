@@ -65,4 +65,9 @@ std::optional<ControllerSwitches> switches_for_version(const std::string& text) 
   return sw;
 }
 
+bool endpoint_slice_controller_by_default(const std::string& version) {
+  const auto v = parse_version(version);
+  return v && at_least(*v, 18, 0);
+}
+
 }  // namespace epsim::models

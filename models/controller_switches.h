@@ -43,4 +43,9 @@ std::string headless_label_fix_release(const std::string& version);
 // the version cannot be parsed or is older than 1.16.
 std::optional<ControllerSwitches> switches_for_version(const std::string& version);
 
+// Whether kube-controller-manager runs the EndpointSlice controller by
+// default: from 1.18, when the EndpointSlice feature gate became on by
+// default (kubernetes PR #86137). False for a version that cannot be parsed.
+bool endpoint_slice_controller_by_default(const std::string& version);
+
 }  // namespace epsim::models

@@ -4,9 +4,19 @@
 #include <stdexcept>
 
 #include "models/stage_log.h"
+#include "models/version.h"
 #include "sim/invariant.h"
 
 namespace epsim::models {
+
+std::optional<KubeProxyPreset> kube_proxy_preset(const std::string& version) {
+  const auto v = parse_release_version(version);
+  if (!v || v->major != 1 || v->minor < 16 || v->minor > 40) return std::nullopt;  // as switches_for_version
+  KubeProxyPreset p;
+  p.min_sync_period = v->minor >= 19 ? sim::Duration::seconds(1) : sim::Duration::zero();
+  p.read_endpoint_slices = v->minor >= 19;
+  return p;
+}
 
 struct KubeProxy::Node {
   std::unique_ptr<TokenBucket> limiter;  // null: --iptables-min-sync-period 0 (nullLimiter)

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -47,6 +48,16 @@ struct KubeProxyConfig {
   // EndpointSliceProxying: read EndpointSlices instead of Endpoints.
   bool read_endpoint_slices = false;
 };
+
+// What kube-proxy does by default in a Kubernetes release ("1.17.3",
+// "v1.19"); nullopt if the version cannot be parsed or is older than 1.16.
+struct KubeProxyPreset {
+  sim::Duration min_sync_period;  // 0 before 1.19, 1s from 1.19 (kubernetes PR #92836)
+  // EndpointSliceProxying: alpha in 1.18 (kubernetes PR #86137), beta and on
+  // by default on Linux from 1.19.
+  bool read_endpoint_slices = false;
+};
+std::optional<KubeProxyPreset> kube_proxy_preset(const std::string& version);
 
 // One syncProxyRules run on one node: it read the cache at `started` and
 // its rules took effect at `applied`.

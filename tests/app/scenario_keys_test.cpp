@@ -304,6 +304,36 @@ const std::vector<KeyCase>& key_cases() {
        {.access = "controllerManager: {mirroringConcurrentServiceEndpointSyncs: 11}"},
        [](auto& s) { CHECK(access(s).mirroring_workers == 11); },
        [](auto& s) { CHECK(access(s).mirroring_workers == 5); }},
+      {"clusters[].controllerManager.endpointSliceController", {.cm = "endpointSliceController: true"},
+       [](auto& s) { CHECK(epsim::app::resolve_endpoint_slice_controller(idc(s))); },
+       // 1.17.3: the EndpointSlice feature gate is off before 1.18 (PR #86137).
+       [](auto& s) { CHECK_FALSE(epsim::app::resolve_endpoint_slice_controller(idc(s))); }},
+      {"clusters[].controllerManager.concurrentServiceEndpointSyncs", {.cm = "concurrentServiceEndpointSyncs: 12"},
+       [](auto& s) { CHECK(idc(s).concurrent_service_endpoint_syncs == 12); },
+       [](auto& s) { CHECK(idc(s).concurrent_service_endpoint_syncs == 5); }},
+      // clusters[].kubeProxy
+      {"clusters[].kubeProxy", {.cluster = "kubeProxy: {nodes: 4, syncDuration: 2s}"},
+       [](auto& s) {
+         CHECK(epsim::app::resolve_kube_proxy(idc(s)).nodes == 4);
+         CHECK(epsim::app::resolve_kube_proxy(idc(s)).sync_duration == Duration::seconds(2));
+       }},
+      {"clusters[].kubeProxy.nodes", {.cluster = "kubeProxy: {nodes: 7}"},
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).nodes == 7); },
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).nodes == 3); }},
+      {"clusters[].kubeProxy.iptablesMinSyncPeriod", {.cluster = "kubeProxy: {iptablesMinSyncPeriod: 10s}"},
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).min_sync_period == Duration::seconds(10)); },
+       // 1.17.3 predates PR #92836's 1s default.
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).min_sync_period == Duration::zero()); }},
+      {"clusters[].kubeProxy.iptablesSyncPeriod", {.cluster = "kubeProxy: {iptablesSyncPeriod: 1m}"},
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).sync_period == Duration::minutes(1)); },
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).sync_period == Duration::seconds(30)); }},
+      {"clusters[].kubeProxy.syncDuration", {.cluster = "kubeProxy: {syncDuration: 3s}"},
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).sync_duration == Duration::seconds(3)); },
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).sync_duration == Duration::milliseconds(100)); }},
+      {"clusters[].kubeProxy.endpointSliceProxying",
+       {.cluster = "kubeProxy: {endpointSliceProxying: true}", .cm = "endpointSliceController: true"},
+       [](auto& s) { CHECK(epsim::app::resolve_kube_proxy(idc(s)).read_endpoint_slices); },
+       [](auto& s) { CHECK_FALSE(epsim::app::resolve_kube_proxy(idc(s)).read_endpoint_slices); }},
       // clusters[].services[]
       {"clusters[].services", {.services = "[{count: 2}, {count: 3, namePrefix: api-}]"},
        [](auto& s) {
@@ -342,6 +372,12 @@ const std::vector<KeyCase>& key_cases() {
        [](auto& s) { CHECK(svc(s).pod_status_churn_per_hour == 0); }},
       {"clusters[].services[].rps", {.service = "rps: 9"}, [](auto& s) { CHECK(svc(s).requests_per_second == 9); },
        [](auto& s) { CHECK(svc(s).requests_per_second == 0); }},
+      {"clusters[].services[].inClusterRps", {.service = "inClusterRps: 4"},
+       [](auto& s) {
+         CHECK(svc(s).in_cluster_rps == 4);
+         CHECK(epsim::app::in_cluster_clients(idc(s)));
+       },
+       [](auto& s) { CHECK_FALSE(epsim::app::in_cluster_clients(idc(s))); }},
       // clusters[].deploys[]
       {"clusters[].deploys", {.deploy = "ratePerHour: 1"}, [](auto& s) { CHECK(idc(s).deploys.size() == 1); },
        [](auto& s) { CHECK(idc(s).deploys.empty()); }},
