@@ -167,4 +167,18 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
   return out;
 }
 
+std::vector<std::string> window_chains(const Pipeline& p) {
+  std::vector<std::string> chains;
+  const DataPlane* dp = p.data_plane();
+  if (dp == nullptr) return chains;
+  const auto& all = dp->traffic->windows();
+  const WindowCauses causes(p);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    std::string text;
+    explain_one(text, p, all[i], i + 1, all.size(), causes);
+    chains.push_back(text.substr(text.find_first_not_of('\n')));  // without explain's blank separator line
+  }
+  return chains;
+}
+
 }  // namespace epsim::app
