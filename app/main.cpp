@@ -15,6 +15,7 @@
 #include "app/atomic_files.h"
 #include "app/calibrate.h"
 #include "app/canonical_scenario.h"
+#include "app/chart_range.h"
 #include "app/cli_options.h"
 #include "app/explain.h"
 #include "app/input_error.h"
@@ -58,6 +59,7 @@ struct RunOptions {
   bool force = false;  // --force: write into a non-empty --out that holds no epsim output
   bool print_scenario = false;
   std::vector<std::string> fail_if;
+  std::optional<std::string> from, to;  // --from/--to: the charts' stretch of virtual time
 };
 
 // An option given once per value (--goal A --goal B), each value whole even
@@ -98,6 +100,7 @@ int run_command(const RunOptions& options) {
     std::cout << app::canonical_scenario_yaml(scenario);
     return app::kExitOk;
   }
+  const app::ChartRange chart_range = app::chart_range(options.from, options.to, scenario.duration);
   app::Pipeline pipeline(scenario);
   run_with_progress(pipeline, scenario.name);
   auto report = app::build_report(pipeline);
@@ -114,7 +117,7 @@ int run_command(const RunOptions& options) {
                                  {"timeseries.csv", app::timeseries_csv(pipeline.time_series())},
                                  {"metrics.prom", app::prometheus_text(pipeline.metrics())},
                                  {"trace.json", app::trace_events_json(pipeline.spans(), report)},
-                                 {"charts.svg", app::svg_charts(pipeline.time_series(), report)}});
+                                 {"charts.svg", app::svg_charts(pipeline.time_series(), report, chart_range)}});
   }
   std::cout << (options.format == "json" ? json_text() : app::format_text_report(report));
   if (!thresholds.empty()) {
@@ -483,6 +486,11 @@ int main(int argc, char** argv) {
   CLI::Option* force =
       run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
 
+  run->add_option("--from", run_options.from,
+                  "charts.svg starts at this virtual time since the scenario start, e.g. 16h20m")
+      ->needs(run->get_option("--out"));
+  run->add_option("--to", run_options.to, "charts.svg ends at this virtual time, e.g. 16h40m")
+      ->needs(run->get_option("--out"));
   CLI::Option* fail_if = add_fail_if_option(run, run_options.fail_if);
   run->add_flag("--print-scenario", run_options.print_scenario,
                 "Print the resolved scenario (includes, --set and flags applied) as canonical YAML and exit "
