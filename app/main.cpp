@@ -18,6 +18,7 @@
 #include "app/chart_range.h"
 #include "app/cli_options.h"
 #include "app/explain.h"
+#include "app/html_report.h"
 #include "app/input_error.h"
 #include "app/kubectl_import.h"
 #include "app/measures.h"
@@ -111,13 +112,14 @@ int run_command(const RunOptions& options) {
     return with_wall.dump(2) + "\n";
   };
   if (options.out_dir) {
-    // All five files or none (temp + rename), before anything reaches stdout.
+    // All files or none (temp + rename), before anything reaches stdout.
     app::write_files_atomically(*options.out_dir,
                                 {{"report.json", json_text()},
                                  {"timeseries.csv", app::timeseries_csv(pipeline.time_series())},
                                  {"metrics.prom", app::prometheus_text(pipeline.metrics())},
                                  {"trace.json", app::trace_events_json(pipeline.spans(), report)},
-                                 {"charts.svg", app::svg_charts(pipeline.time_series(), report, chart_range)}});
+                                 {"charts.svg", app::svg_charts(pipeline.time_series(), report, chart_range)},
+                                 {"report.html", app::html_report(pipeline, report, chart_range)}});
   }
   std::cout << (options.format == "json" ? json_text() : app::format_text_report(report));
   if (!thresholds.empty()) {
@@ -481,15 +483,15 @@ int main(int argc, char** argv) {
   run->add_option("--format", run_options.format, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   run->add_option("--out", run_options.out_dir,
-                  "Directory for report.json, timeseries.csv, metrics.prom, trace.json and charts.svg "
+                  "Directory for report.json, timeseries.csv, metrics.prom, trace.json, charts.svg and report.html "
                   "(created if missing; written atomically); a non-empty one must hold earlier epsim output");
   CLI::Option* force =
       run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
 
   run->add_option("--from", run_options.from,
-                  "charts.svg starts at this virtual time since the scenario start, e.g. 16h20m")
+                  "Charts (charts.svg, report.html) start at this virtual time since the scenario start, e.g. 16h20m")
       ->needs(run->get_option("--out"));
-  run->add_option("--to", run_options.to, "charts.svg ends at this virtual time, e.g. 16h40m")
+  run->add_option("--to", run_options.to, "Charts end at this virtual time, e.g. 16h40m")
       ->needs(run->get_option("--out"));
   CLI::Option* fail_if = add_fail_if_option(run, run_options.fail_if);
   run->add_flag("--print-scenario", run_options.print_scenario,

@@ -398,13 +398,14 @@ TEST_CASE("atomic writing creates parents and leaves nothing behind on failure")
   fs::remove(file);
 }
 
-TEST_CASE("epsim run --out writes all five report files") {
+TEST_CASE("epsim run --out writes every report file") {
   const std::string dir = temp_dir("run") + "/nested/out";
   const auto r = epsim::test::run_epsim("run --format json --out " + dir);
   REQUIRE(r.exit_code == 0);
   CHECK(r.err.empty());
   CHECK(files_in(dir) ==
-        std::vector<std::string>{"charts.svg", "metrics.prom", "report.json", "timeseries.csv", "trace.json"});
+        std::vector<std::string>{"charts.svg", "metrics.prom", "report.html", "report.json", "timeseries.csv",
+                                 "trace.json"});
 
   // report.json is what --format json prints; only wall_s may differ from another run.
   const std::string written = epsim::test::read_file(dir + "/report.json");
@@ -442,7 +443,7 @@ TEST_CASE("epsim run --out writes all five report files") {
   // Same seed, same files (report.json aside, which carries wall_s).
   const std::string dir2 = temp_dir("run2");
   REQUIRE(epsim::test::run_epsim("run --out " + dir2).exit_code == 0);
-  for (const char* f : {"timeseries.csv", "metrics.prom", "trace.json", "charts.svg"}) {
+  for (const char* f : {"timeseries.csv", "metrics.prom", "trace.json", "charts.svg", "report.html"}) {
     CHECK_MESSAGE(epsim::test::read_file(dir + "/" + f) == epsim::test::read_file(dir2 + "/" + f), f);
   }
   fs::remove_all(temp_dir("run"));
@@ -484,8 +485,8 @@ TEST_CASE("--out refuses a non-empty directory without epsim output unless --for
   const auto sweep = epsim::test::run_epsim("sweep --duration 1m --vary kube-api-qps=20 --out " + dir);
   CHECK(sweep.exit_code == 2);
   REQUIRE(epsim::test::run_epsim("run --duration 1m --force --out " + dir).exit_code == 0);
-  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.prom", "notes.txt", "report.json",
-                                                  "timeseries.csv", "trace.json"});
+  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.prom", "notes.txt", "report.html",
+                                                  "report.json", "timeseries.csv", "trace.json"});
   // Now it holds epsim output: no --force needed, and the user's file stays.
   CHECK(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
   CHECK(epsim::test::read_file(dir + "/notes.txt") == "mine\n");
@@ -507,7 +508,8 @@ TEST_CASE("a failed --out write leaves the earlier run's files as they were") {
   CHECK(epsim::test::read_file(dir + "/report.json") == report);
   CHECK(epsim::test::read_file(dir + "/timeseries.csv") == csv);
   CHECK(files_in(dir) ==
-        std::vector<std::string>{"charts.svg", "metrics.prom", "report.json", "timeseries.csv", "trace.json"});
+        std::vector<std::string>{"charts.svg", "metrics.prom", "report.html", "report.json", "timeseries.csv",
+                                 "trace.json"});
 
   // In the library: an earlier file is kept under a backup name while the
   // new one is renamed in, and the backup goes once the swap is done.
@@ -561,7 +563,7 @@ TEST_CASE("temp files of a killed run are removed: by the signal, or at the next
   REQUIRE(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
   // Ours are gone; a name epsim does not write is not touched.
   CHECK(files_in(dir) == std::vector<std::string>{".notes.txt.tmp.AbC123", "charts.svg", "metrics.prom",
-                                                  "report.json", "timeseries.csv", "trace.json"});
+                                                  "report.html", "report.json", "timeseries.csv", "trace.json"});
   fs::remove_all(dir);
 
 
