@@ -145,7 +145,13 @@ def main():
             fail("console errors:\n" + "\n".join(e.get("message", "") for e in severe))
 
         if args.screenshot:
+            # The longest window selected, in a viewport as tall as the page.
             window_rows[k].click()
+            page = driver.execute_script(
+                "return Math.ceil(document.body.getBoundingClientRect().bottom) + 16;")
+            inner = driver.execute_script("return window.innerHeight;")
+            size = driver.get_window_size()
+            driver.set_window_size(size["width"], size["height"] - inner + page)
             driver.execute_script("window.scrollTo(0, 0);")
             driver.save_screenshot(args.screenshot)
         print(f"ok: {len(charts)} charts, {len(windows)} windows, {len(storms)} storms; "
