@@ -123,6 +123,7 @@ struct Storm {
   double at_s, end_s;
   std::string label;
   const char* color;
+  bool no_puts;  // a resync that PUT nothing: no zoomed view
 };
 
 struct Band {
@@ -189,7 +190,7 @@ std::vector<Storm> storms_of(const json& report) {
             fmt::format("{} {} at {}: {} min", cluster, what, clock_label(at), human_number(std::round(dur / 6) / 10));
         if (e.contains("puts") && !no_puts) label += fmt::format(", {} PUTs", human_number(e["puts"].get<double>()));
         if (e.value("unfinished", false)) label += " (unfinished at the end)";
-        storms.push_back(Storm{at, at + dur, label, resync ? kResyncColor : kStartupColor});
+        storms.push_back(Storm{at, at + dur, label, resync ? kResyncColor : kStartupColor, resync && no_puts});
       }
     }
   }
@@ -502,10 +503,11 @@ std::string svg_charts(const sim::TimeSeriesSampler& sampler, const json& report
            kStartupColor);
   double y = draw_view(body, in, t0, t1, 62, kPanelH, "");
 
-  // A zoomed view of each storm (the longest kMaxZooms), in time order.
+  // A zoomed view of each storm (the longest kMaxZooms), in time order; a
+  // resync that PUT nothing is no storm and has nothing to zoom into.
   std::vector<const Storm*> zooms;
   for (const Storm& s : in.storms) {
-    if (s.end_s >= t0 && s.at_s <= t1) zooms.push_back(&s);
+    if (s.end_s >= t0 && s.at_s <= t1 && !s.no_puts) zooms.push_back(&s);
   }
   std::stable_sort(zooms.begin(), zooms.end(),
                    [](const Storm* a, const Storm* b) { return a->end_s - a->at_s > b->end_s - b->at_s; });

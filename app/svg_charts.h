@@ -3,11 +3,11 @@
 // "…requests_504" / "…requests_5xx" columns), with the report's 504 windows
 // shaded and each storm (resync or controller start) drawn as a labelled
 // band; below the whole run, the same panels zoomed to each storm and a few
-// minutes around it (the longest 8 storms). A series has its cluster's colour
-// in every panel (app/chart_colors.h); legends sit on rows of their own under
-// each panel's title. A resync that PUT nothing is labelled "resync (no
-// PUTs)", not a storm. Self-contained SVG: no scripts, no external fonts or
-// images.
+// minutes around it (the longest 8 storms; a resync without PUTs gets none).
+// A series has its cluster's colour in every panel (app/chart_colors.h);
+// legends sit on rows of their own under each panel's title. A resync that
+// PUT nothing is labelled "resync (no PUTs)", not a storm. Self-contained
+// SVG: no scripts, no external fonts or images.
 //
 // A day has 86,400 samples per series; each series is reduced to its maximum
 // per pixel column (deterministic, and no spike is lost), so the file stays
