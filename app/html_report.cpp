@@ -194,10 +194,12 @@ json charts_json(const Pipeline& pipeline, const json& storms, const json& windo
     json labels = json::array({"virtual time"});
     json colors = json::array();
     for (const std::size_t col : columns) {
+      // A series is named by its prefix (a cluster, "ingress"), as in charts.svg;
+      // dygraphs needs the labels of a chart to differ.
       const std::string& name = sampler.names()[col];
       const std::string prefix = name.substr(0, name.find('/'));
-      const bool is_cluster = std::find(clusters.begin(), clusters.end(), prefix) != clusters.end();
-      labels.push_back(is_cluster ? prefix : name);
+      const bool taken = std::find(labels.begin(), labels.end(), prefix) != labels.end();
+      labels.push_back(taken ? name : prefix);
       colors.push_back(column_color(name, clusters));
     }
     chart["labels"] = labels;
@@ -240,14 +242,18 @@ std::string fill(std::string_view page, const std::map<std::string, std::string>
   return out;
 }
 
-// JSON inside <script>: "</" would end the element early, so it becomes the
-// equivalent "<\/".
+// JSON inside <script>: "</script" would end the element early and "<!--"
+// change how the browser reads the rest, so every '<' (only ever inside a
+// JSON string) becomes the equivalent escape "\u003c".
 std::string script_safe(const std::string& text) {
   std::string out;
   out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    out += text[i];
-    if (text[i] == '<' && i + 1 < text.size() && text[i + 1] == '/') out += '\\';
+  for (const char c : text) {
+    if (c == '<') {
+      out += "\\u003c";
+    } else {
+      out += c;
+    }
   }
   return out;
 }

@@ -147,3 +147,18 @@ TEST_CASE("--from and --to restrict the charts of report.html and charts.svg") {
   CHECK(no_out.exit_code == 2);
   CHECK(no_out.err.find("--out") != std::string::npos);
 }
+
+TEST_CASE("a scenario name holding </script> and <!-- stays text in report.html") {
+  const epsim::test::ScratchDir dir("html_escape");
+  const std::string out = (dir.dir / "out").string();
+  const std::string name = "a</script><!--<b>x";
+  REQUIRE(epsim::test::run_epsim("run --duration 1m --set 'name=" + name + "' --out " +
+                                 epsim::test::shell_quoted(out))
+              .exit_code == 0);
+  const std::string html = epsim::test::read_file(out + "/report.html");
+  // The data ends at the first </script> after it starts: the name did not end it.
+  CHECK(embedded_data(html)["scenario"] == name);
+  CHECK(html.find("<title>epsim · a&lt;/script&gt;&lt;!--&lt;b&gt;x · seed 1</title>") != std::string::npos);
+  CHECK(html.find(name) == std::string::npos);
+  CHECK(html.find("<!--<b>") == std::string::npos);  // no comment opened inside the script either
+}
