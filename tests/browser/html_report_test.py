@@ -110,9 +110,11 @@ def main():
             fail(f"{len(window_rows)} window rows for {len(windows)} windows, "
                  f"{len(storm_rows)} storm rows for {len(storms)} storms")
 
-        # A window: its chain, and the charts zoomed to it. The longest one,
-        # which is not the first row unless it starts first.
-        k = max(range(len(windows)), key=lambda i: windows[i]["duration_s"])
+        # A window: its chain, and the charts zoomed to it. The longest but the
+        # first row (when there are two), so a page that always shows the first
+        # window's chain or range fails.
+        longest = max(range(len(windows)), key=lambda i: windows[i]["duration_s"])
+        k = max(range(1, len(windows)), key=lambda i: windows[i]["duration_s"]) if len(windows) > 1 else 0
         w = windows[k]
         window_rows[k].click()
         chain = driver.find_element(By.ID, "chain").text
@@ -146,7 +148,7 @@ def main():
 
         if args.screenshot:
             # The longest window selected, in a viewport as tall as the page.
-            window_rows[k].click()
+            window_rows[longest].click()
             page = driver.execute_script(
                 "return Math.ceil(document.body.getBoundingClientRect().bottom) + 16;")
             inner = driver.execute_script("return window.innerHeight;")
