@@ -12,7 +12,8 @@ that it works as an SRE would use it:
     least 5 s), read back through the page's window.epsimReport hook and
     compared with the window's start and end in report.json;
   - clicking a storm row zooms every chart to the storm the same way;
-  - dragging across a chart zooms all charts to the same range.
+  - dragging across a chart zooms all charts to the same range, and
+    shift-dragging pans them together.
 
 If Chromium or chromedriver cannot start, the test fails; it never skips.
 Run by ctest (tests/CMakeLists.txt).
@@ -32,6 +33,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -141,6 +143,17 @@ def main():
             fail(f"dragging over the first chart did not zoom it: {before} -> {ranges[0]}")
         if any(abs(r[0] - ranges[0][0]) > 1e-6 or abs(r[1] - ranges[0][1]) > 1e-6 for r in ranges):
             fail(f"the charts did not follow the first one's zoom: {ranges}")
+
+        # Shift-drag pans: the same span, earlier, on every chart.
+        zoomed = ranges[0]
+        ActionChains(driver).key_down(Keys.SHIFT).move_to_element_with_offset(plot, 0, 0).click_and_hold() \
+            .move_by_offset(width // 4, 0).release().key_up(Keys.SHIFT).perform()
+        ranges = driver.execute_script("return window.epsimReport.xRanges();")
+        span = zoomed[1] - zoomed[0]
+        if not (ranges[0][0] < zoomed[0] - 0.1 * span and abs((ranges[0][1] - ranges[0][0]) - span) < 1e-6 * span):
+            fail(f"shift-dragging right did not pan the first chart to earlier times: {zoomed} -> {ranges[0]}")
+        if any(abs(r[0] - ranges[0][0]) > 1e-6 or abs(r[1] - ranges[0][1]) > 1e-6 for r in ranges):
+            fail(f"the charts did not follow the first one's pan: {ranges}")
 
         severe = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
         if severe:
