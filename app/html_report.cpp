@@ -258,8 +258,7 @@ std::string script_safe(const std::string& text) {
   return out;
 }
 
-}  // namespace
-
+// What the page embeds.
 json html_report_data(const Pipeline& pipeline, const json& report, const ChartRange& range) {
   std::vector<std::string> clusters;  // business clusters, in report order: their colours
   for (const auto& c : report["clusters"]) {
@@ -285,6 +284,8 @@ json html_report_data(const Pipeline& pipeline, const json& report, const ChartR
   data["charts"] = charts_json(pipeline, data["storms"], data["windows"], clusters, range);
   return data;
 }
+
+}  // namespace
 
 std::string html_report(const Pipeline& pipeline, const json& report, const ChartRange& range) {
   const json data = html_report_data(pipeline, report, range);

@@ -20,12 +20,10 @@
 
 namespace epsim::app {
 
-// `report` is build_report(pipeline); `range` limits the charts' data.
+// `report` is build_report(pipeline); `range` limits the charts' data. The
+// page embeds its data as JSON in <script id="epsim-data">: "storms",
+// "windows" (each with its "chain"), "charts" (each with "labels", "colors"
+// and "rows" of [time_s, value...]).
 std::string html_report(const Pipeline& pipeline, const nlohmann::ordered_json& report, const ChartRange& range = {});
-
-// The page's data (what html_report embeds), for tests: "storms", "windows"
-// (each with its "chain"), "charts" (each with "labels", "colors", "rows").
-nlohmann::ordered_json html_report_data(const Pipeline& pipeline, const nlohmann::ordered_json& report,
-                                        const ChartRange& range = {});
 
 }  // namespace epsim::app
