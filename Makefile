@@ -6,11 +6,13 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 RUN_ARGS ?= run
 
 DEBIAN_PACKAGES := g++ cmake make ccache libboost-graph-dev libboost-dev libeigen3-dev \
-  libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev
+  libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev doctest-dev libbenchmark-dev libjs-dygraphs
+# libjs-dygraphs: the charting library report.html inlines at build time.
 # Only `make test` needs these: the sweep shards run by GNU parallel and by a
 # real single-node Slurm cluster (tests/distributed/); a real Prometheus that
-# calibrate reads a workqueue-depth range query from (tests/prometheus/).
-TEST_PACKAGES := parallel slurm-wlm munge prometheus curl
+# calibrate reads a workqueue-depth range query from (tests/prometheus/);
+# headless Chromium driven by Selenium that opens report.html (tests/browser/).
+TEST_PACKAGES := parallel slurm-wlm munge prometheus curl chromium chromium-driver python3-selenium
 # Only `make fuzz` needs these (libFuzzer ships in libclang-rt-14-dev).
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 

@@ -227,6 +227,45 @@ nlohmann::ordered_json explain_json(const ExplainedWindow& e, std::size_t number
   return j;
 }
 
+// A window of either consumer.
+struct Candidate {
+  const ClusterRuntime* cluster;
+  const models::TrafficWindow* ingress;      // or
+  const models::KubeProxyWindow* kube_proxy;
+  sim::Time start() const { return ingress != nullptr ? ingress->start : kube_proxy->start; }
+  sim::Duration length() const {
+    return ingress != nullptr ? ingress->end - ingress->start : kube_proxy->end - kube_proxy->start;
+  }
+  models::ServiceId service() const { return service_; }
+  models::ServiceId service_ = 0;
+};
+
+// Every window in report.json's order: ingress-nginx's, then each business
+// cluster's kube-proxy's, stably sorted by start in the report's
+// millisecond resolution (app/report.cpp).
+std::vector<Candidate> all_windows(const Pipeline& p) {
+  std::vector<Candidate> out;
+  if (const DataPlane* dp = p.data_plane()) {
+    for (const auto& w : dp->traffic->windows()) {
+      const Backend& b = dp->backends[w.backend];
+      out.push_back({p.clusters()[b.cluster].get(), &w, nullptr, b.service});
+    }
+  }
+  for (const auto& c : p.clusters()) {
+    if (!c->kube_proxy) continue;
+    for (const auto& w : c->kube_proxy->windows()) out.push_back({c.get(), nullptr, &w, w.service});
+  }
+  const auto ms = [](sim::Time t) { return std::llround(t.since_start().seconds_f() * 1000.0); };
+  std::stable_sort(out.begin(), out.end(),
+                   [&](const Candidate& a, const Candidate& b) { return ms(a.start()) < ms(b.start()); });
+  return out;
+}
+
+ExplainedWindow explain(const Pipeline& p, const Candidate& cand, const std::optional<WindowCauses>& causes) {
+  return cand.ingress != nullptr ? explain_ingress(p, *cand.ingress, *causes)
+                                 : explain_kube_proxy(*cand.cluster, *cand.kube_proxy);
+}
+
 }  // namespace
 
 std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& report, const ExplainOptions& options) {
@@ -286,33 +325,15 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
   };
   // Both consumers' windows: ingress-nginx's (from the data plane) and each
   // business cluster's kube-proxy's.
-  struct Candidate {
-    const ClusterRuntime* cluster;
-    const models::TrafficWindow* ingress;     // or
-    const models::KubeProxyWindow* kube_proxy;
-    sim::Duration length() const {
-      return ingress != nullptr ? ingress->end - ingress->start : kube_proxy->end - kube_proxy->start;
-    }
-  };
   std::vector<Candidate> picked;
+  for (const Candidate& cand : all_windows(p)) {
+    if (in_scope(*cand.cluster) && matches(cand.cluster->service_names[cand.service()], options.service)) {
+      picked.push_back(cand);
+    }
+  }
   const DataPlane* dp = p.data_plane();
-  if (dp != nullptr) {
-    for (const auto& w : dp->traffic->windows()) {
-      const Backend& b = dp->backends[w.backend];
-      const ClusterRuntime& c = *p.clusters()[b.cluster];
-      if (in_scope(c) && matches(c.service_names[b.service], options.service)) picked.push_back({&c, &w, nullptr});
-    }
-  }
-  bool any_kube_proxy = false;
-  for (const auto& c : p.clusters()) {
-    if (!c->kube_proxy) continue;
-    any_kube_proxy = true;
-    for (const auto& w : c->kube_proxy->windows()) {
-      if (in_scope(*c) && matches(c->service_names[w.service], options.service)) {
-        picked.push_back({c.get(), nullptr, &w});
-      }
-    }
-  }
+  const bool any_kube_proxy =
+      std::any_of(p.clusters().begin(), p.clusters().end(), [](const auto& c) { return c->kube_proxy != nullptr; });
   if (dp == nullptr && !any_kube_proxy) {
     return finish("\nthis scenario has no ingress (no sync and ingress sections) and no in-cluster clients: there "
                   "are no windows to explain\n");
@@ -337,8 +358,7 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
   if (dp != nullptr) causes.emplace(p);
   for (std::size_t k = 0; k < shown; ++k) {
     const Candidate& cand = picked[k];
-    const ExplainedWindow e = cand.ingress != nullptr ? explain_ingress(p, *cand.ingress, *causes)
-                                                      : explain_kube_proxy(*cand.cluster, *cand.kube_proxy);
+    const ExplainedWindow e = explain(p, cand, causes);
     if (json) {
       j["windows"].push_back(explain_json(e, k + 1));
     } else {
@@ -346,6 +366,19 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
     }
   }
   return finish("");
+}
+
+std::vector<std::string> window_chains(const Pipeline& p) {
+  std::vector<std::string> chains;
+  const std::vector<Candidate> all = all_windows(p);
+  std::optional<WindowCauses> causes;
+  if (p.data_plane() != nullptr) causes.emplace(p);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    std::string text;
+    explain_text(text, explain(p, all[i], causes), i + 1, all.size());
+    chains.push_back(text.substr(text.find_first_not_of('\n')));  // without explain's blank separator line
+  }
+  return chains;
 }
 
 }  // namespace epsim::app

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "app/pipeline.h"
 
@@ -22,5 +23,10 @@ struct ExplainOptions {
 // no business cluster, or `service` no service (of that cluster).
 std::string explain_windows(const Pipeline& pipeline, const nlohmann::ordered_json& report,
                             const ExplainOptions& options);
+
+// Every window's chain as `epsim explain` prints it ("504 window N of M: ..."
+// and its timeline), in the order of report.json's "windows" (start order);
+// report.html shows them.
+std::vector<std::string> window_chains(const Pipeline& pipeline);
 
 }  // namespace epsim::app

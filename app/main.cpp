@@ -15,8 +15,10 @@
 #include "app/atomic_files.h"
 #include "app/calibrate.h"
 #include "app/canonical_scenario.h"
+#include "app/chart_range.h"
 #include "app/cli_options.h"
 #include "app/explain.h"
+#include "app/html_report.h"
 #include "app/input_error.h"
 #include "app/kubectl_import.h"
 #include "app/measures.h"
@@ -59,6 +61,7 @@ struct RunOptions {
   bool print_scenario = false;
   std::vector<std::string> fail_if;
   std::size_t window_limit = 10;  // --limit: longest windows in the text report, 0 = all
+  std::optional<std::string> from, to;  // --from/--to: the charts' stretch of virtual time
 };
 
 // "9.6 kB", "3.5 MB": a file's size as ls -h --si would put it.
@@ -106,6 +109,7 @@ int run_command(const RunOptions& options) {
     std::cout << app::canonical_scenario_yaml(scenario);
     return app::kExitOk;
   }
+  const app::ChartRange chart_range = app::chart_range(options.from, options.to, scenario.duration);
   app::Pipeline pipeline(scenario);
   run_with_progress(pipeline, scenario.name);
   auto report = app::build_report(pipeline);
@@ -122,7 +126,8 @@ int run_command(const RunOptions& options) {
         {"timeseries.csv", app::timeseries_csv(pipeline.time_series())},
         {"metrics.prom", app::prometheus_text(pipeline.metrics())},
         {"trace.json", app::trace_events_json(pipeline.spans(), report)},
-        {"charts.svg", app::svg_charts(pipeline.time_series(), report)}};
+        {"charts.svg", app::svg_charts(pipeline.time_series(), report, chart_range)},
+        {"report.html", app::html_report(pipeline, report, chart_range)}};
     app::write_files_atomically(*options.out_dir, files);
     // What it wrote goes to stderr: stdout stays the report (--format json | jq).
     std::string wrote = fmt::format("epsim: wrote {} files to {}\n", files.size(), *options.out_dir);
@@ -491,7 +496,7 @@ int main(int argc, char** argv) {
   run->add_option("--format", run_options.format, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   run->add_option("--out", run_options.out_dir,
-                  "Directory for report.json, timeseries.csv, metrics.prom, trace.json and charts.svg "
+                  "Directory for report.json, timeseries.csv, metrics.prom, trace.json, charts.svg and report.html "
                   "(created if missing; written atomically); a non-empty one must hold earlier epsim output");
   CLI::Option* force =
       run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
@@ -499,6 +504,11 @@ int main(int argc, char** argv) {
   run->add_option("--limit", run_options.window_limit,
                   "Longest failure windows listed in the text report (0: all; default 10)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
+  run->add_option("--from", run_options.from,
+                  "Charts (charts.svg, report.html) start at this virtual time since the scenario start, e.g. 16h20m")
+      ->needs(run->get_option("--out"));
+  run->add_option("--to", run_options.to, "Charts end at this virtual time, e.g. 16h40m")
+      ->needs(run->get_option("--out"));
   CLI::Option* fail_if = add_fail_if_option(run, run_options.fail_if);
   run->add_flag("--print-scenario", run_options.print_scenario,
                 "Print the resolved scenario (includes, --set and flags applied) as canonical YAML and exit "

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <cctype>
+#include <map>
+#include <set>
 #include <vector>
 
 #include "app/atomic_files.h"
@@ -281,6 +283,91 @@ TEST_CASE("the SVG charts are well formed and hold every panel storm and window"
   CHECK(svg2.find("id=\"panel-workqueue_depth\"") != std::string::npos);
 }
 
+// The y of every <text> of `svg` whose opening tag holds `attr`, with its text.
+std::vector<std::pair<double, std::string>> texts_with(const std::string& svg, const std::string& attr) {
+  std::vector<std::pair<double, std::string>> out;
+  for (std::size_t pos = 0; (pos = svg.find("<text ", pos)) != std::string::npos; ++pos) {
+    const std::size_t close = svg.find('>', pos);
+    const std::string tag = svg.substr(pos, close - pos);
+    if (tag.find(attr) == std::string::npos) continue;
+    const std::size_t y = tag.find(" y=\"");
+    out.emplace_back(std::stod(tag.substr(y + 4)), svg.substr(close + 1, svg.find("</text>", close) - close - 1));
+  }
+  return out;
+}
+
+TEST_CASE("charts.svg with five clusters: legends under the titles, one colour per cluster, a zoom per storm") {
+  epsim::sim::Simulator simulator;
+  epsim::sim::TimeSeriesSampler sampler{simulator, Duration::seconds(1)};
+  using Kind = epsim::sim::TimeSeriesSampler::Kind;
+  const std::vector<std::string> clusters = {"business-a", "business-b", "business-c", "business-d", "business-e"};
+  double level = 0;
+  for (const auto& c : clusters) {
+    sampler.add_series(c + "/workqueue_depth", Kind::level, [&level] { return level; });
+    sampler.add_series(c + "/endpoint_puts", Kind::delta, [&level] { return level * 3; });
+  }
+  for (int s = 0; s < 600; ++s) {
+    simulator.schedule_at(Time::zero() + Duration::milliseconds(s * 1000 + 500), [&level, s] { level = s % 50; });
+  }
+  sampler.start(Time::zero(), Time::zero() + Duration::seconds(600));
+  simulator.run_until(Time::zero() + Duration::seconds(600));
+  nlohmann::ordered_json report = small_report(600);
+  report["clusters"] = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < clusters.size(); ++i) {
+    // The last cluster's resync PUTs nothing: 1.17.13, the fix.
+    const int puts = i + 1 == clusters.size() ? 0 : 100;
+    report["clusters"].push_back({{"name", clusters[i]},
+                                  {"role", "business"},
+                                  {"resyncs", {{{"at_s", 100.0 * static_cast<double>(i) + 20}, {"duration_s", 30.0},
+                                                {"puts", puts}}}},
+                                  {"startups", nlohmann::ordered_json::array()}});
+  }
+  const std::string svg = epsim::app::svg_charts(sampler, report);
+  std::string problem;
+  CHECK_MESSAGE(tags_balanced(svg, &problem), problem);
+
+  // Per panel of the whole-run view: every legend entry below the title's row.
+  for (const char* panel : {"workqueue_depth", "endpoint_puts"}) {
+    const std::size_t a = svg.find(std::string("id=\"panel-") + panel + "\"");
+    REQUIRE(a != std::string::npos);
+    const std::string group = svg.substr(a, svg.find("</g>", a) - a);
+    const auto titles = texts_with(group, "font-size=\"13\"");
+    REQUIRE(titles.size() == 1);
+    const auto legend = texts_with(group, "fill=\"#333\"");
+    REQUIRE(legend.size() == clusters.size());
+    for (const auto& [y, text] : legend) CHECK_MESSAGE(y >= titles[0].first + 12, text);
+  }
+  // A cluster's colour: the rect just before its legend text, the same in every
+  // panel (whole run and zooms), different from every other cluster's.
+  std::map<std::string, std::set<std::string>> colors;
+  for (std::size_t pos = 0; (pos = svg.find("<rect ", pos)) != std::string::npos; ++pos) {
+    const std::size_t fill_at = svg.find("fill=\"", pos);
+    const std::string fill = svg.substr(fill_at + 6, 7);
+    const std::size_t text_open = svg.find("<text ", pos);
+    if (svg.find('\n', pos) > text_open) continue;  // not on the line just above a text
+    const std::size_t start = svg.find('>', text_open) + 1;
+    const std::string text = svg.substr(start, svg.find("</text>", start) - start);
+    for (const auto& c : clusters) {
+      if (text.rfind(c + " (peak", 0) == 0) colors[c].insert(fill);
+    }
+  }
+  std::set<std::string> all;
+  for (const auto& c : clusters) {
+    CHECK_MESSAGE(colors[c].size() == 1, c);
+    if (!colors[c].empty()) all.insert(*colors[c].begin());
+  }
+  CHECK(all.size() == clusters.size());
+  // A zoomed view per storm; the resync without PUTs is not called a storm
+  // and has no zoomed view.
+  std::size_t zooms = 0;
+  for (std::size_t pos = 0; (pos = svg.find(">Zoom: ", pos)) != std::string::npos; ++pos) ++zooms;
+  CHECK(zooms == clusters.size() - 1);
+  CHECK(svg.find(">Zoom: business-e") == std::string::npos);
+  CHECK(svg.find("business-e resync (no PUTs) at 7m: 0.5 min<") != std::string::npos);
+  CHECK(svg.find("business-e resync storm") == std::string::npos);
+  CHECK(svg.find("business-a resync storm at 20s: 0.5 min, 100 PUTs") != std::string::npos);
+}
+
 TEST_CASE("a day of samples is downsampled to a small SVG") {
   SmallRun run;
   fill(run, 86400, true);
@@ -313,14 +400,15 @@ TEST_CASE("atomic writing creates parents and leaves nothing behind on failure")
   fs::remove(file);
 }
 
-TEST_CASE("epsim run --out writes all five report files") {
+TEST_CASE("epsim run --out writes every report file") {
   const std::string dir = temp_dir("run") + "/nested/out";
   const auto r = epsim::test::run_epsim("run --format json --out " + dir);
   REQUIRE(r.exit_code == 0);
   CHECK(r.err.rfind("epsim: wrote ", 0) == 0);  // the list of what it wrote, nothing else
   CHECK(r.err.find("error") == std::string::npos);
   CHECK(files_in(dir) ==
-        std::vector<std::string>{"charts.svg", "metrics.prom", "report.json", "timeseries.csv", "trace.json"});
+        std::vector<std::string>{"charts.svg", "metrics.prom", "report.html", "report.json", "timeseries.csv",
+                                 "trace.json"});
 
   // report.json is what --format json prints; only wall_s may differ from another run.
   const std::string written = epsim::test::read_file(dir + "/report.json");
@@ -358,7 +446,7 @@ TEST_CASE("epsim run --out writes all five report files") {
   // Same seed, same files (report.json aside, which carries wall_s).
   const std::string dir2 = temp_dir("run2");
   REQUIRE(epsim::test::run_epsim("run --out " + dir2).exit_code == 0);
-  for (const char* f : {"timeseries.csv", "metrics.prom", "trace.json", "charts.svg"}) {
+  for (const char* f : {"timeseries.csv", "metrics.prom", "trace.json", "charts.svg", "report.html"}) {
     CHECK_MESSAGE(epsim::test::read_file(dir + "/" + f) == epsim::test::read_file(dir2 + "/" + f), f);
   }
   fs::remove_all(temp_dir("run"));
@@ -400,8 +488,8 @@ TEST_CASE("--out refuses a non-empty directory without epsim output unless --for
   const auto sweep = epsim::test::run_epsim("sweep --duration 1m --vary kube-api-qps=20 --out " + dir);
   CHECK(sweep.exit_code == 2);
   REQUIRE(epsim::test::run_epsim("run --duration 1m --force --out " + dir).exit_code == 0);
-  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.prom", "notes.txt", "report.json",
-                                                  "timeseries.csv", "trace.json"});
+  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.prom", "notes.txt", "report.html",
+                                                  "report.json", "timeseries.csv", "trace.json"});
   // Now it holds epsim output: no --force needed, and the user's file stays.
   CHECK(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
   CHECK(epsim::test::read_file(dir + "/notes.txt") == "mine\n");
@@ -423,7 +511,8 @@ TEST_CASE("a failed --out write leaves the earlier run's files as they were") {
   CHECK(epsim::test::read_file(dir + "/report.json") == report);
   CHECK(epsim::test::read_file(dir + "/timeseries.csv") == csv);
   CHECK(files_in(dir) ==
-        std::vector<std::string>{"charts.svg", "metrics.prom", "report.json", "timeseries.csv", "trace.json"});
+        std::vector<std::string>{"charts.svg", "metrics.prom", "report.html", "report.json", "timeseries.csv",
+                                 "trace.json"});
 
   // In the library: an earlier file is kept under a backup name while the
   // new one is renamed in, and the backup goes once the swap is done.
@@ -477,7 +566,7 @@ TEST_CASE("temp files of a killed run are removed: by the signal, or at the next
   REQUIRE(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
   // Ours are gone; a name epsim does not write is not touched.
   CHECK(files_in(dir) == std::vector<std::string>{".notes.txt.tmp.AbC123", "charts.svg", "metrics.prom",
-                                                  "report.json", "timeseries.csv", "trace.json"});
+                                                  "report.html", "report.json", "timeseries.csv", "trace.json"});
   fs::remove_all(dir);
 
 
