@@ -443,7 +443,10 @@ std::string format_text_report(const nlohmann::ordered_json& r, std::size_t wind
                        grouped(sm["in_cluster_connections"]), grouped(sm["in_cluster_connections_failed"]));
   }
   if (!ingress.empty()) {
-    window_table(out, r, ingress, window_limit, {"failure windows", {{"504", "requests_504"}, {"502", "requests_502"}}});
+    // "failure windows" alone; named by consumer next to kube-proxy's.
+    window_table(out, r, ingress, window_limit,
+                 {kube_proxy.empty() ? "failure windows" : "ingress-nginx windows",
+                  {{"504", "requests_504"}, {"502", "requests_502"}}});
   }
   if (!kube_proxy.empty()) {
     window_table(out, r, kube_proxy, window_limit, {"kube-proxy windows", {{"failed", "failed"}}});
