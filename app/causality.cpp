@@ -83,26 +83,39 @@ const models::StageLog& kube_proxy_source(const ClusterRuntime& cluster) {
   return cluster.controller_manager->endpoints_controller().writes();
 }
 
-std::optional<KubeProxyChain> follow_change_to_kube_proxy(const ClusterRuntime& cluster, models::ServiceId service,
-                                                          models::PodIp ip, sim::Time change, bool removal) {
+std::optional<std::vector<sim::Time>> kube_proxy_applied_per_node(const ClusterRuntime& cluster,
+                                                                  models::ServiceId service, models::PodIp ip,
+                                                                  sim::Time change, bool removal,
+                                                                  const models::StageWrite** write) {
   const models::KubeProxy* proxy = cluster.kube_proxy.get();
   if (proxy == nullptr) return std::nullopt;
   const models::StageLog& log = kube_proxy_source(cluster);
   const models::StageWrite* w = removal ? log.first_without(service, ip, change) : log.first_with(service, ip, change);
   if (w == nullptr) return std::nullopt;
+  if (write != nullptr) *write = w;
+  // Each node's first run that read its cache after the watch brought the write.
+  const sim::Time visible = w->stored + cluster.api->config().watch_delay;
+  std::vector<sim::Time> applied;
+  for (int n = 0; n < proxy->config().nodes; ++n) {
+    const models::KubeProxySync* s = proxy->first_sync_from(n, visible);
+    if (s == nullptr) return std::nullopt;
+    applied.push_back(s->applied);
+  }
+  return applied;
+}
+
+std::optional<KubeProxyChain> follow_change_to_kube_proxy(const ClusterRuntime& cluster, models::ServiceId service,
+                                                          models::PodIp ip, sim::Time change, bool removal) {
+  const models::StageWrite* w = nullptr;
+  const auto applied = kube_proxy_applied_per_node(cluster, service, ip, change, removal, &w);
+  if (!applied) return std::nullopt;
   KubeProxyChain c;
   c.change = change;
   c.controller_started = w->started;
   c.controller_sent = w->sent;
   c.controller_stored = w->stored;
-  // Each node's first run that read its cache after the watch brought the write.
-  const sim::Time visible = w->stored + cluster.api->config().watch_delay;
-  c.all_nodes = visible;
-  for (int n = 0; n < proxy->config().nodes; ++n) {
-    const models::KubeProxySync* s = proxy->first_sync_from(n, visible);
-    if (s == nullptr) return std::nullopt;
-    c.all_nodes = std::max(c.all_nodes, s->applied);
-  }
+  c.all_nodes = w->stored + cluster.api->config().watch_delay;
+  for (const sim::Time t : *applied) c.all_nodes = std::max(c.all_nodes, t);
   return c;
 }
 

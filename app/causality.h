@@ -59,6 +59,12 @@ struct KubeProxyChain {
   sim::Time controller_started, controller_sent, controller_stored;
   sim::Time all_nodes;  // the last node's rules took the change
 };
+// When each node's rules took the change (by node), or nullopt when the
+// writer never wrote it or some node never ran after it.
+std::optional<std::vector<sim::Time>> kube_proxy_applied_per_node(const ClusterRuntime& cluster,
+                                                                  models::ServiceId service, models::PodIp ip,
+                                                                  sim::Time change, bool removal,
+                                                                  const models::StageWrite** write = nullptr);
 std::optional<KubeProxyChain> follow_change_to_kube_proxy(const ClusterRuntime& cluster, models::ServiceId service,
                                                           models::PodIp ip, sim::Time change, bool removal);
 // The pod removal that kept a kube-proxy window open (as WindowCauses::of).

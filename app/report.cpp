@@ -10,6 +10,7 @@
 #include "app/causality.h"
 #include "app/limits.h"
 #include "app/sha256.h"
+#include "app/slis.h"
 #include "app/version.h"
 #include "models/controller_switches.h"
 
@@ -228,6 +229,7 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
   summary["propagation_p50_s"] = quantile(0.50);
   summary["propagation_p99_s"] = quantile(0.99);
   r["summary"] = summary;
+  r["slis"] = slis_json(p);
   r["digest"] = sha256_hex(r.dump());
   return r;
 }
@@ -455,6 +457,7 @@ std::string format_text_report(const nlohmann::ordered_json& r, std::size_t wind
   } else if (sm["requests_total"].get<std::int64_t>() > 0) {
     out += "no failure windows\n";
   }
+  out += slis_text(r);
   out += fmt::format("\ndigest {}\n", r["digest"].get<std::string>());
   return out;
 }

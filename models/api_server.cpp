@@ -235,8 +235,25 @@ void ApiServer::count(const Request& r, int code, sim::Duration latency) {
                                  {"client", r.user_agent}});
   }
   counter->inc();
-  if (code != 429) request_duration_->observe(latency.seconds_f());
+  if (code != 429) {
+    request_duration_->observe(latency.seconds_f());
+    static_assert(static_cast<int>(Resource::endpointslices) == kResources - 1 &&
+                  static_cast<int>(Verb::remove) == kVerbs - 1);
+    const auto day = static_cast<std::size_t>(
+        std::max<std::int64_t>(0, sim_.now().since_start().ns()) / sim::Duration::hours(24).ns());
+    const std::size_t per_day = kResources * kVerbs;
+    if (latency_by_day_.size() < (day + 1) * per_day) latency_by_day_.resize((day + 1) * per_day);
+    latency_by_day_[day * per_day + static_cast<std::size_t>(static_cast<int>(r.resource) * kVerbs +
+                                                             static_cast<int>(r.verb))]
+        .add(latency.seconds_f());
+  }
 }
+
+const char* ApiServer::resource_name(int resource) {
+  return resource == 0 ? "pods" : resource == 1 ? "endpoints" : "endpointslices";
+}
+
+const char* ApiServer::verb_label(int verb) { return verb == 0 ? "POST" : verb == 1 ? "PUT" : "DELETE"; }
 
 ApiResponse ApiServer::apply_endpoints(const Request& r, EndpointsStore& store) {
   const ServiceId id = r.endpoints.service;

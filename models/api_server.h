@@ -24,6 +24,7 @@
 #include "models/watch.h"
 #include "sim/interval_set.h"
 #include "sim/metrics.h"
+#include "sim/quantile_sketch.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
 
@@ -121,6 +122,18 @@ class ApiServer {
   const sim::IntervalSet& at_inflight_limit() const { return at_inflight_limit_; }
   // apiserver_request_duration_seconds of this server (every verb and resource).
   const sim::Histogram& request_duration() const { return *request_duration_; }
+  // The SIG Scalability mutating API call latency SLI's samples: the
+  // latency of every answered mutating call (429s excluded, as the SLI
+  // excludes them), per day of virtual time, resource and verb.
+  static constexpr int kResources = 3;  // pods, endpoints, endpointslices
+  static constexpr int kVerbs = 3;      // POST, PUT, DELETE
+  static const char* resource_name(int resource);
+  static const char* verb_label(int verb);
+  // Days with samples: mutating_latency(day, r, v) for day < latency_days().
+  std::size_t latency_days() const { return latency_by_day_.size() / (kResources * kVerbs); }
+  const sim::QuantileSketch& mutating_latency(std::size_t day, int resource, int verb) const {
+    return latency_by_day_[day * kResources * kVerbs + static_cast<std::size_t>(resource * kVerbs + verb)];
+  }
 
  private:
   enum class Resource : std::uint8_t { pods, endpoints, endpointslices };
@@ -198,6 +211,7 @@ class ApiServer {
   std::uint64_t requests_total_ = 0;
   std::uint64_t responses_total_ = 0;
   sim::Histogram* request_duration_ = nullptr;
+  std::vector<sim::QuantileSketch> latency_by_day_;  // [day][resource][verb]
   std::map<std::string, sim::Counter*> request_counters_;
 };
 
