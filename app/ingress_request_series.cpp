@@ -97,7 +97,14 @@ ComputedFamily ingress_request_family(const Pipeline& pipeline, MetricsServices 
         any = any || r->*status.count > 0;
       }
       if (!any) continue;
-      family.series.push_back({labels.with("status", status.code), scrapes->cumulative(by_slot[s], amounts)});
+      // client_golang exposes a labelled counter from its first increment;
+      // the series starts one scrape earlier, at 0, so that increase() and
+      // rate() count that first increment too (docs/grafana.md).
+      std::vector<double> values = scrapes->cumulative(by_slot[s], amounts);
+      std::size_t first = 0;
+      while (first + 1 < values.size() && values[first + 1] == 0) ++first;
+      values.erase(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(first));
+      family.series.push_back({labels.with("status", status.code), std::move(values), first});
     }
   }
   std::sort(family.series.begin(), family.series.end(),

@@ -148,7 +148,7 @@ std::string openmetrics_text(const MetricScrapes& scrapes, const std::vector<Com
     out += "# TYPE " + f.name + " unknown\n";
     out += "# HELP " + f.name + " " + help_text(f.help) + "\n";
     for (const auto& s : f.series) {
-      append_samples(out, f.name + prometheus_labels(s.labels) + " ", stamps, 0, s.values);
+      append_samples(out, f.name + prometheus_labels(s.labels) + " ", stamps, s.first_scrape, s.values);
     }
   }
   out += "# EOF\n";

@@ -19,13 +19,15 @@
 
 namespace epsim::app {
 
-// A family computed after the run, one value per scrape for each series.
+// A family computed after the run: each series has one value per scrape
+// from scrape `first_scrape` on.
 struct ComputedFamily {
   std::string name;
   std::string help;
   struct Series {
     sim::Labels labels;
     std::vector<double> values;
+    std::size_t first_scrape = 0;
   };
   std::vector<Series> series;
 };

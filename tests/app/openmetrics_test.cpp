@@ -175,6 +175,12 @@ TEST_CASE("recording scrapes leaves the run as it was, and the request counters 
   for (const auto& s : family.series) {
     const std::string status = s.labels.pairs().back().second;  // `status` sorts last
     (status == "504" ? r504 : ok) += s.values.back();
+    // A series starts one scrape before its first request, at 0.
+    REQUIRE(s.values.size() >= 2);
+    CHECK(s.values[0] == 0);
+    CHECK(s.values[1] > 0);
+    CHECK(s.first_scrape + s.values.size() == scraped.scrapes()->times().size());
+    if (status == "504") CHECK(s.first_scrape > 0);  // the windows come after the resync at 1h
   }
   CHECK(r504 == report["summary"]["requests_504"].get<double>());
   CHECK(r504 > 0);
