@@ -7,8 +7,12 @@ namespace epsim::app {
 
 const std::vector<std::string>& scraped_families() {
   static const std::vector<std::string> names = {
-      "apiserver_request_total", "rest_client_request_duration_seconds", "rest_client_requests_total",
-      "workqueue_adds_total",    "workqueue_depth",                      "workqueue_queue_duration_seconds",
+      "apiserver_request_total",
+      "rest_client_request_duration_seconds",
+      "rest_client_requests_total",
+      "workqueue_adds_total",
+      "workqueue_depth",
+      "workqueue_queue_duration_seconds",
   };
   return names;
 }

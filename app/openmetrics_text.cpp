@@ -101,7 +101,8 @@ std::string openmetrics_text(const MetricScrapes& scrapes, const std::vector<Com
   // Reserved up front: tens of MB grown by doubling cost more than the text.
   std::size_t estimate = 64;
   for (const auto& [name, f] : scrapes.families()) {
-    for (const auto& [labels, s] : f.series) estimate += s.values.size() * (name.size() + 48 + 24 * labels.pairs().size());
+    for (const auto& [labels, s] : f.series)
+      estimate += s.values.size() * (name.size() + 48 + 24 * labels.pairs().size());
   }
   for (const ComputedFamily& f : computed) {
     for (const auto& s : f.series) estimate += s.values.size() * (f.name.size() + 48 + 24 * s.labels.pairs().size());
@@ -166,8 +167,8 @@ std::int64_t parse_epoch(const std::string& text) {
     return seconds;
   }
   // YYYY-MM-DDTHH:MM:SSZ
-  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
-      text[16] != ':' || text[19] != 'Z') {
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+      text[19] != 'Z') {
     throw InputError(hint);
   }
   auto field = [&](std::size_t at, std::size_t len) {

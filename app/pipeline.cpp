@@ -306,9 +306,10 @@ void Pipeline::schedule_deploys(ClusterRuntime& cluster) {
 void Pipeline::record_scrapes(sim::Duration interval) {
   const sim::Duration sample = sampler_->interval();
   if (!(interval > sim::Duration::zero()) || interval.ns() % sample.ns() != 0) {
-    throw InputError(fmt::format("--scrape-interval {}: must be a positive multiple of the time-series sample "
-                                 "interval of this run ({})",
-                                 sim::format_duration(interval), sim::format_duration(sample)));
+    throw InputError(
+        fmt::format("--scrape-interval {}: must be a positive multiple of the time-series sample "
+                    "interval of this run ({})",
+                    sim::format_duration(interval), sim::format_duration(sample)));
   }
   scrapes_ = std::make_unique<MetricScrapes>(interval);
   MetricScrapes* scrapes = scrapes_.get();

@@ -99,7 +99,8 @@ std::string prometheus_text(const sim::MetricsRegistry& registry) {
       out += name + "_bucket" + label_text(labels, "le", "+Inf") + " " +
              prometheus_float(static_cast<double>(h->count())) + "\n";
       out += name + "_sum" + label_text(labels, nullptr, {}) + " " + prometheus_float(h->sum()) + "\n";
-      out += name + "_count" + label_text(labels, nullptr, {}) + " " + prometheus_float(static_cast<double>(h->count())) + "\n";
+      out += name + "_count" + label_text(labels, nullptr, {}) + " " +
+             prometheus_float(static_cast<double>(h->count())) + "\n";
     }
   }
   return out;

@@ -31,7 +31,8 @@ WorkQueue::WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, c
       // metrics/prometheus/workqueue/metrics.go registers them, plus the
       // `cluster` label a multi-cluster Prometheus adds by target (the
       // queues of several clusters never share a series).
-      depth_gauge_(metrics.gauge("workqueue_depth", "Current depth of workqueue", {{"cluster", cluster}, {"name", name}})),
+      depth_gauge_(
+          metrics.gauge("workqueue_depth", "Current depth of workqueue", {{"cluster", cluster}, {"name", name}})),
       adds_counter_(metrics.counter("workqueue_adds_total", "Total number of adds handled by workqueue",
                                     {{"cluster", cluster}, {"name", name}})),
       queue_duration_(metrics.histogram("workqueue_queue_duration_seconds",

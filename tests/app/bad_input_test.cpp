@@ -169,7 +169,8 @@ TEST_CASE("metrics.om flags are checked before the run, its size after it, and n
   expect_bad_input(s, "--duration 1m --scrape-interval 15", "--scrape-interval");
   // The time series samples every second: a scrape must fall on a sample.
   expect_bad_input(s, "--duration 1m --scrape-interval 1500ms", "multiple of the time-series sample interval");
-  expect_bad_input(s, "--duration 1m --metrics-services some", "--metrics-services some: give failing, rollouts or all");
+  expect_bad_input(s, "--duration 1m --metrics-services some",
+                   "--metrics-services some: give failing, rollouts or all");
   // 12,989 Services x 5,761 scrapes of a day: beyond 20 million samples.
   expect_bad_input(s, "--metrics-services all", "metrics.om would hold");
 }

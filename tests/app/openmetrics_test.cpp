@@ -48,7 +48,8 @@ TEST_CASE("metrics.om: types keep production's names, a timestamp per sample, on
   auto& adds = r.counter("workqueue_adds_total", "Total number of adds handled by workqueue",
                          {{"cluster", "idc"}, {"name", "endpoint"}});
   auto& depth = r.gauge("workqueue_depth", "Current depth of workqueue", {{"cluster", "idc"}, {"name", "endpoint"}});
-  auto& h = r.histogram("workqueue_queue_duration_seconds", "How long", {0.5, 10}, {{"cluster", "idc"}, {"name", "endpoint"}});
+  auto& h = r.histogram("workqueue_queue_duration_seconds", "How long", {0.5, 10},
+                        {{"cluster", "idc"}, {"name", "endpoint"}});
   r.counter("nginx_ingress_controller_success", "reloads");  // not a scraped family: left out
   MetricScrapes scrapes(Duration::seconds(15));
   scrapes.on_sample(at_s(0), r);

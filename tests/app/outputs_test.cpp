@@ -318,8 +318,8 @@ TEST_CASE("epsim run --out writes all six report files") {
   const auto r = epsim::test::run_epsim("run --format json --out " + dir);
   REQUIRE(r.exit_code == 0);
   CHECK(r.err.empty());
-  CHECK(files_in(dir) ==
-        std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "report.json", "timeseries.csv", "trace.json"});
+  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "report.json",
+                                                  "timeseries.csv", "trace.json"});
 
   // report.json is what --format json prints; only wall_s may differ from another run.
   const std::string written = epsim::test::read_file(dir + "/report.json");
@@ -403,8 +403,8 @@ TEST_CASE("--out refuses a non-empty directory without epsim output unless --for
   const auto sweep = epsim::test::run_epsim("sweep --duration 1m --vary kube-api-qps=20 --out " + dir);
   CHECK(sweep.exit_code == 2);
   REQUIRE(epsim::test::run_epsim("run --duration 1m --force --out " + dir).exit_code == 0);
-  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "notes.txt", "report.json",
-                                                  "timeseries.csv", "trace.json"});
+  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "notes.txt",
+                                                  "report.json", "timeseries.csv", "trace.json"});
   // Now it holds epsim output: no --force needed, and the user's file stays.
   CHECK(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
   CHECK(epsim::test::read_file(dir + "/notes.txt") == "mine\n");
@@ -425,8 +425,8 @@ TEST_CASE("a failed --out write leaves the earlier run's files as they were") {
   CHECK(r.err.find("metrics.prom exists and is not a regular file") != std::string::npos);
   CHECK(epsim::test::read_file(dir + "/report.json") == report);
   CHECK(epsim::test::read_file(dir + "/timeseries.csv") == csv);
-  CHECK(files_in(dir) ==
-        std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "report.json", "timeseries.csv", "trace.json"});
+  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "report.json",
+                                                  "timeseries.csv", "trace.json"});
 
   // In the library: an earlier file is kept under a backup name while the
   // new one is renamed in, and the backup goes once the swap is done.
