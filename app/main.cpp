@@ -520,13 +520,16 @@ int main(int argc, char** argv) {
                   "Directory for report.json, timeseries.csv, metrics.prom, metrics.om, trace.json and charts.svg "
                   "(created if missing; written atomically); a non-empty one must hold earlier epsim output");
   run->add_option("--scrape-interval", run_options.scrape_interval,
-                  "metrics.om: one sample per series every this much virtual time (default 15s, as Prometheus)");
+                  "metrics.om: one sample per series every this much virtual time (default 15s, as Prometheus)")
+      ->needs(run->get_option("--out"));
   run->add_option("--epoch", run_options.epoch,
                   "metrics.om: wall-clock time of the run's t=0, UTC 2021-01-01T00:00:00Z (the default) or Unix "
-                  "seconds");
+                  "seconds")
+      ->needs(run->get_option("--out"));
   run->add_option("--metrics-services", run_options.metrics_services,
                   "metrics.om: Services with series of their own: failing (default), rollouts (failing or rolled "
-                  "out) or all; the rest are summed as service=\"(other)\"");
+                  "out) or all; the rest are summed as service=\"(other)\"")
+      ->needs(run->get_option("--out"));
   CLI::Option* force =
       run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
 

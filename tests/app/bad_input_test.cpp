@@ -173,6 +173,10 @@ TEST_CASE("metrics.om flags are checked before the run, its size after it, and n
                    "--metrics-services some: give failing, rollouts or all");
   // 12,989 Services x 5,761 scrapes of a day: beyond 20 million samples.
   expect_bad_input(s, "--metrics-services all", "metrics.om would hold");
+  // Without --out there is no metrics.om to shape.
+  const auto r = run_epsim("run --duration 1m --scrape-interval 30s");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--scrape-interval requires --out") != std::string::npos);
 }
 
 TEST_CASE("sizes beyond the documented limits are refused with the limit before any allocation") {
