@@ -3,7 +3,8 @@
 # the `_total` lint on counters whose upstream names lack it: the names
 # docs/grafana.md lists (upstream's own /metrics endpoints give the same
 # findings). Runs every shipped scenario, since each exposes other families
-# (mirroring, several clusters, legacy reloads).
+# (mirroring, several clusters, legacy reloads). Every series also carries a
+# `cluster` label, so the queues of several clusters never share one.
 # Usage: metrics_prom_lint_test.sh EPSIM SCENARIO_DIR DOCS_GRAFANA_MD
 set -euo pipefail
 EPSIM=$1
@@ -21,6 +22,10 @@ seen=
 for scenario in "$SCENARIOS"/*.yaml; do
   rm -rf "$WORK/out"
   "$EPSIM" run "$scenario" --duration 30m --out "$WORK/out" >/dev/null
+  if grep -v '^#' "$WORK/out/metrics.prom" | grep -v 'cluster="' >"$WORK/unlabelled"; then
+    head -3 "$WORK/unlabelled"
+    fail "$scenario: series without a cluster label"
+  fi
   status=0
   promtool check metrics <"$WORK/out/metrics.prom" >"$WORK/findings" 2>&1 || status=$?
   # 0: clean; 3: lint findings only (a parse error is 1).
