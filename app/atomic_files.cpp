@@ -184,7 +184,7 @@ void check_output_dir_is_ours(const std::string& dir, bool force) {
   // Every name epsim writes into an --out directory.
   static const std::vector<std::string> own{"report.json", "timeseries.csv", "metrics.prom", "trace.json",
                                             "charts.svg",  "sweep.csv",      "sweep.json",   "sweep.svg",
-                                            "report.html"};
+                                            "report.html", "metrics.om"};
   auto ends_with = [](const std::string& n, const char* tail) {
     const std::size_t k = std::strlen(tail);
     return n.size() > k && n.compare(n.size() - k, k, tail) == 0;

@@ -79,13 +79,16 @@ double counter_sum(const sim::MetricsRegistry& metrics, const std::string& famil
   return sum;
 }
 
-double gauge_value(const sim::MetricsRegistry& metrics, const std::string& family, const std::string& name) {
+// A workqueue family's gauges of one queue (cluster and name labels).
+double gauge_value(const sim::MetricsRegistry& metrics, const std::string& family, const std::string& cluster,
+                   const std::string& name) {
   const auto it = metrics.families().find(family);
   if (it == metrics.families().end()) return 0;
   double sum = 0;
   for (const auto& [labels, gauge] : it->second.gauges) {
     const std::string* n = label(labels, "name");
-    if (n != nullptr && *n == name) sum += gauge->value();
+    const std::string* c = label(labels, "cluster");
+    if (n != nullptr && *n == name && c != nullptr && *c == cluster) sum += gauge->value();
   }
   return sum;
 }
@@ -166,11 +169,12 @@ void check_api_server(Context& ctx, const std::string& cluster, const models::Ap
 void check_counters(Context& ctx) {
   const Pipeline& p = ctx.p;
   const auto& m = p.metrics();
-  std::map<std::string, double> live_depth;  // workqueue name → Σ depth of the live queues
-  std::map<std::string, double> live_adds;
+  // (cluster, workqueue name) → Σ depth and adds of the live queues
+  std::map<std::pair<std::string, std::string>, double> live_depth;
+  std::map<std::pair<std::string, std::string>, double> live_adds;
   auto note_queue = [&](const models::WorkQueue& q) {
-    live_depth[q.name()] += static_cast<double>(q.depth());
-    live_adds[q.name()] += static_cast<double>(q.adds_total());
+    live_depth[{q.cluster(), q.name()}] += static_cast<double>(q.depth());
+    live_adds[{q.cluster(), q.name()}] += static_cast<double>(q.adds_total());
   };
   std::vector<models::PodIp> all_ips;
   for (const auto& cp : p.clusters()) {
@@ -281,15 +285,19 @@ void check_counters(Context& ctx) {
       }
     }
   }
-  // The workqueue gauges and counters are shared by every queue of a name
-  // (client-go labels them by name only); the gauge must be what the live
-  // queues hold, the counter at least what they added.
-  for (const auto& [queue_name, depth] : live_depth) {
-    const std::string& name = queue_name;  // a lambda may not capture a structured binding before clang 16
-    ctx.agree("workqueue_depth{name=" + name + "} = depth of the live queues", gauge_value(m, "workqueue_depth", name),
-              depth);
-    ctx.at_most("adds of the live queues <= workqueue_adds_total{name=" + name + "}", live_adds[name],
-                counter_sum(m, "workqueue_adds_total", [&](const sim::Labels& l) { return has_label(l, "name", name); }));
+  // The workqueue gauges and counters are shared by every queue of a cluster
+  // and name (the queues of successive leadership terms); the gauge must be
+  // what the live queues hold, the counter at least what they added.
+  for (const auto& [key, depth] : live_depth) {
+    const std::string& cluster = key.first;  // a lambda may not capture a structured binding before clang 16
+    const std::string& name = key.second;
+    const std::string series = "{cluster=" + cluster + ",name=" + name + "}";
+    ctx.agree("workqueue_depth" + series + " = depth of the live queues",
+              gauge_value(m, "workqueue_depth", cluster, name), depth);
+    ctx.at_most("adds of the live queues <= workqueue_adds_total" + series, live_adds[key],
+                counter_sum(m, "workqueue_adds_total", [&](const sim::Labels& l) {
+                  return has_label(l, "cluster", cluster) && has_label(l, "name", name);
+                }));
   }
 }
 

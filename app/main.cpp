@@ -19,9 +19,11 @@
 #include "app/cli_options.h"
 #include "app/explain.h"
 #include "app/html_report.h"
+#include "app/ingress_request_series.h"
 #include "app/input_error.h"
 #include "app/kubectl_import.h"
 #include "app/measures.h"
+#include "app/openmetrics_text.h"
 #include "app/pipeline.h"
 #include "app/progress_bar.h"
 #include "app/prometheus_text.h"
@@ -62,6 +64,10 @@ struct RunOptions {
   std::vector<std::string> fail_if;
   std::size_t window_limit = 10;  // --limit: longest windows in the text report, 0 = all
   std::optional<std::string> from, to;  // --from/--to: the charts' stretch of virtual time
+  // metrics.om (docs/grafana.md)
+  std::string scrape_interval = "15s";
+  std::string epoch;  // empty: kDefaultEpochSeconds
+  std::string metrics_services = "failing";
 };
 
 // "9.6 kB", "3.5 MB": a file's size as ls -h --si would put it.
@@ -69,6 +75,32 @@ std::string size_text(std::size_t bytes) {
   if (bytes < 1000) return fmt::format("{} B", bytes);
   if (bytes < 1'000'000) return fmt::format("{:.1f} kB", static_cast<double>(bytes) / 1e3);
   return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+}
+
+// --scrape-interval: a Go duration, as Prometheus' scrape_interval.
+epsim::sim::Duration scrape_interval(const std::string& text) {
+  try {
+    const auto d = epsim::sim::parse_duration(text);
+    if (!(d > epsim::sim::Duration::zero())) throw InputError("--scrape-interval " + text + ": must be > 0");
+    return d;
+  } catch (const epsim::sim::DurationParseError& e) {
+    throw InputError(std::string("--scrape-interval: ") + e.what());
+  }
+}
+
+// metrics.om of a finished run; refused (exit 2) when it would be too large.
+std::string metrics_om(const app::Pipeline& pipeline, const RunOptions& options) {
+  const std::int64_t epoch = options.epoch.empty() ? app::kDefaultEpochSeconds : app::parse_epoch(options.epoch);
+  std::vector<app::ComputedFamily> computed;
+  computed.push_back(
+      app::ingress_request_family(pipeline, app::parse_metrics_services(options.metrics_services)));
+  const std::uint64_t samples = app::openmetrics_samples(*pipeline.scrapes(), computed);
+  if (samples > app::kMaxOpenMetricsSamples) {
+    throw InputError(fmt::format("metrics.om would hold {} samples (at most {}): use a longer --scrape-interval or "
+                                 "--metrics-services failing",
+                                 samples, app::kMaxOpenMetricsSamples));
+  }
+  return app::openmetrics_text(*pipeline.scrapes(), computed, epoch);
 }
 
 // An option given once per value (--goal A --goal B), each value whole even
@@ -111,6 +143,12 @@ int run_command(const RunOptions& options) {
   }
   const app::ChartRange chart_range = app::chart_range(options.from, options.to, scenario.duration);
   app::Pipeline pipeline(scenario);
+  if (options.out_dir) {
+    // Checked before the run: a bad flag costs no simulation.
+    if (!options.epoch.empty()) (void)app::parse_epoch(options.epoch);
+    (void)app::parse_metrics_services(options.metrics_services);
+    pipeline.record_scrapes(scrape_interval(options.scrape_interval));
+  }
   run_with_progress(pipeline, scenario.name);
   auto report = app::build_report(pipeline);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -125,6 +163,7 @@ int run_command(const RunOptions& options) {
         {"report.json", json_text()},
         {"timeseries.csv", app::timeseries_csv(pipeline.time_series())},
         {"metrics.prom", app::prometheus_text(pipeline.metrics())},
+        {"metrics.om", metrics_om(pipeline, options)},
         {"trace.json", app::trace_events_json(pipeline.spans(), report)},
         {"charts.svg", app::svg_charts(pipeline.time_series(), report, chart_range)},
         {"report.html", app::html_report(pipeline, report, chart_range)}};
@@ -496,8 +535,19 @@ int main(int argc, char** argv) {
   run->add_option("--format", run_options.format, "Output format: text or json")
       ->check(CLI::IsMember({"text", "json"}));
   run->add_option("--out", run_options.out_dir,
-                  "Directory for report.json, timeseries.csv, metrics.prom, trace.json, charts.svg and report.html "
+                  "Directory for report.json, report.html, timeseries.csv, metrics.prom, metrics.om, trace.json and charts.svg "
                   "(created if missing; written atomically); a non-empty one must hold earlier epsim output");
+  run->add_option("--scrape-interval", run_options.scrape_interval,
+                  "metrics.om: one sample per series every this much virtual time (default 15s, as Prometheus)")
+      ->needs(run->get_option("--out"));
+  run->add_option("--epoch", run_options.epoch,
+                  "metrics.om: wall-clock time of the run's t=0, UTC 2021-01-01T00:00:00Z (the default) or Unix "
+                  "seconds")
+      ->needs(run->get_option("--out"));
+  run->add_option("--metrics-services", run_options.metrics_services,
+                  "metrics.om: Services with series of their own: failing (default), rollouts (failing or rolled "
+                  "out) or all; the rest are summed as service=\"(other)\"")
+      ->needs(run->get_option("--out"));
   CLI::Option* force =
       run->add_flag("--force", run_options.force, "Write into a non-empty --out directory that holds no epsim output");
 

@@ -329,6 +329,26 @@ void Pipeline::schedule_deploys(ClusterRuntime& cluster) {
   }
 }
 
+void Pipeline::record_scrapes(sim::Duration interval) {
+  const sim::Duration sample = sampler_->interval();
+  if (!(interval > sim::Duration::zero()) || interval.ns() % sample.ns() != 0) {
+    throw InputError(
+        fmt::format("--scrape-interval {}: must be a positive multiple of the time-series sample "
+                    "interval of this run ({})",
+                    sim::format_duration(interval), sim::format_duration(sample)));
+  }
+  scrapes_ = std::make_unique<MetricScrapes>(interval);
+  MetricScrapes* scrapes = scrapes_.get();
+  const sim::MetricsRegistry* registry = &metrics_;
+  sampler_->add_observer([scrapes, registry](sim::Time now) { scrapes->on_sample(now, *registry); });
+  if (data_plane_) {
+    data_plane_->traffic->set_booking_listener(
+        [scrapes](std::uint32_t backend, sim::Time from, sim::Time to, const models::BackendTotals& counts) {
+          scrapes->on_booking(backend, from, to, counts);
+        });
+  }
+}
+
 void Pipeline::run(const std::function<void(double fraction_done)>& progress) {
   const sim::Time end = sim::Time::zero() + scenario_.duration;
   sim::RunOutcome outcome = sim::RunOutcome::reached_end;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/metric_scrapes.h"
 #include "app/scenario.h"
 #include "models/api_server.h"
 #include "models/controller_manager.h"
@@ -70,6 +71,12 @@ class Pipeline {
   // Runs to the scenario's end, calling `progress` (if any) with the share of
   // virtual time done; throws InputError when the event bound is hit.
   void run(const std::function<void(double fraction_done)>& progress = {});
+  // Before run(): also record what a Prometheus scraping every `interval`
+  // would store (metrics.om). The interval must be a whole number of
+  // time-series samples (InputError otherwise). Changes nothing in the run.
+  void record_scrapes(sim::Duration interval);
+  // Null unless record_scrapes() was called.
+  const MetricScrapes* scrapes() const { return scrapes_.get(); }
 
   const Scenario& scenario() const { return scenario_; }
   const sim::Simulator& simulator() const { return simulator_; }
@@ -100,6 +107,7 @@ class Pipeline {
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;
   std::unique_ptr<DataPlane> data_plane_;
   std::unique_ptr<sim::TimeSeriesSampler> sampler_;
+  std::unique_ptr<MetricScrapes> scrapes_;
   sim::SpanRecorder spans_;
 };
 

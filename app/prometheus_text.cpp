@@ -28,7 +28,7 @@ std::string escape(std::string_view s, bool quote) {
   return out;
 }
 
-std::string label_text(const sim::Labels& labels, const char* extra_name = nullptr, const std::string& extra = {}) {
+std::string label_text(const sim::Labels& labels, const char* extra_name, const std::string& extra) {
   if (labels.pairs().empty() && extra_name == nullptr) return {};
   std::string out = "{";
   bool first = true;
@@ -58,6 +58,10 @@ const char* type_name(sim::MetricType t) {
 
 }  // namespace
 
+std::string prometheus_labels(const sim::Labels& labels, const char* extra_name, const std::string& extra) {
+  return label_text(labels, extra_name, extra);
+}
+
 std::string prometheus_float(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -81,10 +85,10 @@ std::string prometheus_text(const sim::MetricsRegistry& registry) {
     out += "# HELP " + name + " " + escape(family.help, false) + "\n";
     out += "# TYPE " + name + " " + type_name(family.type) + "\n";
     for (const auto& [labels, c] : family.counters) {
-      out += name + label_text(labels) + " " + prometheus_float(c->value()) + "\n";
+      out += name + label_text(labels, nullptr, {}) + " " + prometheus_float(c->value()) + "\n";
     }
     for (const auto& [labels, g] : family.gauges) {
-      out += name + label_text(labels) + " " + prometheus_float(g->value()) + "\n";
+      out += name + label_text(labels, nullptr, {}) + " " + prometheus_float(g->value()) + "\n";
     }
     for (const auto& [labels, h] : family.histograms) {
       const auto& bounds = h->upper_bounds();
@@ -94,8 +98,9 @@ std::string prometheus_text(const sim::MetricsRegistry& registry) {
       }
       out += name + "_bucket" + label_text(labels, "le", "+Inf") + " " +
              prometheus_float(static_cast<double>(h->count())) + "\n";
-      out += name + "_sum" + label_text(labels) + " " + prometheus_float(h->sum()) + "\n";
-      out += name + "_count" + label_text(labels) + " " + prometheus_float(static_cast<double>(h->count())) + "\n";
+      out += name + "_sum" + label_text(labels, nullptr, {}) + " " + prometheus_float(h->sum()) + "\n";
+      out += name + "_count" + label_text(labels, nullptr, {}) + " " +
+             prometheus_float(static_cast<double>(h->count())) + "\n";
     }
   }
   return out;

@@ -67,6 +67,7 @@ class ApiServer {
  public:
   ApiServer(sim::Simulator& simulator, sim::MetricsRegistry& metrics, std::uint64_t seed,
             std::string cluster, ApiServerConfig config);
+  const std::string& cluster() const { return cluster_; }
 
   // Steady-state objects present at the start: no request, no watch event.
   void seed_service(const Service& service);

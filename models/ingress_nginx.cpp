@@ -54,11 +54,21 @@ IngressNginx::IngressNginx(sim::Simulator& simulator, sim::MetricsRegistry& metr
   for (auto& w : workers_) {
     w.tick_phase = sim::Duration::nanoseconds(rng_.uniform_int(0, config_.lua_sync_interval.ns() - 1));
   }
+  // controller.go: `success` is a CounterVec over the constLabels (exposed
+  // without a _total suffix), config_last_reload_successful a gauge.
+  const sim::Labels labels = ingress_controller_labels(access.cluster());
   reload_success_ = &metrics.counter("nginx_ingress_controller_success",
-                                     "Cumulative number of Ingress controller reload operations");
+                                     "Cumulative number of Ingress controller reload operations", labels);
   last_reload_ok_ = &metrics.gauge("nginx_ingress_controller_config_last_reload_successful",
-                                   "Whether the last configuration reload attempt was successful");
+                                   "Whether the last configuration reload attempt was successful", labels);
   last_reload_ok_->set(1);
+}
+
+sim::Labels ingress_controller_labels(const std::string& cluster) {
+  return {{"cluster", cluster},
+          {"controller_class", "k8s.io/ingress-nginx"},
+          {"controller_namespace", "ingress-nginx"},
+          {"controller_pod", "ingress-nginx-controller-0"}};
 }
 
 IngressNginx::~IngressNginx() = default;

@@ -54,6 +54,13 @@ struct IngressSync {
   std::uint32_t changed_backends = 0;
 };
 
+// The labels every series of the controller pod carries: the constLabels
+// controller_namespace, controller_class and controller_pod of ingress-nginx
+// internal/ingress/metric/collectors/controller.go and socket.go (the
+// chart's namespace, a fixed pod name, the --controller-class default), plus the
+// `cluster` label the scraping Prometheus adds.
+sim::Labels ingress_controller_labels(const std::string& cluster);
+
 class IngressNginx {
  public:
   IngressNginx(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& access, Traffic& traffic,

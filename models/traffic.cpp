@@ -310,7 +310,16 @@ void Traffic::on_retry_flows(std::uint32_t backend) {
 
 bool Traffic::accounting() const { return started_ && !finished_ && sim_.now() < until_; }
 
-void Traffic::record(std::uint32_t backend, const Counts& c) {
+void Traffic::record(std::uint32_t backend, const Counts& c, sim::Time from) {
+  if (booking_listener_) {
+    BackendTotals booked;
+    booked.requests = c.requests;
+    booked.requests_502 = c.r502;
+    booked.requests_503 = c.r503;
+    booked.requests_504 = c.r504;
+    booked.ok = c.requests - c.r502 - c.r503 - c.r504;
+    booking_listener_(backend, from, std::max(from, std::min(sim_.now(), until_)), booked);
+  }
   BackendTotals& t = totals_[backend];
   t.requests += c.requests;
   t.requests_502 += c.r502;
@@ -340,6 +349,7 @@ void Traffic::flush(std::uint32_t backend) {
   const sim::Time end = std::min(sim_.now(), until_);
   if (end <= b.segment_start) return;
   const double dt = (end - b.segment_start).seconds_f();
+  const sim::Time from = b.segment_start;
   b.segment_start = end;
   if (b.rate <= 0) return;
   const double mean = b.rate / workers_ * dt;
@@ -377,7 +387,7 @@ void Traffic::flush(std::uint32_t backend) {
     total.r504 += static_cast<double>(c.r504);
     total.r502 += static_cast<double>(c.r502);
   }
-  record(backend, total);
+  record(backend, total, from);
 }
 
 // Recomputes the backend's failing flows, failure probability and window from
@@ -583,7 +593,7 @@ void Traffic::run_exact(std::uint32_t backend, std::size_t worker, int tries) {
   c.requests = 1;
   if (w.ips.empty()) {
     c.r503 = 1;
-    record(backend, c);
+    record(backend, c, sim_.now());
     return;
   }
   for (int attempt = 1; attempt <= tries; ++attempt) {
@@ -604,7 +614,7 @@ void Traffic::run_exact(std::uint32_t backend, std::size_t worker, int tries) {
       return;  // in flight: booked at its last attempt
     }
   }
-  record(backend, c);
+  record(backend, c, sim_.now());
 }
 
 void Traffic::finish() {

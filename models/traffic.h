@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -115,6 +116,14 @@ class Traffic {
   // configured behaviour (or `behavior`). IPs never come back.
   void set_ip_dead(PodIp ip);
   void set_ip_dead(PodIp ip, DeadIpBehavior behavior);
+
+  // Called with every booking of counted requests: the requests of backend
+  // that arrived in [from, to] (fluid: one segment between change points,
+  // spread evenly over it; exact: one request, from == to). Reads only: the
+  // run is the same with or without a listener (a metrics scrape follows it).
+  using BookingListener =
+      std::function<void(std::uint32_t backend, sim::Time from, sim::Time to, const BackendTotals& counts)>;
+  void set_booking_listener(BookingListener listener) { booking_listener_ = std::move(listener); }
 
   void start(sim::Time until);  // begin generating/accounting at now
   void finish();                // at the end time: close open windows, flush fluid accounting
@@ -228,7 +237,7 @@ class Traffic {
   void integrate();  // books the expected counts up to now
   double integrated(double booked, double rate) const;  // booked + rate · (now − integrated_at_)
   void update_window(std::uint32_t backend);
-  void record(std::uint32_t backend, const Counts& c);
+  void record(std::uint32_t backend, const Counts& c, sim::Time from);  // booked now: [from, now]
   void arrive(std::uint32_t backend);
   void schedule_arrival(std::uint32_t backend);
 
@@ -253,6 +262,8 @@ class Traffic {
   bool started_ = false;
   bool finished_ = false;
   sim::Time until_ = sim::Time::max();
+
+  BookingListener booking_listener_;
 
   round_robin::RetryRule rule_;
   // Scratch of the O(n) closed forms (reused, never shrunk).

@@ -19,26 +19,30 @@ double seconds_since(sim::Time now, std::int64_t start_ns) { return go_seconds(n
 
 }  // namespace
 
-WorkQueue::WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, const std::string& name,
-                     std::size_t key_space, ControllerRateLimiter::Config limiter)
+WorkQueue::WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, const std::string& cluster,
+                     const std::string& name, std::size_t key_space, ControllerRateLimiter::Config limiter)
     : sim_(simulator),
+      cluster_(cluster),
       name_(name),
       last_idle_ns_(simulator.now().ns()),
       limiter_(limiter, simulator.now(), key_space),
       keys_(key_space),
-      // Names, help texts and the single label `name` as component-base
-      // v0.17.3 metrics/prometheus/workqueue/metrics.go registers them.
-      depth_gauge_(metrics.gauge("workqueue_depth", "Current depth of workqueue", {{"name", name}})),
+      // Names, help texts and the label `name` as component-base v0.17.3
+      // metrics/prometheus/workqueue/metrics.go registers them, plus the
+      // `cluster` label a multi-cluster Prometheus adds by target (the
+      // queues of several clusters never share a series).
+      depth_gauge_(
+          metrics.gauge("workqueue_depth", "Current depth of workqueue", {{"cluster", cluster}, {"name", name}})),
       adds_counter_(metrics.counter("workqueue_adds_total", "Total number of adds handled by workqueue",
-                                    {{"name", name}})),
+                                    {{"cluster", cluster}, {"name", name}})),
       queue_duration_(metrics.histogram("workqueue_queue_duration_seconds",
                                         "How long in seconds an item stays in workqueue before being requested.",
-                                        duration_buckets(), {{"name", name}})),
+                                        duration_buckets(), {{"cluster", cluster}, {"name", name}})),
       work_duration_(metrics.histogram("workqueue_work_duration_seconds",
                                        "How long in seconds processing an item from workqueue takes.",
-                                       duration_buckets(), {{"name", name}})),
+                                       duration_buckets(), {{"cluster", cluster}, {"name", name}})),
       retries_counter_(metrics.counter("workqueue_retries_total", "Total number of retries handled by workqueue",
-                                       {{"name", name}})) {
+                                       {{"cluster", cluster}, {"name", name}})) {
   // Keys are uint32 and must stay representable.
   if (key_space > std::size_t{std::numeric_limits<Key>::max()} + 1) {
     throw std::invalid_argument("work queue key space exceeds uint32 keys");

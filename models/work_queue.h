@@ -32,8 +32,9 @@ class WorkQueue {
  public:
   // The simulator and the registry must outlive the queue (pending add_after
   // timers capture `this` and are cancelled by the destructor).
-  WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, const std::string& name,
-            std::size_t key_space, ControllerRateLimiter::Config limiter = {});
+  // `cluster` and `name` label its workqueue_* series.
+  WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, const std::string& cluster,
+            const std::string& name, std::size_t key_space, ControllerRateLimiter::Config limiter = {});
   ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
@@ -89,6 +90,7 @@ class WorkQueue {
   std::int64_t depth() const { return depth_; }  // = workqueue_depth
   const ControllerRateLimiter& limiter() const { return limiter_; }
   const std::string& name() const { return name_; }
+  const std::string& cluster() const { return cluster_; }
 
  private:
   static constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
@@ -107,6 +109,7 @@ class WorkQueue {
   void on_timer(Key key);
 
   sim::Simulator& sim_;
+  std::string cluster_;
   std::string name_;
   std::int64_t last_idle_ns_;
   ControllerRateLimiter limiter_;

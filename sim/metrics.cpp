@@ -11,6 +11,18 @@ Labels::Labels(std::initializer_list<std::pair<std::string, std::string>> pairs)
   std::sort(pairs_.begin(), pairs_.end());
 }
 
+Labels Labels::with(const std::string& name, const std::string& value) const {
+  Labels out = *this;
+  const auto it = std::lower_bound(out.pairs_.begin(), out.pairs_.end(), name,
+                                   [](const auto& pair, const std::string& n) { return pair.first < n; });
+  if (it != out.pairs_.end() && it->first == name) {
+    it->second = value;
+  } else {
+    out.pairs_.insert(it, {name, value});
+  }
+  return out;
+}
+
 void Counter::inc(double amount) {
   assert(amount >= 0 && "counters only go up");
   value_ += amount;

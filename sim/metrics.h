@@ -20,6 +20,8 @@ class Labels {
   Labels() = default;
   Labels(std::initializer_list<std::pair<std::string, std::string>> pairs);
   const std::vector<std::pair<std::string, std::string>>& pairs() const { return pairs_; }
+  // These labels and `name`=`value` (replacing a label of that name).
+  Labels with(const std::string& name, const std::string& value) const;
   friend auto operator<=>(const Labels&, const Labels&) = default;
   friend bool operator==(const Labels&, const Labels&) = default;
 

@@ -18,6 +18,8 @@ void TimeSeriesSampler::add_series(std::string name, Kind kind, std::function<do
   values_.emplace_back();
 }
 
+void TimeSeriesSampler::add_observer(std::function<void(Time)> observer) { observers_.push_back(std::move(observer)); }
+
 void TimeSeriesSampler::start(Time from, Time until) {
   if (started_) throw std::logic_error("sampler started twice");
   started_ = true;
@@ -33,6 +35,7 @@ void TimeSeriesSampler::sample() {
     values_[i].push_back(kinds_[i] == Kind::level ? raw : raw - last_raw_[i]);
     last_raw_[i] = raw;
   }
+  for (const auto& observer : observers_) observer(simulator_.now());
   if (simulator_.now() + interval_ <= until_) {
     simulator_.schedule_after(interval_, [this] { sample(); });
   }

@@ -21,6 +21,9 @@ class TimeSeriesSampler {
 
   // Adds a column; must be called before start().
   void add_series(std::string name, Kind kind, std::function<double()> probe);
+  // Called after every sample with its time; may be added at any time (it
+  // schedules nothing: a reader of the state, such as a metrics scrape).
+  void add_observer(std::function<void(Time)> observer);
   // Takes a sample at `from` and then every interval while time <= `until`.
   void start(Time from, Time until);
 
@@ -40,6 +43,7 @@ class TimeSeriesSampler {
   std::vector<std::string> names_;
   std::vector<Kind> kinds_;
   std::vector<std::function<double()>> probes_;
+  std::vector<std::function<void(Time)>> observers_;
   std::vector<double> last_raw_;
   std::vector<Time> times_;
   std::vector<std::vector<double>> values_;

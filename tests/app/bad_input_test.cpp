@@ -161,6 +161,24 @@ TEST_CASE("durations need units and must fit in int64 nanoseconds") {
   expect_bad_input(s, "--duration 2500000h", "--duration 2500000h0m0s exceeds the limit of 8784h (366 days)");
 }
 
+TEST_CASE("metrics.om flags are checked before the run, its size after it, and nothing is written") {
+  Scratch s;
+  expect_bad_input(s, "--duration 1m --epoch 2021-13-01T00:00:00Z", "--epoch 2021-13-01T00:00:00Z: give UTC as");
+  expect_bad_input(s, "--duration 1m --epoch -1", "--epoch -1");
+  expect_bad_input(s, "--duration 1m --scrape-interval 0s", "--scrape-interval 0s: must be > 0");
+  expect_bad_input(s, "--duration 1m --scrape-interval 15", "--scrape-interval");
+  // The time series samples every second: a scrape must fall on a sample.
+  expect_bad_input(s, "--duration 1m --scrape-interval 1500ms", "multiple of the time-series sample interval");
+  expect_bad_input(s, "--duration 1m --metrics-services some",
+                   "--metrics-services some: give failing, rollouts or all");
+  // 12,989 Services x 5,761 scrapes of a day: beyond 20 million samples.
+  expect_bad_input(s, "--metrics-services all", "metrics.om would hold");
+  // Without --out there is no metrics.om to shape.
+  const auto r = run_epsim("run --duration 1m --scrape-interval 30s");
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("--scrape-interval requires --out") != std::string::npos);
+}
+
 TEST_CASE("sizes beyond the documented limits are refused with the limit before any allocation") {
   Scratch s;
   expect_bad_scenario(s, "name: t\nclusters:\n  - name: idc\n    services: [{count: 1000000000}]\n",

@@ -407,7 +407,7 @@ TEST_CASE("epsim run --out writes every report file") {
   CHECK(r.err.rfind("epsim: wrote ", 0) == 0);  // the list of what it wrote, nothing else
   CHECK(r.err.find("error") == std::string::npos);
   CHECK(files_in(dir) ==
-        std::vector<std::string>{"charts.svg", "metrics.prom", "report.html", "report.json", "timeseries.csv",
+        std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "report.html", "report.json", "timeseries.csv",
                                  "trace.json"});
 
   // report.json is what --format json prints; only wall_s may differ from another run.
@@ -436,6 +436,10 @@ TEST_CASE("epsim run --out writes every report file") {
   const std::string prom = epsim::test::read_file(dir + "/metrics.prom");
   CHECK(prom.find("# TYPE workqueue_depth gauge") != std::string::npos);
   CHECK(prom.find("le=\"+Inf\"") != std::string::npos);
+  const std::string om = epsim::test::read_file(dir + "/metrics.om");
+  CHECK(om.find("# TYPE nginx_ingress_controller_requests unknown\n") != std::string::npos);
+  CHECK(om.size() >= 6);
+  CHECK(om.substr(om.size() - 6) == "# EOF\n");
   const auto trace = nlohmann::json::parse(epsim::test::read_file(dir + "/trace.json"));
   CHECK(trace["traceEvents"].size() > 2);
   const std::string svg = epsim::test::read_file(dir + "/charts.svg");
@@ -446,7 +450,7 @@ TEST_CASE("epsim run --out writes every report file") {
   // Same seed, same files (report.json aside, which carries wall_s).
   const std::string dir2 = temp_dir("run2");
   REQUIRE(epsim::test::run_epsim("run --out " + dir2).exit_code == 0);
-  for (const char* f : {"timeseries.csv", "metrics.prom", "trace.json", "charts.svg", "report.html"}) {
+  for (const char* f : {"timeseries.csv", "metrics.prom", "metrics.om", "trace.json", "charts.svg", "report.html"}) {
     CHECK_MESSAGE(epsim::test::read_file(dir + "/" + f) == epsim::test::read_file(dir2 + "/" + f), f);
   }
   fs::remove_all(temp_dir("run"));
@@ -488,7 +492,7 @@ TEST_CASE("--out refuses a non-empty directory without epsim output unless --for
   const auto sweep = epsim::test::run_epsim("sweep --duration 1m --vary kube-api-qps=20 --out " + dir);
   CHECK(sweep.exit_code == 2);
   REQUIRE(epsim::test::run_epsim("run --duration 1m --force --out " + dir).exit_code == 0);
-  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.prom", "notes.txt", "report.html",
+  CHECK(files_in(dir) == std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "notes.txt", "report.html",
                                                   "report.json", "timeseries.csv", "trace.json"});
   // Now it holds epsim output: no --force needed, and the user's file stays.
   CHECK(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
@@ -511,7 +515,7 @@ TEST_CASE("a failed --out write leaves the earlier run's files as they were") {
   CHECK(epsim::test::read_file(dir + "/report.json") == report);
   CHECK(epsim::test::read_file(dir + "/timeseries.csv") == csv);
   CHECK(files_in(dir) ==
-        std::vector<std::string>{"charts.svg", "metrics.prom", "report.html", "report.json", "timeseries.csv",
+        std::vector<std::string>{"charts.svg", "metrics.om", "metrics.prom", "report.html", "report.json", "timeseries.csv",
                                  "trace.json"});
 
   // In the library: an earlier file is kept under a backup name while the
@@ -565,7 +569,7 @@ TEST_CASE("temp files of a killed run are removed: by the signal, or at the next
   std::ofstream(dir + "/report.json") << "{}\n";  // an earlier run's
   REQUIRE(epsim::test::run_epsim("run --duration 1m --out " + dir).exit_code == 0);
   // Ours are gone; a name epsim does not write is not touched.
-  CHECK(files_in(dir) == std::vector<std::string>{".notes.txt.tmp.AbC123", "charts.svg", "metrics.prom",
+  CHECK(files_in(dir) == std::vector<std::string>{".notes.txt.tmp.AbC123", "charts.svg", "metrics.om", "metrics.prom",
                                                   "report.html", "report.json", "timeseries.csv", "trace.json"});
   fs::remove_all(dir);
 

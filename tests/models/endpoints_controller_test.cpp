@@ -106,7 +106,7 @@ TEST_CASE("the 1.17.3 headless label bug makes a resync PUT every headless Servi
   REQUIRE(e.finished);
   const double duration_s = (e.ended - e.at).seconds_f();
   CHECK(duration_s == doctest::Approx(648.5 + 0.01).epsilon(0.002));
-  CHECK(c.metrics.value("workqueue_adds_total", {{"name", "endpoint"}}) >= 1300);
+  CHECK(c.metrics.value("workqueue_adds_total", {{"cluster", "idc"}, {"name", "endpoint"}}) >= 1300);
 }
 
 TEST_CASE("with the fix (1.17.13) a resync enqueues every Service but PUTs none") {

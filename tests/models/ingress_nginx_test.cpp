@@ -120,7 +120,7 @@ TEST_CASE(
   // build (20 ms + 4 x 10 us) + reload (200 ms + 4 x 100 us).
   CHECK(s.applied_at == s.read_at + Duration::microseconds(20'040 + 200'400));
   CHECK(b.ingress->reloads() == 1);
-  CHECK(b.metrics.value("nginx_ingress_controller_success") == 1);
+  CHECK(b.metrics.value("nginx_ingress_controller_success", ingress_controller_labels("access")) == 1);
   CHECK(b.ingress->worker_pickup(0, 1) == s.applied_at + Duration::seconds(10));
   for (int w = 1; w < 4; ++w) CHECK(b.ingress->worker_pickup(w, 1) == s.applied_at);
 }

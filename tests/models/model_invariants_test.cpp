@@ -181,13 +181,13 @@ TEST_CASE("an informer listed while watch events are in flight does not get them
 TEST_CASE("a workqueue that goes away takes its keys out of workqueue_depth") {
   Simulator sim;
   MetricsRegistry metrics;
-  const Labels labels{{"name", "endpoint"}};
+  const Labels labels{{"cluster", "idc"}, {"name", "endpoint"}};
   {
-    WorkQueue first(sim, metrics, "endpoint", 10);
+    WorkQueue first(sim, metrics, "idc", "endpoint", 10);
     first.add(1);
     first.add(2);
     CHECK(metrics.value("workqueue_depth", labels) == 2);
-    WorkQueue second(sim, metrics, "endpoint", 10);  // the next leadership term's queue
+    WorkQueue second(sim, metrics, "idc", "endpoint", 10);  // the next leadership term's queue
     second.add(3);
     CHECK(metrics.value("workqueue_depth", labels) == 3);
   }
@@ -198,7 +198,7 @@ TEST_CASE("a workqueue that goes away takes its keys out of workqueue_depth") {
 TEST_CASE("a workqueue knows when its current busy spell began") {
   Simulator sim;
   MetricsRegistry metrics;
-  WorkQueue q(sim, metrics, "endpoint", 10);
+  WorkQueue q(sim, metrics, "idc", "endpoint", 10);
   CHECK(q.last_idle_at() == Time::zero());
   sim.run_until(Time::zero() + Duration::seconds(5));
   CHECK(q.last_idle_at() == Time::zero() + Duration::seconds(5));  // idle: now

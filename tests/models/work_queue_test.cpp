@@ -39,14 +39,14 @@ std::vector<Key> drain(WorkQueue& q) {
 }
 
 const Histogram& histogram(const MetricsRegistry& m, const std::string& name, const std::string& queue) {
-  return *m.families().at(name).histograms.at(Labels{{"name", queue}});
+  return *m.families().at(name).histograms.at(Labels{{"cluster", "idc"}, {"name", queue}});
 }
 
 struct Fixture {
   Simulator sim;
   MetricsRegistry metrics;
-  WorkQueue q{sim, metrics, "test", 16};
-  double value(const std::string& name) const { return metrics.value(name, {{"name", "test"}}); }
+  WorkQueue q{sim, metrics, "idc", "test", 16};
+  double value(const std::string& name) const { return metrics.value(name, {{"cluster", "idc"}, {"name", "test"}}); }
 };
 
 }  // namespace
@@ -208,8 +208,8 @@ TEST_CASE("work queue add_rate_limited uses the configured limiter") {
   config.max = ms(3);
   config.bucket_qps = 1;
   config.bucket_burst = 1;
-  WorkQueue q(sim, metrics, "custom", 4);
-  WorkQueue limited(sim, metrics, "limited", 4, config);
+  WorkQueue q(sim, metrics, "idc", "custom", 4);
+  WorkQueue limited(sim, metrics, "idc", "limited", 4, config);
   limited.add_rate_limited(0);
   CHECK(limited.ready_at(0) == at_ms(1));
   limited.add_rate_limited(1);  // bucket empty: 1 s
@@ -268,11 +268,11 @@ TEST_CASE("work queue metrics after a scripted sequence") {
   CHECK(worked.cumulative_count(6) == 2);  // 3 and 4 ms
   CHECK(worked.cumulative_count(7) == 3);  // 15 ms
 
-  // Every series carries exactly the label name="test" and has the right type.
+  // Every series carries exactly the labels cluster="idc", name="test" and has the right type.
   CHECK(f.metrics.families().at("workqueue_depth").type == epsim::sim::MetricType::gauge);
   CHECK(f.metrics.families().at("workqueue_adds_total").type == epsim::sim::MetricType::counter);
   CHECK(f.metrics.families().at("workqueue_retries_total").type == epsim::sim::MetricType::counter);
-  CHECK(f.metrics.families().at("workqueue_depth").gauges.count(Labels{{"name", "test"}}) == 1);
+  CHECK(f.metrics.families().at("workqueue_depth").gauges.count(Labels{{"cluster", "idc"}, {"name", "test"}}) == 1);
 }
 
 TEST_CASE("work queue calls on_item_available for every append") {
@@ -346,7 +346,7 @@ TEST_CASE("work queue cancels its pending timers when destroyed") {
   Simulator sim;
   MetricsRegistry metrics;
   {
-    WorkQueue q(sim, metrics, "short", 4);
+    WorkQueue q(sim, metrics, "idc", "short", 4);
     q.add_after(1, ms(5));
     q.add_after(2, ms(6));
     CHECK(sim.pending() == 2);
@@ -359,7 +359,7 @@ TEST_CASE("work queue handles a million keys") {
   Simulator sim;
   MetricsRegistry metrics;
   constexpr std::size_t kKeys = 1'000'000;
-  WorkQueue q(sim, metrics, "big", kKeys);
+  WorkQueue q(sim, metrics, "idc", "big", kKeys);
   for (Key k = 0; k < kKeys; k += 7) q.add(kKeys - 1 - k);
   q.add_after(kKeys - 1, ms(1));
   CHECK(q.len() == (kKeys + 6) / 7);
