@@ -16,6 +16,7 @@
 #include "models/client_worker_pool.h"
 #include "models/controller_switches.h"
 #include "models/informer.h"
+#include "models/pod_endpoints.h"
 #include "models/stage_log.h"
 #include "models/work_queue.h"
 #include "sim/interval_set.h"
@@ -115,7 +116,7 @@ class EndpointsController : private ClientWorkerPoolListener {
   Informer<Endpoints>* endpoints_ = nullptr;
   std::unique_ptr<ServiceHandler> service_handler_;
   std::unique_ptr<PodHandler> pod_handler_;
-  std::vector<std::vector<PodId>> pods_by_service_;  // the pod lister's index
+  ServicePodIndex pods_by_service_;  // the pod lister's index
   std::unique_ptr<ClientWorkerPool> pool_;
 
   // TriggerTimeTracker (pkg/controller/util/endpoint/trigger_time_tracker.go)
