@@ -32,6 +32,7 @@ struct Setup {
   // Seed every selector Service's slice with no endpoints before the start,
   // so that the first sync of each writes one.
   bool stale_slices = false;
+  bool target_ref_rv_compare = true;
 };
 
 struct Cluster {
@@ -66,6 +67,7 @@ struct Cluster {
     c.endpoint_slice_controller = s.slices;
     c.endpoint_slices.kube_api_qps = s.slice_qps;
     c.endpoint_slices.kube_api_burst = s.slice_burst;
+    c.endpoint_slices.target_ref_resource_version_compare = s.target_ref_rv_compare;
     cm = std::make_unique<ControllerManager>(sim, metrics, *api, 1, "idc", c, s.services);
     cm->start_steady(Time::zero());
   }
@@ -228,4 +230,24 @@ TEST_CASE("a leader change gives the EndpointSlice controller a new term that re
   CHECK(c.slices().writes_total() == 0);
   CHECK(c.slices().pool().queue().idle());
   CHECK(c.cm->endpoint_slice_informer()->size() == 3);
+}
+
+TEST_CASE("RV-only pod updates are ignored at event time but make the next resync write slices until #108078") {
+  // 20 Services, 40 pods, 2 RV-only updates per pod per hour for 50 min: a
+  // Service sees none with probability exp(-2 · 2 · 50/60) ≈ 0.036, so about
+  // 19 of the 20 have a pod whose TargetRef RV moved by the resync at 60 min.
+  for (const bool compare : {true, false}) {
+    CAPTURE(compare);
+    Cluster c(Setup{.services = 20, .headless = 0, .target_ref_rv_compare = compare});
+    c.deployments->start_status_churn(2.0, Time::zero() + Duration::minutes(50));
+    c.run_to(Duration::minutes(55));
+    CHECK(c.slices().writes_total() == 0);
+    c.run_to(Duration::minutes(70));
+    if (compare) {
+      CHECK(c.slices().writes_total() >= 15);
+      CHECK(c.slices().writes_total() <= 20);
+    } else {
+      CHECK(c.slices().writes_total() == 0);
+    }
+  }
 }
