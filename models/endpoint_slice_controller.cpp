@@ -18,47 +18,24 @@ class EndpointSliceController::ServiceHandler : public InformerHandler<Service> 
   EndpointSliceController& c_;
 };
 
-// addPod / updatePod / deletePod (release-1.19): the Services of the pod are
-// queued with AddAfter(endpointSliceUpdatesBatchPeriod); an update only when
-// GetServicesToUpdateOnPodChange(…, podEndpointChanged) says so.
-class EndpointSliceController::PodHandler : public InformerHandler<Pod> {
- public:
-  explicit PodHandler(EndpointSliceController& c) : c_(c) {}
-  void on_add(const Pod& p) override {
-    c_.pods_by_service_.add(p);
-    c_.enqueue_after_batch_period(p.service);
-  }
-  void on_update(const Pod& old_pod, const Pod& pod) override {
-    if (pod_update_changes_endpoints(old_pod, pod)) c_.enqueue_after_batch_period(pod.service);
-  }
-  void on_delete(const Pod& p) override {
-    c_.pods_by_service_.remove(p);
-    c_.enqueue_after_batch_period(p.service);
-  }
-
- private:
-  EndpointSliceController& c_;
-};
-
 EndpointSliceController::EndpointSliceController(sim::Simulator& simulator, sim::MetricsRegistry& metrics,
                                                  ApiServer& api, EndpointSliceControllerConfig config,
                                                  std::size_t service_space)
     : config_(config),
       service_handler_(std::make_unique<ServiceHandler>(*this)),
-      pod_handler_(std::make_unique<PodHandler>(*this)),
-      pods_by_service_(service_space) {
+      pods_by_service_(service_space, [this](ServiceId id) { enqueue_after_batch_period(id); }) {
   if (config_.concurrent_service_endpoint_syncs < 1) {
     throw std::invalid_argument("concurrent service endpoint syncs must be >= 1");
   }
-  ClientWorkerPoolConfig pool;
-  pool.queue_name = "endpoint_slice";
-  pool.user_agent = "endpointslice-controller";
-  pool.workers = config_.concurrent_service_endpoint_syncs;
-  pool.kube_api_qps = config_.kube_api_qps;
-  pool.kube_api_burst = config_.kube_api_burst;
-  pool.max_retries = config_.max_retries;
-  pool.client_max_retry_after = config_.client_max_retry_after;
-  pool.endpoint_slices = true;
+  ClientWorkerPoolConfig pool{.queue_name = "endpoint_slice",
+                              .user_agent = "endpointslice-controller",
+                              .workers = config_.concurrent_service_endpoint_syncs,
+                              .kube_api_qps = config_.kube_api_qps,
+                              .kube_api_burst = config_.kube_api_burst,
+                              .max_retries = config_.max_retries,
+                              .client_max_retry_after = config_.client_max_retry_after,
+                              .endpoint_slices = true,
+                              .rest_client_metrics_cluster = {}};
   pool_ = std::make_unique<ClientWorkerPool>(simulator, metrics, api, std::move(pool), service_space,
                                              [this](Key key) { return sync_service(key); });
 }
@@ -70,7 +47,9 @@ void EndpointSliceController::attach(Informer<Service>& services, Informer<Pod>&
   pods_ = &pods;
   slices_ = &slices;
   services.add_handler(service_handler_.get());
-  pods.add_handler(pod_handler_.get());
+  // Pod handlers (release-1.19 addPod/updatePod/deletePod): the index queues
+  // the pod's Service with AddAfter(endpointUpdatesBatchPeriod).
+  pods.add_handler(&pods_by_service_);
   // The slice handlers queue a Service only for a slice the endpointSlice
   // tracker does not expect (a change by someone else, #85703); this
   // controller is the only writer of business slices here, and the tracker

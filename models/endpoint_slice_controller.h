@@ -77,7 +77,6 @@ class EndpointSliceController {
 
  private:
   class ServiceHandler;
-  class PodHandler;
 
   void enqueue(ServiceId id) { pool_->queue().add(id); }
   void enqueue_after_batch_period(ServiceId id);
@@ -88,7 +87,6 @@ class EndpointSliceController {
   Informer<Pod>* pods_ = nullptr;
   Informer<Endpoints>* slices_ = nullptr;
   std::unique_ptr<ServiceHandler> service_handler_;
-  std::unique_ptr<PodHandler> pod_handler_;
   ServicePodIndex pods_by_service_;  // the pod lister's index
   std::unique_ptr<ClientWorkerPool> pool_;
 };

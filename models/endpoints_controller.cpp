@@ -6,7 +6,6 @@
 
 namespace epsim::models {
 
-
 // Service handlers (1.17): Add, Update and Delete all enqueue the key with no
 // check at all, so every periodic resync enqueues every Service.
 class EndpointsController::ServiceHandler : public InformerHandler<Service> {
@@ -24,27 +23,6 @@ class EndpointsController::ServiceHandler : public InformerHandler<Service> {
   EndpointsController& c_;
 };
 
-// Pod handlers (1.17 endpoints_controller.go addPod/updatePod/deletePod and
-// controller_utils.go GetServicesToUpdateOnPodChange).
-class EndpointsController::PodHandler : public InformerHandler<Pod> {
- public:
-  explicit PodHandler(EndpointsController& c) : c_(c) {}
-  void on_add(const Pod& p) override {
-    c_.pods_by_service_.add(p);
-    c_.enqueue_pod_services(p);
-  }
-  void on_update(const Pod& old_pod, const Pod& pod) override {
-    if (pod_update_changes_endpoints(old_pod, pod)) c_.enqueue_pod_services(pod);
-  }
-  void on_delete(const Pod& p) override {
-    c_.pods_by_service_.remove(p);
-    c_.enqueue_pod_services(p);
-  }
-
- private:
-  EndpointsController& c_;
-};
-
 EndpointsController::EndpointsController(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& api,
                                          const std::string& cluster, EndpointsControllerConfig config,
                                          std::size_t service_space)
@@ -53,8 +31,7 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
       config_(config),
       service_space_(service_space),
       service_handler_(std::make_unique<ServiceHandler>(*this)),
-      pod_handler_(std::make_unique<PodHandler>(*this)),
-      pods_by_service_(service_space),
+      pods_by_service_(service_space, [this](ServiceId id) { enqueue_pod_services(id); }),
       tracker_seen_(service_space, false),
       tracker_last_transition_(service_space) {
   if (config_.concurrent_endpoint_syncs < 1) throw std::invalid_argument("concurrent endpoint syncs must be >= 1");
@@ -82,7 +59,9 @@ void EndpointsController::attach(Informer<Service>& services, Informer<Pod>& pod
   pods_ = &pods;
   endpoints_ = &endpoints;
   services.add_handler(service_handler_.get());
-  pods.add_handler(pod_handler_.get());
+  // Pod handlers (1.17 endpoints_controller.go addPod/updatePod/deletePod):
+  // the index queues the pod's Service.
+  pods.add_handler(&pods_by_service_);
   // 1.17 registers no Endpoints handler: only the lister is used.
 }
 
@@ -110,10 +89,10 @@ void EndpointsController::check_leftover_endpoints(const std::vector<std::uint32
   }
 }
 
-void EndpointsController::enqueue_pod_services(const Pod& pod) {
+void EndpointsController::enqueue_pod_services(ServiceId service) {
   // AddAfter(key, endpointUpdatesBatchPeriod): with 0 an immediate Add that
   // still counts a retry (delaying_queue.go).
-  pool_->queue().add_after(pod.service, config_.endpoint_updates_batch_period);
+  pool_->queue().add_after(service, config_.endpoint_updates_batch_period);
   note_depth();
 }
 

@@ -95,9 +95,8 @@ class EndpointsController : private ClientWorkerPoolListener {
 
  private:
   class ServiceHandler;
-  class PodHandler;
 
-  void enqueue_pod_services(const Pod& pod);
+  void enqueue_pod_services(ServiceId service);
   std::optional<ClientWrite> sync_service(ServiceId id);
   std::optional<sim::Time> trigger_time(ServiceId id, const Service& service);
   void note_depth();
@@ -115,7 +114,6 @@ class EndpointsController : private ClientWorkerPoolListener {
   Informer<Pod>* pods_ = nullptr;
   Informer<Endpoints>* endpoints_ = nullptr;
   std::unique_ptr<ServiceHandler> service_handler_;
-  std::unique_ptr<PodHandler> pod_handler_;
   ServicePodIndex pods_by_service_;  // the pod lister's index
   std::unique_ptr<ClientWorkerPool> pool_;
 

@@ -25,9 +25,19 @@ bool pod_update_changes_endpoints(const Pod& old_pod, const Pod& pod) {
          old_pod.node != pod.node;
 }
 
-void ServicePodIndex::remove(const Pod& pod) {
+void ServicePodIndex::on_add(const Pod& pod) {
+  pods_[pod.service].push_back(pod.id);
+  enqueue_(pod.service);
+}
+
+void ServicePodIndex::on_update(const Pod& old_pod, const Pod& pod) {
+  if (pod_update_changes_endpoints(old_pod, pod)) enqueue_(pod.service);
+}
+
+void ServicePodIndex::on_delete(const Pod& pod) {
   auto& list = pods_[pod.service];
   list.erase(std::remove(list.begin(), list.end(), pod.id), list.end());
+  enqueue_(pod.service);
 }
 
 void ServicePodIndex::clear() {
@@ -37,7 +47,7 @@ void ServicePodIndex::clear() {
 void ServicePodIndex::rebuild(const Informer<Pod>& pods) {
   clear();
   for (std::uint32_t id = 0; id < pods.id_space(); ++id) {
-    if (const Pod* p = pods.get(id)) add(*p);
+    if (const Pod* p = pods.get(id)) pods_[p->service].push_back(p->id);
   }
 }
 

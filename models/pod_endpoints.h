@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <vector>
 
 #include "models/informer.h"
@@ -21,13 +23,17 @@ namespace epsim::models {
 // resourceVersion, #50934).
 bool pod_update_changes_endpoints(const Pod& old_pod, const Pod& pod);
 
-// The pod lister's index of the pods of each Service, in the order the
-// informer delivered them.
-class ServicePodIndex {
+// The pod handler both controllers register (addPod / updatePod / deletePod):
+// it keeps the pod lister's index of the pods of each Service, in the order
+// the informer delivered them, and hands the pod's Service to `enqueue` on an
+// Add, a Delete, or an Update that can change its endpoints.
+class ServicePodIndex : public InformerHandler<Pod> {
  public:
-  explicit ServicePodIndex(std::size_t service_space) : pods_(service_space) {}
-  void add(const Pod& pod) { pods_[pod.service].push_back(pod.id); }
-  void remove(const Pod& pod);
+  ServicePodIndex(std::size_t service_space, std::function<void(ServiceId)> enqueue)
+      : pods_(service_space), enqueue_(std::move(enqueue)) {}
+  void on_add(const Pod& pod) override;
+  void on_update(const Pod& old_pod, const Pod& pod) override;
+  void on_delete(const Pod& pod) override;
   void clear();
   // From the informer cache, in id order (after a silent list).
   void rebuild(const Informer<Pod>& pods);
@@ -35,6 +41,7 @@ class ServicePodIndex {
 
  private:
   std::vector<std::vector<PodId>> pods_;
+  std::function<void(ServiceId)> enqueue_;
 };
 
 // The Service's endpoints from its cached pods: pods without an IP are
