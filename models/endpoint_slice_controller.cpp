@@ -35,6 +35,7 @@ EndpointSliceController::EndpointSliceController(sim::Simulator& simulator, sim:
                               .max_retries = config_.max_retries,
                               .client_max_retry_after = config_.client_max_retry_after,
                               .endpoint_slices = true,
+                              .retry_limiter = {.base = config_.sync_backoff_base, .max = config_.sync_backoff_max},
                               .rest_client_metrics_cluster = {}};
   pool_ = std::make_unique<ClientWorkerPool>(simulator, metrics, api, std::move(pool), service_space,
                                              [this](Key key) { return sync_service(key); });

@@ -39,6 +39,11 @@ struct EndpointSliceControllerConfig {
   int kube_api_burst = 30;                            // kube-controller-manager --kube-api-burst
   sim::Duration endpoint_slice_updates_batch_period;  // --endpointslice-updates-batch-period (0)
   int max_retries = 15;                               // endpointslice_controller.go maxRetries
+  // The queue's retry backoff: defaultSyncBackOff 1 s (PR #89438, 1.19) to
+  // maxSyncBackOff 100 s (raised to 1000 s in 1.26 by PR #112353), with
+  // the default overall bucket of 10 qps / 100.
+  sim::Duration sync_backoff_base = sim::Duration::seconds(1);
+  sim::Duration sync_backoff_max = sim::Duration::seconds(100);
   int client_max_retry_after = 10;                    // client-go rest/request.go maxRetries
   // endpointsEqualBeyondHash compares the TargetRef with its resourceVersion
   // (every release before 1.24, #108078): the same fix as the endpoints

@@ -251,3 +251,40 @@ TEST_CASE("RV-only pod updates are ignored at event time but make the next resyn
     }
   }
 }
+
+TEST_CASE("a sync on a stale slice cache gets 409 Conflict and is retried after the 1 s sync backoff") {
+  // Requests take 10 ms, watch events 100 ms more. Pod 0 turns unready at
+  // 1 s: its event arrives at 1.11 s, the slice update is stored at 1.12 s and
+  // its event arrives at 1.22 s. Pod 1 turns unready at 1.105 s: its event
+  // (1.215 s) makes a sync that still reads the old slice, whose update is
+  // refused at 1.225 s (the precondition RV is stale; 1.19 does not wait for
+  // its cache, #99345). AddRateLimited retries it defaultSyncBackOff = 1 s
+  // later, at 2.225 s, from a fresh cache.
+  Cluster c(Setup{});
+  epsim::test::IgnoreResponses client;
+  const auto unready = [&](PodId id) {
+    Pod pod = *c.api->pod(id);
+    pod.ready = false;
+    pod.ready_transition = c.sim.now();
+    c.api->write_pod(Verb::update, pod, &client, 0, "kubelet", PodUpdate::status);
+  };
+  c.run_to(Duration::seconds(1));
+  unready(kFirstPod);
+  c.run_to(Duration::milliseconds(1105));
+  unready(kFirstPod + 1);
+  c.run_to(Duration::seconds(5));
+
+  const ClientWriteOutcomes& o = c.slices().pool().outcomes();
+  CHECK(o.conflicts == 1);
+  CHECK(o.requeues == 1);
+  CHECK(o.changed == 2);
+  const auto& writes = c.slices().writes().writes_of(0);
+  REQUIRE(writes.size() == 2);
+  CHECK(writes[0].stored == Time::zero() + Duration::milliseconds(1120));
+  CHECK(writes[1].started == Time::zero() + Duration::milliseconds(2225));
+  CHECK(writes[1].ready_ips.empty());
+  const Endpoints* slice = c.api->endpoint_slice(0);
+  REQUIRE(slice != nullptr);
+  CHECK(slice->addresses.empty());
+  CHECK(slice->not_ready_addresses.size() == 2);
+}
