@@ -244,7 +244,7 @@ TEST_CASE("a change that leaves the ready addresses as they were observes nothin
   CHECK(b.proxy->syncs(0).empty());
 }
 
-TEST_CASE("every pending change's trigger time is observed; changes that cancel out are not") {
+TEST_CASE("every pending change's trigger time is observed, but not those of changes that cancel out") {
   KubeProxyConfig c;
   c.nodes = 1;
   c.min_sync_period = Duration::zero();
