@@ -48,9 +48,9 @@ struct KubeProxy::Node {
   std::vector<std::vector<PodIp>> programmed;  // per client: the endpoints the rules list
   std::vector<std::vector<PodIp>> reading;     // per client: what the running sync read
   std::vector<KubeProxySync> syncs;
-  std::vector<std::int32_t> pending_of;      // by ServiceId: index in `pending`, -1 none
-  std::vector<PendingChange> pending;        // since the last run started
-  std::vector<sim::Time> syncing_triggers;   // checked out by the running sync
+  std::vector<std::int32_t> pending_of;     // by ServiceId: index in `pending`, -1 none
+  std::vector<PendingChange> pending;       // since the last run started
+  std::vector<sim::Time> syncing_triggers;  // checked out by the running sync
 };
 
 struct KubeProxy::Client {
@@ -204,8 +204,7 @@ void KubeProxy::track(const Endpoints* previous, const Endpoints* current) {
   }
 }
 
-KubeProxy::PendingChange& KubeProxy::pending_change(Node& node, ServiceId service,
-                                                    const std::vector<PodIp>& previous) {
+KubeProxy::PendingChange& KubeProxy::pending_change(Node& node, ServiceId service, const std::vector<PodIp>& previous) {
   std::int32_t& index = node.pending_of[service];
   if (index < 0) {
     index = static_cast<std::int32_t>(node.pending.size());
@@ -280,8 +279,7 @@ void KubeProxy::run(int n) {
   }
   // endpointsMap.Update checks the tracker's changes and trigger times out.
   for (PendingChange& change : node.pending) {
-    node.syncing_triggers.insert(node.syncing_triggers.end(), change.trigger_times.begin(),
-                                 change.trigger_times.end());
+    node.syncing_triggers.insert(node.syncing_triggers.end(), change.trigger_times.begin(), change.trigger_times.end());
     node.pending_of[change.service] = -1;
     --pending_nodes_[change.service];
   }
