@@ -8,6 +8,7 @@ namespace epsim::app {
 const std::vector<std::string>& scraped_families() {
   static const std::vector<std::string> names = {
       "apiserver_request_total",
+      "kubeproxy_network_programming_duration_seconds",
       "rest_client_request_duration_seconds",
       "rest_client_requests_total",
       "workqueue_adds_total",

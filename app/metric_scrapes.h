@@ -26,6 +26,8 @@ namespace epsim::app {
 //    workqueue_depth, workqueue_adds_total, workqueue_queue_duration_seconds
 //  kubernetes v1.17.3 staging/src/k8s.io/apiserver/pkg/endpoints/metrics/metrics.go:
 //    apiserver_request_total
+//  kubernetes v1.17.3 pkg/proxy/metrics/metrics.go (only where kube-proxy runs):
+//    kubeproxy_network_programming_duration_seconds
 const std::vector<std::string>& scraped_families();
 
 // One series of a registry family over the scrapes, from the first scrape

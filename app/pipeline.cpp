@@ -131,7 +131,7 @@ void Pipeline::wire_dead_ips() {
 
 void Pipeline::build_kube_proxy(ClusterRuntime& c) {
   const ClusterSpec& spec = *c.spec;
-  c.kube_proxy = std::make_unique<models::KubeProxy>(simulator_, *c.api, scenario_.seed, spec.name,
+  c.kube_proxy = std::make_unique<models::KubeProxy>(simulator_, *c.api, metrics_, scenario_.seed, spec.name,
                                                      resolve_kube_proxy(spec), c.service_names.size());
   models::ServiceId id = 0;
   for (const ServiceGroupSpec& g : spec.services) {

@@ -18,6 +18,26 @@ std::optional<KubeProxyPreset> kube_proxy_preset(const std::string& version) {
   return p;
 }
 
+const std::vector<double>& network_programming_buckets() {
+  static const std::vector<double> bounds = [] {
+    std::vector<double> b{0, 0.25, 0.5};
+    for (int s = 1; s <= 59; ++s) b.push_back(s);
+    for (int s = 60; s <= 115; s += 5) b.push_back(s);
+    for (int s = 120; s <= 300; s += 30) b.push_back(s);
+    return b;
+  }();
+  return bounds;
+}
+
+// One Service's entry in a node's change tracker (pkg/proxy/endpoints.go
+// EndpointChangeTracker: items and lastChangeTriggerTimes, keyed by the
+// Service's namespaced name).
+struct KubeProxy::PendingChange {
+  ServiceId service = 0;
+  std::vector<PodIp> previous;  // the ready addresses the node's rules list (endpointsChange.previous)
+  std::vector<sim::Time> trigger_times;
+};
+
 struct KubeProxy::Node {
   std::unique_ptr<TokenBucket> limiter;  // null: --iptables-min-sync-period 0 (nullLimiter)
   sim::Time last_run;                    // when the last run returned (bfr.lastRun)
@@ -28,6 +48,9 @@ struct KubeProxy::Node {
   std::vector<std::vector<PodIp>> programmed;  // per client: the endpoints the rules list
   std::vector<std::vector<PodIp>> reading;     // per client: what the running sync read
   std::vector<KubeProxySync> syncs;
+  std::vector<std::int32_t> pending_of;     // by ServiceId: index in `pending`, -1 none
+  std::vector<PendingChange> pending;       // since the last run started
+  std::vector<sim::Time> syncing_triggers;  // checked out by the running sync
 };
 
 struct KubeProxy::Client {
@@ -43,21 +66,29 @@ struct KubeProxy::Client {
 // proxier.go OnEndpointsUpdate / OnEndpointSliceUpdate: the change tracker
 // keeps only real changes of the endpoints map, and Run() follows one.
 // Ready addresses only (endpointsToEndpointsMap skips NotReadyAddresses).
+// The trackers see every event first: a Run() may check them out at once.
 class KubeProxy::Handler : public InformerHandler<Endpoints> {
  public:
   explicit Handler(KubeProxy& k) : k_(k) {}
-  void on_add(const Endpoints&) override { k_.on_change(); }
+  void on_add(const Endpoints& e) override {
+    k_.track(nullptr, &e);
+    k_.on_change();
+  }
   void on_update(const Endpoints& old_e, const Endpoints& e) override {
+    k_.track(&old_e, &e);
     if (ready_ips(old_e) != ready_ips(e)) k_.on_change();
   }
-  void on_delete(const Endpoints&) override { k_.on_change(); }
+  void on_delete(const Endpoints& e) override {
+    k_.track(&e, nullptr);
+    k_.on_change();
+  }
 
  private:
   KubeProxy& k_;
 };
 
-KubeProxy::KubeProxy(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster,
-                     KubeProxyConfig config, std::size_t service_space)
+KubeProxy::KubeProxy(sim::Simulator& simulator, ApiServer& api, sim::MetricsRegistry& metrics, std::uint64_t seed,
+                     const std::string& cluster, KubeProxyConfig config, std::size_t service_space)
     : sim_(simulator),
       api_(api),
       config_(config),
@@ -65,7 +96,11 @@ KubeProxy::KubeProxy(sim::Simulator& simulator, ApiServer& api, std::uint64_t se
       phases_(seed, "kube-proxy/" + cluster + "/phases"),
       cache_("kube-proxy/" + cluster),
       handler_(std::make_unique<Handler>(*this)),
-      client_of_(service_space, -1) {
+      client_of_(service_space, -1),
+      pending_nodes_(service_space, 0),
+      network_programming_(metrics.histogram("kubeproxy_network_programming_duration_seconds",
+                                             "In Cluster Network Programming Latency in seconds",
+                                             network_programming_buckets(), {{"cluster", cluster}})) {
   if (config_.nodes < 1) throw std::invalid_argument("kube-proxy needs at least one node");
   if (config_.sync_period <= sim::Duration::zero()) throw std::invalid_argument("the sync period must be > 0");
   if (config_.min_sync_period < sim::Duration::zero() || config_.sync_duration < sim::Duration::zero()) {
@@ -79,6 +114,7 @@ KubeProxy::KubeProxy(sim::Simulator& simulator, ApiServer& api, std::uint64_t se
     api_.watch_endpoints(&cache_);
   }
   nodes_.resize(static_cast<std::size_t>(config_.nodes));
+  for (Node& node : nodes_) node.pending_of.assign(service_space_, -1);
 }
 
 KubeProxy::~KubeProxy() = default;
@@ -135,6 +171,60 @@ void KubeProxy::schedule_periodic(int n) {
   node.timer = sim_.schedule_at(std::max(node.timer_at, sim_.now()), [this, n] { try_run(n); });
 }
 
+// pkg/proxy/endpoints.go (kubernetes v1.17.3) EndpointChangeTracker.Update:
+// the first event of a Service since the last sync keeps the ready addresses
+// before it (`previous`); every event appends the object's trigger time, but
+// one that leaves the addresses as `previous` had them drops the entry and
+// its trigger times (changes that cancel out program nothing). A deletion's
+// trigger time is ignored. EndpointSliceUpdate (1.19) appends the trigger
+// time of a slice that changed and never drops it. Only ready addresses
+// count, as for the runs (the model's slice differs from its Endpoints in no
+// other field kube-proxy reads).
+void KubeProxy::track(const Endpoints* previous, const Endpoints* current) {
+  if (!started_) return;
+  const ServiceId service = current != nullptr ? current->service : previous->service;
+  if (service >= service_space_) return;
+  const std::vector<PodIp> before = previous != nullptr ? ready_ips(*previous) : std::vector<PodIp>{};
+  const std::vector<PodIp> after = current != nullptr ? ready_ips(*current) : std::vector<PodIp>{};
+  const bool trigger = current != nullptr && current->has_trigger_time;
+  if (config_.read_endpoint_slices) {
+    if (before == after || !trigger) return;
+    for (Node& node : nodes_) pending_change(node, service, before).trigger_times.push_back(current->trigger_time);
+    return;
+  }
+  // No node holds a change of it and this one changes nothing: Update would
+  // add an entry and drop it again on every node. A storm of label-only PUTs
+  // costs this one comparison each.
+  if (pending_nodes_[service] == 0 && before == after) return;
+  for (Node& node : nodes_) {
+    if (node.pending_of[service] < 0 && before == after) continue;
+    PendingChange& change = pending_change(node, service, before);
+    if (trigger) change.trigger_times.push_back(current->trigger_time);
+    if (change.previous == after) drop_pending_change(node, service);
+  }
+}
+
+KubeProxy::PendingChange& KubeProxy::pending_change(Node& node, ServiceId service, const std::vector<PodIp>& previous) {
+  std::int32_t& index = node.pending_of[service];
+  if (index < 0) {
+    index = static_cast<std::int32_t>(node.pending.size());
+    node.pending.push_back(PendingChange{service, previous, {}});
+    ++pending_nodes_[service];
+  }
+  return node.pending[static_cast<std::size_t>(index)];
+}
+
+void KubeProxy::drop_pending_change(Node& node, ServiceId service) {
+  const auto index = static_cast<std::size_t>(node.pending_of[service]);
+  if (index + 1 != node.pending.size()) {
+    node.pending[index] = std::move(node.pending.back());
+    node.pending_of[node.pending[index].service] = static_cast<std::int32_t>(index);
+  }
+  node.pending.pop_back();
+  node.pending_of[service] = -1;
+  --pending_nodes_[service];
+}
+
 void KubeProxy::on_change() {
   if (!started_) return;
   for (int n = 0; n < config_.nodes; ++n) {
@@ -187,10 +277,21 @@ void KubeProxy::run(int n) {
     const Endpoints* e = cache_.get(clients_[k].service);
     node.reading[k] = e == nullptr ? std::vector<PodIp>{} : ready_ips(*e);
   }
+  // endpointsMap.Update checks the tracker's changes and trigger times out.
+  for (PendingChange& change : node.pending) {
+    node.syncing_triggers.insert(node.syncing_triggers.end(), change.trigger_times.begin(), change.trigger_times.end());
+    node.pending_of[change.service] = -1;
+    --pending_nodes_[change.service];
+  }
+  node.pending.clear();
   node.syncs.push_back(KubeProxySync{sim_.now(), sim::Time::max()});
   sim_.schedule_after(config_.sync_duration, [this, n] {
     Node& done = nodes_[static_cast<std::size_t>(n)];
     done.syncs.back().applied = sim_.now();
+    // proxier.go syncProxyRules (v1.17.3): once iptables-restore succeeded,
+    // NetworkProgrammingLatency.Observe(time since each trigger time).
+    for (const sim::Time t : done.syncing_triggers) network_programming_.observe((sim_.now() - t).seconds_f());
+    done.syncing_triggers.clear();
     apply(n, std::move(done.reading));
     done.reading.clear();
     done.running = false;

@@ -18,6 +18,12 @@
 // that are dead. Failures are counted as expected values (the rate times the
 // failing share, integrated over time): the windows depend only on when rules
 // and pods change.
+//
+// Each node's change tracker also keeps the Endpoints' (or EndpointSlices')
+// last-change-trigger-time of every pending change, for every Service, and
+// the run that checks them out observes the time from each to when its rules
+// take effect in kubeproxy_network_programming_duration_seconds (docs/model.md
+// §14; upstream pkg/proxy/endpoints.go and pkg/proxy/metrics/metrics.go).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +36,7 @@
 #include "models/api_server.h"
 #include "models/informer.h"
 #include "models/token_bucket.h"
+#include "sim/metrics.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
 
@@ -77,10 +84,17 @@ struct KubeProxyWindow {
   double peak_fail_fraction = 0;
 };
 
+// kubeproxy_network_programming_duration_seconds' bucket bounds (kubernetes
+// v1.17.3 pkg/proxy/metrics/metrics.go): 0, then 0.25 and 0.5, 1 s to 59 s by
+// 1 s, 60 s to 115 s by 5 s, 120 s to 300 s by 30 s. The leading 0 is
+// upstream's: its merge() starts from a one-element slice.
+const std::vector<double>& network_programming_buckets();
+
 class KubeProxy {
  public:
-  KubeProxy(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster,
-            KubeProxyConfig config, std::size_t service_space);
+  // Registers kubeproxy_network_programming_duration_seconds{cluster} in `metrics`.
+  KubeProxy(sim::Simulator& simulator, ApiServer& api, sim::MetricsRegistry& metrics, std::uint64_t seed,
+            const std::string& cluster, KubeProxyConfig config, std::size_t service_space);
   ~KubeProxy();
   KubeProxy(const KubeProxy&) = delete;
   KubeProxy& operator=(const KubeProxy&) = delete;
@@ -106,12 +120,21 @@ class KubeProxy {
   const std::vector<PodIp>& programmed(int node, ServiceId service) const;
   double expected_connections() const;  // since start, up to now
   double expected_failures() const;
+  // Every node's observations (upstream each node exposes its own; the model
+  // sums them, as a sum over the nodes' series would).
+  const sim::Histogram& network_programming_duration() const { return network_programming_; }
 
  private:
   class Handler;
   struct Node;
   struct Client;
+  struct PendingChange;
 
+  // The change trackers' Update / EndpointSliceUpdate: `previous` null for
+  // an add, `current` null for a delete.
+  void track(const Endpoints* previous, const Endpoints* current);
+  PendingChange& pending_change(Node& node, ServiceId service, const std::vector<PodIp>& previous);
+  void drop_pending_change(Node& node, ServiceId service);
   void on_change();
   void try_run(int node);
   void run(int node);
@@ -131,6 +154,8 @@ class KubeProxy {
   std::vector<Node> nodes_;
   std::vector<Client> clients_;
   std::vector<std::int32_t> client_of_;  // by ServiceId, -1: no in-cluster clients
+  std::vector<std::uint32_t> pending_nodes_;  // by ServiceId: nodes with a pending change of it
+  sim::Histogram& network_programming_;
   // Only looked up, never iterated.
   std::unordered_set<PodIp> dead_;
   std::vector<KubeProxyWindow> windows_;

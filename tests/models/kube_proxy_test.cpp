@@ -6,6 +6,7 @@
 // time; a dead IP still listed fails its share of the connections.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -30,6 +31,22 @@ Endpoints endpoints(ServiceId service, std::vector<PodIp> ready, std::vector<Pod
 
 Time at(double seconds) { return Time::zero() + Duration::from_seconds(seconds); }
 
+// The endpoints controller's endpoints.kubernetes.io/last-change-trigger-time.
+Endpoints triggered(Endpoints e, double trigger_s) {
+  e.has_trigger_time = true;
+  e.trigger_time = at(trigger_s);
+  return e;
+}
+
+// The bucket of kubeproxy_network_programming_duration_seconds whose upper
+// bound is `le`.
+std::uint64_t bucket(const epsim::sim::Histogram& h, double le) {
+  const auto& bounds = h.upper_bounds();
+  const auto it = std::find(bounds.begin(), bounds.end(), le);
+  REQUIRE(it != bounds.end());
+  return h.bucket_counts()[static_cast<std::size_t>(it - bounds.begin())];
+}
+
 // Service 0 has pods 1 and 2, service 1 pod 3. A write is stored 10 ms after
 // it is sent and watchers see it 100 ms later; a sync takes 100 ms. The sync
 // period is so long that no periodic run falls in the tests' seconds.
@@ -49,7 +66,7 @@ struct Bench {
     }
     config.sync_period = Duration::hours(1000);
     config.sync_duration = Duration::milliseconds(100);
-    proxy = std::make_unique<KubeProxy>(sim, *api, 1, "idc", config, 2);
+    proxy = std::make_unique<KubeProxy>(sim, *api, metrics, 1, "idc", config, 2);
     proxy->add_client_service(0, 10);
     proxy->start_steady(at(3600));
   }
@@ -178,4 +195,87 @@ TEST_CASE("kube-proxy reads EndpointSlices with EndpointSliceProxying, Endpoints
   same.write_at(5, endpoints(0, {1, 2}, {7}));  // a not-ready address only
   same.sim.run_until(at(20));
   CHECK(same.sync_starts(0, 1).empty());
+}
+
+TEST_CASE("network programming buckets are upstream's: 0, 0.25, 0.5, 1 to 59 by 1, 60 to 115 by 5, 120 to 300 by 30") {
+  const std::vector<double>& b = network_programming_buckets();
+  REQUIRE(b.size() == 1 + 2 + 59 + 12 + 7);
+  CHECK(b[0] == 0);
+  CHECK(b[1] == 0.25);
+  CHECK(b[2] == 0.5);
+  CHECK(b[3] == 1);
+  CHECK(b[61] == 59);
+  CHECK(b[62] == 60);
+  CHECK(b[73] == 115);
+  CHECK(b[74] == 120);
+  CHECK(b.back() == 300);
+  CHECK(std::is_sorted(b.begin(), b.end()));
+  CHECK(std::adjacent_find(b.begin(), b.end()) == b.end());
+}
+
+TEST_CASE("each node observes the time from a change's trigger time to when its rules take effect") {
+  Bench b(two_nodes());
+  // Service 1 (no in-cluster clients: every Service counts) triggered at
+  // 9.5, stored 10.01, seen 10.11; both nodes run at once, rules at 10.21.
+  b.write_at(10.0, triggered(endpoints(1, {3, 4}), 9.5));
+  b.sim.run_until(at(20));
+  const auto& h = b.proxy->network_programming_duration();
+  for (int n = 0; n < 2; ++n) {
+    REQUIRE(b.proxy->syncs(n).size() == 1);
+    CHECK(b.proxy->syncs(n)[0].applied == at(10.21));
+  }
+  CHECK(h.count() == 2);  // one per node
+  CHECK(h.sum() == doctest::Approx(2 * 0.71));
+  CHECK(bucket(h, 1) == 2);  // 0.5 < 0.71 <= 1
+  // The series is in the registry with the cluster label.
+  const auto& family = b.metrics.families().at("kubeproxy_network_programming_duration_seconds");
+  CHECK(family.help == "In Cluster Network Programming Latency in seconds");
+  CHECK(family.histograms.count(epsim::sim::Labels{{"cluster", "idc"}}) == 1);
+}
+
+TEST_CASE("a change that leaves the ready addresses as they were observes nothing") {
+  Bench b(two_nodes());
+  Endpoints label_only = triggered(endpoints(0, {1, 2}), 4.0);
+  label_only.headless_label = true;
+  b.write_at(5, label_only);
+  b.write_at(6, triggered(endpoints(1, {3}, {9}), 5.5));  // a not-ready address only
+  b.sim.run_until(at(20));
+  CHECK(b.proxy->network_programming_duration().count() == 0);
+  CHECK(b.proxy->syncs(0).empty());
+}
+
+TEST_CASE("every pending change's trigger time is observed, but not those of changes that cancel out") {
+  KubeProxyConfig c;
+  c.nodes = 1;
+  c.min_sync_period = Duration::zero();
+  Bench b(c);
+  // Service 1 triggered at 9.9: seen 10.11, a run to 10.21.
+  b.write_at(10.0, triggered(endpoints(1, {3, 4}), 9.9));
+  // While it runs: service 1 twice (seen 10.13 and 10.15), both pending for
+  // the next run, 10.21 to 10.31; service 0 loses pod 2 and gets it back
+  // (seen 10.14 and 10.16): no change to program, no observation.
+  b.write_at(10.02, triggered(endpoints(1, {3, 4, 5}), 10.0));
+  b.write_at(10.03, triggered(endpoints(0, {1}), 10.01));
+  b.write_at(10.04, triggered(endpoints(1, {3, 4, 5, 6}), 10.02));
+  b.write_at(10.05, triggered(endpoints(0, {1, 2}), 10.03));
+  b.sim.run_until(at(20));
+  REQUIRE(b.proxy->syncs(0).size() == 2);
+  CHECK(b.proxy->syncs(0)[1].applied == at(10.31));
+  const auto& h = b.proxy->network_programming_duration();
+  CHECK(h.count() == 3);
+  CHECK(h.sum() == doctest::Approx((10.21 - 9.9) + (10.31 - 10.0) + (10.31 - 10.02)));
+  CHECK(bucket(h, 0.5) == 3);  // 0.31, 0.31, 0.29
+}
+
+TEST_CASE("with EndpointSliceProxying the slices' trigger times are observed") {
+  KubeProxyConfig c = two_nodes();
+  c.read_endpoint_slices = true;
+  Bench b(c);
+  b.write_at(6, triggered(endpoints(0, {2}), 5.0));        // the Endpoints: not what it reads
+  b.write_at(9, triggered(endpoints(0, {2}), 3.0), true);  // the slice: rules at 9.21
+  b.sim.run_until(at(20));
+  const auto& h = b.proxy->network_programming_duration();
+  CHECK(h.count() == 2);
+  CHECK(h.sum() == doctest::Approx(2 * 6.21));
+  CHECK(bucket(h, 7) == 2);  // 6 < 6.21 <= 7
 }
