@@ -78,9 +78,15 @@ std::optional<WindowCause> WindowCauses::of(const models::TrafficWindow& w) cons
   return cause;
 }
 
-// The writes kube-proxy's informer follows.
+// The writes kube-proxy's informer follows: EndpointSlices with
+// EndpointSliceProxying (validation makes sure their controller runs).
 const models::StageLog& kube_proxy_source(const ClusterRuntime& cluster) {
-  return cluster.controller_manager->endpoints_controller().writes();
+  const models::ControllerManager& cm = *cluster.controller_manager;
+  if (cluster.kube_proxy && cluster.kube_proxy->config().read_endpoint_slices &&
+      cm.endpoint_slice_controller() != nullptr) {
+    return cm.endpoint_slice_controller()->writes();
+  }
+  return cm.endpoints_controller().writes();
 }
 
 std::optional<std::vector<sim::Time>> kube_proxy_applied_per_node(const ClusterRuntime& cluster,

@@ -285,6 +285,14 @@ void Pipeline::build_cluster(const ClusterSpec& spec) {
 
   models::ControllerManagerConfig cm = spec.controller_manager;
   cm.endpoints.switches = rt->switches;
+  // The EndpointSlice controller (on by default from 1.18): its own workers,
+  // and its own client with kube-controller-manager's QPS and burst.
+  cm.endpoint_slice_controller = resolve_endpoint_slice_controller(spec);
+  cm.endpoint_slices.concurrent_service_endpoint_syncs = spec.concurrent_service_endpoint_syncs;
+  cm.endpoint_slices.kube_api_qps = cm.endpoints.kube_api_qps;
+  cm.endpoint_slices.kube_api_burst = cm.endpoints.kube_api_burst;
+  // It compared TargetRef.ResourceVersion too, until #108078 (switch C).
+  cm.endpoint_slices.target_ref_resource_version_compare = rt->switches.target_ref_resource_version_compare;
   rt->controller_manager = std::make_unique<models::ControllerManager>(simulator_, metrics_, *rt->api, scenario_.seed,
                                                                        spec.name, cm, rt->service_names.size());
   rt->controller_manager->start_steady(sim::Time::zero() - spec.informer_start);

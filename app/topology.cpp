@@ -65,6 +65,15 @@ Topology::Topology(const Scenario& s) : graph_(new Graph) {
     t.watches(c.name + "/endpoints-controller", c.name + "/Pods");
     t.watches(c.name + "/endpoints-controller", c.name + "/Services");
     t.writes(c.name + "/endpoints-controller", c.name + "/Endpoints");
+    if (resolve_endpoint_slice_controller(c)) {
+      t.watches(c.name + "/endpointslice-controller", c.name + "/Pods");
+      t.watches(c.name + "/endpointslice-controller", c.name + "/Services");
+      t.writes(c.name + "/endpointslice-controller", c.name + "/EndpointSlices");
+    }
+    if (in_cluster_clients(c)) {
+      t.watches(c.name + "/kube-proxy",
+                c.name + (resolve_kube_proxy(c).read_endpoint_slices ? "/EndpointSlices" : "/Endpoints"));
+    }
   }
   if (s.sync.present) {
     const std::string& access = s.sync.to;

@@ -35,7 +35,8 @@ void ClientWorkerPool::begin_term(sim::Time now) {
   ++term_;
   in_flight_workers_ = 0;
   all_workers_in_flight_.close(now);
-  queue_ = std::make_unique<WorkQueue>(sim_, metrics_, target_.cluster(), config_.queue_name, key_space_);
+  queue_ = std::make_unique<WorkQueue>(sim_, metrics_, target_.cluster(), config_.queue_name, key_space_,
+                                       config_.retry_limiter);
   queue_->set_on_item_available([this] { on_item_available(); });
   // flowcontrol.NewTokenBucketRateLimiter takes qps as float32.
   bucket_ = std::make_unique<TokenBucket>(TokenBucket::flowcontrol(config_.kube_api_qps, config_.kube_api_burst, now));

@@ -44,6 +44,9 @@ struct ClientWorkerPoolConfig {
   int max_retries = 15;             // handleErr's maxRetries
   int client_max_retry_after = 10;  // client-go rest/request.go maxRetries: attempts in all on Retry-After
   bool endpoint_slices = false;     // write EndpointSlices instead of Endpoints
+  // The workqueue's rate limiter for AddRateLimited (retries only):
+  // DefaultControllerRateLimiter unless the controller builds its own.
+  ControllerRateLimiter::Config retry_limiter;
   // Non-empty: count rest_client_requests_total and
   // rest_client_request_duration_seconds with this `cluster` label.
   std::string rest_client_metrics_cluster;

@@ -16,7 +16,12 @@ ControllerManager::ControllerManager(sim::Simulator& simulator, sim::MetricsRegi
       seed_(seed),
       resync_rng_(seed, "kube-controller-manager/" + cluster + "/resync-period"),
       controller_(std::make_unique<EndpointsController>(simulator, metrics, api, cluster, config.endpoints,
-                                                        service_space)) {}
+                                                        service_space)) {
+  if (config_.endpoint_slice_controller) {
+    slice_controller_ =
+        std::make_unique<EndpointSliceController>(simulator, metrics, api, config_.endpoint_slices, service_space);
+  }
+}
 
 sim::Duration ControllerManager::sample_resync_period() {
   // ResyncPeriod(c)(): MinResyncPeriod.Nanoseconds() * (rand.Float64() + 1).
@@ -34,6 +39,10 @@ void ControllerManager::new_informers() {
     old_services_.push_back(std::move(services_));
     old_pods_.push_back(std::move(pods_));
     old_endpoints_.push_back(std::move(endpoints_));
+    if (slices_) {
+      slices_->set_running(false);
+      old_slices_.push_back(std::move(slices_));
+    }
   }
   // Each term's factory has new informers, each walking its map in its own
   // order: the term is part of the stream's name.
@@ -45,6 +54,11 @@ void ControllerManager::new_informers() {
   api_.watch_pods(pods_.get());
   api_.watch_endpoints(endpoints_.get());
   controller_->attach(*services_, *pods_, *endpoints_);
+  if (slice_controller_) {
+    slices_ = std::make_unique<Informer<Endpoints>>(cluster_ + "/endpointslices" + term, seed_);
+    api_.watch_endpoint_slices(slices_.get());
+    slice_controller_->attach(*services_, *pods_, *slices_);
+  }
 }
 
 void ControllerManager::start_steady(sim::Time informers_started_at) {
@@ -59,6 +73,12 @@ void ControllerManager::start_steady(sim::Time informers_started_at) {
                    false, listed_at);
   controller_->begin_term(sim_.now(), true);
   controller_->rebuild_pod_index();
+  if (slice_controller_) {
+    slice_controller_->begin_term(sim_.now());
+    slice_controller_->rebuild_pod_index();
+    seed_endpoint_slices();
+    slices_->list(api_.list_endpoint_slices(), false, api_.resource_version());
+  }
   // Steady state: this process has synced every service before, so the
   // trigger-time tracker knows each one and its pods' latest transition.
   std::vector<sim::Time> latest(service_space_, sim::Time::zero());
@@ -73,6 +93,16 @@ void ControllerManager::start_steady(sim::Time informers_started_at) {
   while (first < sim_.now()) first += resync_period_;
   first_resync_ = first;
   schedule_resync(first);
+}
+
+// Steady state: every selector Service already has the slice this controller
+// would write (seeded into the store as the Deployments seed the Endpoints).
+void ControllerManager::seed_endpoint_slices() {
+  for (std::uint32_t id = 0; id < service_space_; ++id) {
+    const Service* service = services_->get(id);
+    if (service == nullptr || !service->has_selector || api_.endpoint_slice(id) != nullptr) continue;
+    api_.seed_endpoint_slice(slice_controller_->desired_slice(id, *service));
+  }
 }
 
 void ControllerManager::schedule_resync(sim::Time at) {
@@ -90,6 +120,7 @@ void ControllerManager::resync() {
   record_queue_positions();
   pods_->resync();
   endpoints_->resync();
+  if (slices_) slices_->resync();
   c.end_episode_dispatch();
   schedule_resync(sim_.now() + resync_period_);
 }
@@ -117,6 +148,7 @@ void ControllerManager::leader_change() {
   ++term_;
   resync_period_ = sample_resync_period();
   controller_->begin_term(sim_.now(), true);
+  if (slice_controller_) slice_controller_->begin_term(sim_.now());
   new_informers();
   controller_->begin_episode(SyncEpisode::Kind::startup);
   // The reflectors LIST: every object arrives as Add (Services enqueue, Pods
@@ -127,6 +159,7 @@ void ControllerManager::leader_change() {
   const ResourceVersion listed_at = api_.resource_version();
   endpoints_->list(api_.list_endpoints(),
                    true, listed_at);
+  if (slices_) slices_->list(api_.list_endpoint_slices(), true, listed_at);
   services_->list(api_.list_services(), true,
                   listed_at);
   pods_->list(api_.list_pods(), true, listed_at);

@@ -1,8 +1,10 @@
 // kube-controller-manager as far as endpoints are concerned: one shared
-// informer factory per leadership term (Services, Pods, Endpoints) whose
+// informer factory per leadership term (Services, Pods, Endpoints, and
+// EndpointSlices when that controller runs) whose
 // resync period is min-resync-period × U[1,2), sampled once per term
 // (cmd/kube-controller-manager/app/controllermanager.go ResyncPeriod, called
-// in CreateControllerContext), and the endpoints controller on top.
+// in CreateControllerContext), and the endpoints controller (and optionally
+// the EndpointSlice controller) on top.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "models/api_server.h"
+#include "models/endpoint_slice_controller.h"
 #include "models/endpoints_controller.h"
 #include "models/informer.h"
 #include "sim/random.h"
@@ -33,6 +36,11 @@ struct ControllerManagerConfig {
   sim::Duration min_resync_period = sim::Duration::hours(12);  // --min-resync-period
   std::optional<sim::Duration> resync_period;                  // pin instead of sampling
   EndpointsControllerConfig endpoints;
+  // The EndpointSlice controller (on by default upstream from 1.18, #86137;
+  // epsim's default is off, as 1.17). On: the factory gains an EndpointSlices
+  // informer, and the steady start seeds each selector Service's slice.
+  bool endpoint_slice_controller = false;
+  EndpointSliceControllerConfig endpoint_slices;
 };
 
 class ControllerManager {
@@ -64,6 +72,10 @@ class ControllerManager {
   EndpointsController& endpoints_controller() { return *controller_; }
   const EndpointsController& endpoints_controller() const { return *controller_; }
   const Informer<Pod>& pod_informer() const { return *pods_; }
+  // nullptr when `endpoint_slice_controller` is off.
+  const EndpointSliceController* endpoint_slice_controller() const { return slice_controller_.get(); }
+  // The EndpointSlices informer of the current term; nullptr when off.
+  const Informer<Endpoints>* endpoint_slice_informer() const { return slices_.get(); }
 
  private:
   void new_informers();
@@ -72,6 +84,7 @@ class ControllerManager {
   void resync();
   void leader_change();
   void record_queue_positions();
+  void seed_endpoint_slices();
 
   sim::Simulator& sim_;
   ApiServer& api_;
@@ -84,11 +97,14 @@ class ControllerManager {
   std::unique_ptr<Informer<Service>> services_;
   std::unique_ptr<Informer<Pod>> pods_;
   std::unique_ptr<Informer<Endpoints>> endpoints_;
+  std::unique_ptr<EndpointSliceController> slice_controller_;  // null when off
+  std::unique_ptr<Informer<Endpoints>> slices_;                // null when off
   // Informers of previous terms stay registered with the API server's watch
   // but stopped; they are kept alive here.
   std::vector<std::unique_ptr<Informer<Service>>> old_services_;
   std::vector<std::unique_ptr<Informer<Pod>>> old_pods_;
   std::vector<std::unique_ptr<Informer<Endpoints>>> old_endpoints_;
+  std::vector<std::unique_ptr<Informer<Endpoints>>> old_slices_;
   sim::Duration resync_period_;
   sim::Time next_resync_ = sim::Time::max();
   sim::Time first_resync_ = sim::Time::max();

@@ -6,21 +6,6 @@
 
 namespace epsim::models {
 
-namespace {
-
-bool less_by_ip(const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; }
-
-bool addresses_equal(const std::vector<EndpointAddress>& a, const std::vector<EndpointAddress>& b,
-                     bool compare_target_ref_rv) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].ip != b[i].ip || a[i].pod != b[i].pod || a[i].node != b[i].node) return false;
-    if (compare_target_ref_rv && a[i].target_ref_resource_version != b[i].target_ref_resource_version) return false;
-  }
-  return true;
-}
-}  // namespace
-
 // Service handlers (1.17): Add, Update and Delete all enqueue the key with no
 // check at all, so every periodic resync enqueues every Service.
 class EndpointsController::ServiceHandler : public InformerHandler<Service> {
@@ -38,44 +23,6 @@ class EndpointsController::ServiceHandler : public InformerHandler<Service> {
   EndpointsController& c_;
 };
 
-// Pod handlers (1.17 endpoints_controller.go addPod/updatePod/deletePod and
-// controller_utils.go GetServicesToUpdateOnPodChange).
-class EndpointsController::PodHandler : public InformerHandler<Pod> {
- public:
-  explicit PodHandler(EndpointsController& c) : c_(c) {}
-  void on_add(const Pod& p) override {
-    c_.pods_by_service_[p.service].push_back(p.id);
-    c_.enqueue_pod_services(p);
-  }
-  void on_update(const Pod& old_pod, const Pod& pod) override {
-    // "Periodic resync will send update events for all known pods": same RV → nothing.
-    if (old_pod.resource_version == pod.resource_version) return;
-    // What no update can do: a deletionTimestamp is never removed
-    // (apiserver registry/rest/update.go BeforeUpdate), a pod's IP is never
-    // replaced and its labels (so its Service) never change in this model.
-    EPSIM_INVARIANT(!old_pod.terminating || pod.terminating, "a pod's deletionTimestamp was cleared");
-    EPSIM_INVARIANT(old_pod.ip == 0 || old_pod.ip == pod.ip, "a pod's IP changed");
-    EPSIM_INVARIANT(old_pod.service == pod.service, "a pod moved to another Service");
-    // podChanged (endpoints_controller.go, v1.17): `newPod.DeletionTimestamp
-    // != oldPod.DeletionTimestamp` compares the *metav1.Time pointers, and two
-    // decoded objects never share one: once a pod is terminating every update
-    // of it counts as a change. Then readiness, or the address (IP, node;
-    // TargetRef without its resourceVersion, #50934). Labels never change here.
-    const bool changed = old_pod.terminating || pod.terminating || old_pod.ready != pod.ready ||
-                         old_pod.ip != pod.ip || old_pod.node != pod.node;
-    if (!changed) return;
-    c_.enqueue_pod_services(pod);
-  }
-  void on_delete(const Pod& p) override {
-    auto& list = c_.pods_by_service_[p.service];
-    list.erase(std::remove(list.begin(), list.end(), p.id), list.end());
-    c_.enqueue_pod_services(p);
-  }
-
- private:
-  EndpointsController& c_;
-};
-
 EndpointsController::EndpointsController(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& api,
                                          const std::string& cluster, EndpointsControllerConfig config,
                                          std::size_t service_space)
@@ -84,8 +31,7 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
       config_(config),
       service_space_(service_space),
       service_handler_(std::make_unique<ServiceHandler>(*this)),
-      pod_handler_(std::make_unique<PodHandler>(*this)),
-      pods_by_service_(service_space),
+      pods_by_service_(service_space, [this](ServiceId id) { enqueue_pod_services(id); }),
       tracker_seen_(service_space, false),
       tracker_last_transition_(service_space) {
   if (config_.concurrent_endpoint_syncs < 1) throw std::invalid_argument("concurrent endpoint syncs must be >= 1");
@@ -113,13 +59,15 @@ void EndpointsController::attach(Informer<Service>& services, Informer<Pod>& pod
   pods_ = &pods;
   endpoints_ = &endpoints;
   services.add_handler(service_handler_.get());
-  pods.add_handler(pod_handler_.get());
+  // Pod handlers (1.17 endpoints_controller.go addPod/updatePod/deletePod):
+  // the index queues the pod's Service.
+  pods.add_handler(&pods_by_service_);
   // 1.17 registers no Endpoints handler: only the lister is used.
 }
 
 void EndpointsController::begin_term(sim::Time now, bool fresh_tracker) {
   pool_->begin_term(now);
-  for (auto& list : pods_by_service_) list.clear();
+  pods_by_service_.clear();
   if (fresh_tracker) {
     tracker_seen_.assign(service_space_, false);
     tracker_last_transition_.assign(service_space_, sim::Time::zero());
@@ -131,12 +79,7 @@ void EndpointsController::mark_seen(ServiceId id, sim::Time max_ready_transition
   tracker_last_transition_[id] = max_ready_transition;
 }
 
-void EndpointsController::rebuild_pod_index() {
-  for (auto& list : pods_by_service_) list.clear();
-  for (std::uint32_t id = 0; id < pods_->id_space(); ++id) {
-    if (const Pod* p = pods_->get(id)) pods_by_service_[p->service].push_back(p->id);
-  }
-}
+void EndpointsController::rebuild_pod_index() { pods_by_service_.rebuild(*pods_); }
 
 void EndpointsController::check_leftover_endpoints(const std::vector<std::uint32_t>& endpoints) {
   for (const std::uint32_t id : endpoints) {
@@ -146,10 +89,10 @@ void EndpointsController::check_leftover_endpoints(const std::vector<std::uint32
   }
 }
 
-void EndpointsController::enqueue_pod_services(const Pod& pod) {
+void EndpointsController::enqueue_pod_services(ServiceId service) {
   // AddAfter(key, endpointUpdatesBatchPeriod): with 0 an immediate Add that
   // still counts a retry (delaying_queue.go).
-  pool_->queue().add_after(pod.service, config_.endpoint_updates_batch_period);
+  pool_->queue().add_after(service, config_.endpoint_updates_batch_period);
   note_depth();
 }
 
@@ -159,7 +102,7 @@ std::optional<sim::Time> EndpointsController::trigger_time(ServiceId id, const S
   // last call, or zero when nothing moved.
   sim::Time latest = tracker_last_transition_[id];
   sim::Time earliest_new = sim::Time::max();
-  for (PodId p : pods_by_service_[id]) {
+  for (PodId p : pods_by_service_.pods(id)) {
     const Pod* pod = pods_->get(p);
     if (pod == nullptr) continue;
     if (pod->ready_transition > tracker_last_transition_[id]) earliest_new = std::min(earliest_new, pod->ready_transition);
@@ -184,28 +127,7 @@ std::optional<ClientWrite> EndpointsController::sync_service(ServiceId id) {
   }
   if (!service->has_selector) return std::nullopt;
 
-  Endpoints desired;
-  desired.service = id;
-  for (PodId p : pods_by_service_[id]) {
-    const Pod* pod = pods_->get(p);
-    if (pod == nullptr || pod->ip == 0) continue;
-    // Terminating pods leave both lists unless the Service tolerates unready.
-    if (pod->terminating && !service->publish_not_ready) continue;
-    const EndpointAddress address{pod->ip, pod->id, pod->node, pod->resource_version};
-    if (pod->ready || service->publish_not_ready) {
-      desired.addresses.push_back(address);
-    } else {
-      desired.not_ready_addresses.push_back(address);  // restartPolicy Always
-    }
-  }
-  // RepackSubsets: canonical order.
-  std::sort(desired.addresses.begin(), desired.addresses.end(), less_by_ip);
-  std::sort(desired.not_ready_addresses.begin(), desired.not_ready_addresses.end(), less_by_ip);
-#if EPSIM_INVARIANTS_ENABLED  // O(addresses): checked builds only
-  for (std::size_t i = 1; i < desired.addresses.size(); ++i) {
-    EPSIM_INVARIANT(desired.addresses[i - 1].ip < desired.addresses[i].ip, "two pods of a Service share an IP");
-  }
-#endif
+  Endpoints desired = desired_endpoints(id, *service, pods_by_service_.pods(id), *pods_);
   // ComputeEndpointLastChangeTriggerTime is called on every sync, even a no-op one.
   const std::optional<sim::Time> trigger = trigger_time(id, *service);
 

@@ -16,6 +16,7 @@
 #include "models/client_worker_pool.h"
 #include "models/controller_switches.h"
 #include "models/informer.h"
+#include "models/pod_endpoints.h"
 #include "models/stage_log.h"
 #include "models/work_queue.h"
 #include "sim/interval_set.h"
@@ -94,9 +95,8 @@ class EndpointsController : private ClientWorkerPoolListener {
 
  private:
   class ServiceHandler;
-  class PodHandler;
 
-  void enqueue_pod_services(const Pod& pod);
+  void enqueue_pod_services(ServiceId service);
   std::optional<ClientWrite> sync_service(ServiceId id);
   std::optional<sim::Time> trigger_time(ServiceId id, const Service& service);
   void note_depth();
@@ -114,8 +114,7 @@ class EndpointsController : private ClientWorkerPoolListener {
   Informer<Pod>* pods_ = nullptr;
   Informer<Endpoints>* endpoints_ = nullptr;
   std::unique_ptr<ServiceHandler> service_handler_;
-  std::unique_ptr<PodHandler> pod_handler_;
-  std::vector<std::vector<PodId>> pods_by_service_;  // the pod lister's index
+  ServicePodIndex pods_by_service_;  // the pod lister's index
   std::unique_ptr<ClientWorkerPool> pool_;
 
   // TriggerTimeTracker (pkg/controller/util/endpoint/trigger_time_tracker.go)

@@ -1,0 +1,95 @@
+#include "models/pod_endpoints.h"
+
+#include <algorithm>
+
+#include "sim/invariant.h"
+
+namespace epsim::models {
+
+bool pod_update_changes_endpoints(const Pod& old_pod, const Pod& pod) {
+  // "Periodic resync will send update events for all known pods": same RV → nothing.
+  if (old_pod.resource_version == pod.resource_version) return false;
+  // What no update can do: a deletionTimestamp is never removed
+  // (apiserver registry/rest/update.go BeforeUpdate), a pod's IP is never
+  // replaced and its labels (so its Service) never change in this model.
+  EPSIM_INVARIANT(!old_pod.terminating || pod.terminating, "a pod's deletionTimestamp was cleared");
+  EPSIM_INVARIANT(old_pod.ip == 0 || old_pod.ip == pod.ip, "a pod's IP changed");
+  EPSIM_INVARIANT(old_pod.service == pod.service, "a pod moved to another Service");
+  // podChanged (endpoints_controller.go, v1.17) and podEndpointsChanged
+  // (util/endpoint/controller_utils.go, v1.19): `newPod.DeletionTimestamp
+  // != oldPod.DeletionTimestamp` compares the *metav1.Time pointers, and two
+  // decoded objects never share one: once a pod is terminating every update
+  // of it counts as a change. Then readiness, or the address (IP, node;
+  // TargetRef without its resourceVersion, #50934). Labels never change here.
+  return old_pod.terminating || pod.terminating || old_pod.ready != pod.ready || old_pod.ip != pod.ip ||
+         old_pod.node != pod.node;
+}
+
+void ServicePodIndex::on_add(const Pod& pod) {
+  pods_[pod.service].push_back(pod.id);
+  enqueue_(pod.service);
+}
+
+void ServicePodIndex::on_update(const Pod& old_pod, const Pod& pod) {
+  if (pod_update_changes_endpoints(old_pod, pod)) enqueue_(pod.service);
+}
+
+void ServicePodIndex::on_delete(const Pod& pod) {
+  auto& list = pods_[pod.service];
+  list.erase(std::remove(list.begin(), list.end(), pod.id), list.end());
+  enqueue_(pod.service);
+}
+
+void ServicePodIndex::clear() {
+  for (auto& list : pods_) list.clear();
+}
+
+void ServicePodIndex::rebuild(const Informer<Pod>& pods) {
+  clear();
+  for (std::uint32_t id = 0; id < pods.id_space(); ++id) {
+    if (const Pod* p = pods.get(id)) pods_[p->service].push_back(p->id);
+  }
+}
+
+namespace {
+bool less_by_ip(const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; }
+}  // namespace
+
+Endpoints desired_endpoints(ServiceId id, const Service& service, const std::vector<PodId>& pods,
+                            const Informer<Pod>& informer) {
+  Endpoints desired;
+  desired.service = id;
+  for (PodId p : pods) {
+    const Pod* pod = informer.get(p);
+    if (pod == nullptr || pod->ip == 0) continue;
+    // Terminating pods leave both lists unless the Service tolerates unready.
+    if (pod->terminating && !service.publish_not_ready) continue;
+    const EndpointAddress address{pod->ip, pod->id, pod->node, pod->resource_version};
+    if (pod->ready || service.publish_not_ready) {
+      desired.addresses.push_back(address);
+    } else {
+      desired.not_ready_addresses.push_back(address);  // restartPolicy Always
+    }
+  }
+  // RepackSubsets (Endpoints) / the slice's endpoint set: canonical order.
+  std::sort(desired.addresses.begin(), desired.addresses.end(), less_by_ip);
+  std::sort(desired.not_ready_addresses.begin(), desired.not_ready_addresses.end(), less_by_ip);
+#if EPSIM_INVARIANTS_ENABLED  // O(addresses): checked builds only
+  for (std::size_t i = 1; i < desired.addresses.size(); ++i) {
+    EPSIM_INVARIANT(desired.addresses[i - 1].ip < desired.addresses[i].ip, "two pods of a Service share an IP");
+  }
+#endif
+  return desired;
+}
+
+bool addresses_equal(const std::vector<EndpointAddress>& a, const std::vector<EndpointAddress>& b,
+                     bool compare_target_ref_rv) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].ip != b[i].ip || a[i].pod != b[i].pod || a[i].node != b[i].node) return false;
+    if (compare_target_ref_rv && a[i].target_ref_resource_version != b[i].target_ref_resource_version) return false;
+  }
+  return true;
+}
+
+}  // namespace epsim::models
