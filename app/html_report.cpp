@@ -22,8 +22,8 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-// Outside the storms and windows each column keeps its extremes per bucket;
-// this many buckets over the charted range (about a pixel column each).
+// Outside the storms, windows and broken SLI intervals each column keeps its
+// extremes per bucket; this many buckets over the charted range (about a pixel column each).
 constexpr std::size_t kOverviewBuckets = 1000;
 // Every sample is kept within this margin around a storm or a window, so a
 // zoom to one shows the same detail as timeseries.csv.
@@ -158,7 +158,7 @@ json windows_json(const Pipeline& pipeline, const json& report, const std::vecto
   return windows;
 }
 
-json charts_json(const Pipeline& pipeline, const json& storms, const json& windows,
+json charts_json(const Pipeline& pipeline, const json& storms, const json& windows, const json& sli_broken,
                  const std::vector<std::string>& clusters, const ChartRange& range) {
   const sim::TimeSeriesSampler& sampler = pipeline.time_series();
   const double interval_s = sampler.interval().seconds_f();
@@ -179,6 +179,9 @@ json charts_json(const Pipeline& pipeline, const json& storms, const json& windo
   }
   for (const auto& w : windows) {
     detail.push_back({w["start_s"].get<double>() - kDetailMargin_s, w["end_s"].get<double>() + kDetailMargin_s});
+  }
+  for (const auto& b : sli_broken) {
+    detail.push_back({b["from_s"].get<double>() - kDetailMargin_s, b["to_s"].get<double>() + kDetailMargin_s});
   }
   const json* previous_rows = nullptr;
   for (const ChartSpec& spec : kCharts) {
@@ -219,6 +222,60 @@ json charts_json(const Pipeline& pipeline, const json& storms, const json& windo
     previous_rows = &charts.back()["rows"];
   }
   return charts;
+}
+
+// The SIG Scalability SLOs (report.json "slis", app/slis.h) per cluster-day,
+// as the text report puts them: the mutating API call p99 of the worst
+// (resource, verb), the network programming p99, and the minutes the 5-minute
+// SLI was over its SLO, whose intervals the page lists as rows to zoom to.
+json slis_rows(const json& report, const std::vector<std::string>& clusters) {
+  json rows = json::array();
+  if (!report.contains("slis")) return rows;
+  const auto color = [&](const std::string& cluster) {
+    const auto at = std::find(clusters.begin(), clusters.end(), cluster);
+    return at == clusters.end() ? std::string("#7f7f7f")  // the access cluster
+                                : std::string(cluster_color(static_cast<std::size_t>(at - clusters.begin())));
+  };
+  const auto row = [&](const json& e) -> json& {
+    for (json& r : rows) {
+      if (r["cluster"] == e["cluster"] && r["day"] == e["day"]) return r;
+    }
+    rows.push_back({{"cluster", e["cluster"]}, {"color", color(e["cluster"].get<std::string>())}, {"day", e["day"]}});
+    return rows.back();
+  };
+  for (const auto& e : report["slis"]["mutating_api_call_latency"]) {
+    json& r = row(e);
+    if (!r.contains("api") || e["p99_s"].get<double>() > r["api"]["p99_s"].get<double>()) {
+      r["api"] = {{"resource", e["resource"]}, {"verb", e["verb"]}, {"calls", e["calls"]},
+                  {"p99_s", e["p99_s"]},       {"slo_s", e["slo_s"]}, {"met", e["met"]}};
+    }
+  }
+  for (const auto& e : report["slis"]["network_programming_latency"]) {
+    json& r = row(e);
+    r["network"] = {{"programmings", e["programmings"]}, {"p99_s", e["p99_s"]},
+                    {"slo_s", e["slo_s"]},               {"met", e["met"]},
+                    {"sli_broken_s", e["sli_broken_s"]}, {"sli_broken", e["sli_broken"]}};
+  }
+  return rows;
+}
+
+json sli_broken_json(const json& slis) {
+  json out = json::array();
+  for (const auto& r : slis) {
+    if (!r.contains("network")) continue;
+    for (const auto& interval : r["network"]["sli_broken"]) {
+      const double from_s = interval[0].get<double>(), to_s = interval[1].get<double>();
+      out.push_back({{"cluster", r["cluster"]},
+                     {"color", r["color"]},
+                     {"day", r["day"]},
+                     {"from_s", from_s},
+                     {"to_s", to_s},
+                     {"from", clock_text(from_s)},
+                     {"to", clock_text(to_s)},
+                     {"duration_s", rounded(to_s - from_s, 0.001)}});
+    }
+  }
+  return out;
 }
 
 // Replaces each "@@NAME@@" of `page` by its value, in one pass: nothing
@@ -283,7 +340,9 @@ json html_report_data(const Pipeline& pipeline, const json& report, const ChartR
   data["colors"] = {{"window", kWindowColor}, {"resync", kResyncColor}, {"startup", kStartupColor}};
   data["storms"] = storms_json(report, clusters);
   data["windows"] = windows_json(pipeline, report, clusters);
-  data["charts"] = charts_json(pipeline, data["storms"], data["windows"], clusters, range);
+  data["slis"] = slis_rows(report, clusters);
+  data["sli_broken"] = sli_broken_json(data["slis"]);
+  data["charts"] = charts_json(pipeline, data["storms"], data["windows"], data["sli_broken"], clusters, range);
   return data;
 }
 

@@ -12,6 +12,11 @@ that it works as an SRE would use it:
     least 5 s), read back through the page's window.epsimReport hook and
     compared with the window's start and end in report.json;
   - clicking a storm row zooms every chart to the storm the same way;
+  - the SIG Scalability SLO table shows, per cluster-day, report.json's
+    "slis": the p99 of the worst (resource, verb) of the mutating API calls,
+    the network programming p99, met or missed, and the minutes the 5-minute
+    SLI was over 30 s; clicking an interval it was over zooms every chart to
+    that interval of report.json;
   - dragging across a chart zooms all charts to the same range, and
     shift-dragging pans them together.
 
@@ -131,6 +136,49 @@ def main():
         s = storms[-1]
         storm_rows[-1].click()
         check_ranges(driver, padded(s["at_s"], s["at_s"] + s["duration_s"]), "the last storm")
+
+        # The SLO table: one row per cluster-day of report.json's "slis".
+        slis = report["slis"]
+        days = []
+        for e in slis["mutating_api_call_latency"] + slis["network_programming_latency"]:
+            if (e["cluster"], e["day"]) not in days:
+                days.append((e["cluster"], e["day"]))
+        sli_rows = driver.find_elements(By.CSS_SELECTOR, "#sli-summary-table tbody tr")
+        if len(sli_rows) != len(days):
+            fail(f"{len(sli_rows)} SLO rows for {len(days)} cluster-days in report.json")
+        for row, (cluster, day) in zip(sli_rows, days):
+            cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+            if cells[0] != cluster or cells[1] != str(day):
+                fail(f"SLO row {cells} is not {cluster} day {day}")
+            api = [e for e in slis["mutating_api_call_latency"] if e["cluster"] == cluster and e["day"] == day]
+            if api:
+                worst = max(api, key=lambda e: e["p99_s"])
+                expected = f"{worst['p99_s']:.2f} s"
+                if not cells[2].startswith(expected) or ("met" if worst["met"] else "missed") not in cells[2]:
+                    fail(f"{cluster} day {day}: API call p99 cell {cells[2]!r}, report.json says {worst}")
+                if cells[3] != f"{worst['verb']} {worst['resource']}":
+                    fail(f"{cluster} day {day}: worst call {cells[3]!r}, report.json says {worst}")
+            net = [e for e in slis["network_programming_latency"] if e["cluster"] == cluster and e["day"] == day]
+            if net:
+                e = net[0]
+                verdict = "missed" if e["p99_s"] > e["slo_s"] else "met"
+                if not cells[4].startswith(f"{e['p99_s']:.1f} s") or not cells[4].endswith(verdict):
+                    fail(f"{cluster} day {day}: network programming cell {cells[4]!r}, report.json says {e}")
+                broken_min = sum(b - a for a, b in e["sli_broken"]) / 60
+                expected = f"for {round(broken_min, 1):g} min" if broken_min > 0 else "never"
+                if cells[5] != expected:
+                    fail(f"{cluster} day {day}: SLI-over-30-s cell {cells[5]!r}, expected {expected!r}")
+
+        # Every interval the 5-minute SLI was over 30 s is a row; the last one
+        # zooms the charts to it.
+        broken = [(e["cluster"], e["day"], b) for e in slis["network_programming_latency"] for b in e["sli_broken"]]
+        broken_rows = driver.find_elements(By.CSS_SELECTOR, "#sli-table tbody tr")
+        if len(broken_rows) != len(broken):
+            fail(f"{len(broken_rows)} SLI interval rows for {len(broken)} intervals in report.json")
+        if not broken:
+            fail("the scenario must break the network programming SLI at least once")
+        broken_rows[-1].click()
+        check_ranges(driver, padded(broken[-1][2][0], broken[-1][2][1]), "the last broken SLI interval")
 
         # Drag across the middle half of the first chart: every chart follows.
         before = driver.execute_script("return window.epsimReport.xRanges()[0];")
