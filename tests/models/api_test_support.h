@@ -1,6 +1,9 @@
 // What the model tests share about the API server: a client that drops its
-// answers, and a configuration whose every request takes exactly `latency`.
+// answers, a configuration whose every request takes exactly `latency`, and
+// Endpoints written by hand.
 #pragma once
+
+#include <vector>
 
 #include "models/api_server.h"
 
@@ -18,6 +21,17 @@ inline models::ApiServerConfig fixed_latency(sim::Duration latency,
   c.latency_p99 = latency;
   c.watch_delay = watch_delay;
   return c;
+}
+
+// Endpoints of `service` listing `ready` and `not_ready` pod IPs (a pod's id
+// is its IP, on node 0, at resourceVersion 1), as a test writes them by hand.
+inline models::Endpoints endpoints(models::ServiceId service, const std::vector<models::PodIp>& ready,
+                                   const std::vector<models::PodIp>& not_ready = {}) {
+  models::Endpoints e;
+  e.service = service;
+  for (const models::PodIp ip : ready) e.addresses.push_back(models::EndpointAddress{ip, ip, 0, 1});
+  for (const models::PodIp ip : not_ready) e.not_ready_addresses.push_back(models::EndpointAddress{ip, ip, 0, 1});
+  return e;
 }
 
 }  // namespace epsim::test

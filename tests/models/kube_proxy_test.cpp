@@ -14,20 +14,13 @@
 #include "models/kube_proxy.h"
 
 using namespace epsim::models;
+using epsim::test::endpoints;
 using epsim::sim::Duration;
 using epsim::sim::MetricsRegistry;
 using epsim::sim::Simulator;
 using epsim::sim::Time;
 
 namespace {
-
-Endpoints endpoints(ServiceId service, std::vector<PodIp> ready, std::vector<PodIp> not_ready = {}) {
-  Endpoints e;
-  e.service = service;
-  for (const PodIp ip : ready) e.addresses.push_back(EndpointAddress{ip, ip, 0, 1});
-  for (const PodIp ip : not_ready) e.not_ready_addresses.push_back(EndpointAddress{ip, ip, 0, 1});
-  return e;
-}
 
 Time at(double seconds) { return Time::zero() + Duration::from_seconds(seconds); }
 
