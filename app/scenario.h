@@ -29,6 +29,8 @@ inline constexpr std::uint64_t kMaxPodsPerScenario = 20'000'000;
 inline constexpr int kMaxWorkers = 10'000;
 // kube-proxy's sampled nodes per business cluster: each syncs on every change.
 inline constexpr int kMaxKubeProxyNodes = 1'000;
+// ... and nodes x Services of that cluster (each node tracks every Service).
+inline constexpr std::uint64_t kMaxKubeProxyNodeServices = 50'000'000;
 // Client rates (kubeAPIQPS, syncRateLimit and their flags), per second: one
 // request per 10,000 s at least (an ingress that syncs once in hours is a
 // test case; 1e-300 overflows the token bucket's interval); 10^6 at most.

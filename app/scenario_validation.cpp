@@ -85,6 +85,17 @@ void validate_topology(const Scenario& s) {
                                      g.origin));
       }
     }
+    if (in_cluster_clients(c)) {
+      // Each simulated node's change tracker has a slot per Service.
+      std::uint64_t services = 0;
+      for (const ServiceGroupSpec& g : c.services) services += g.count;
+      const auto nodes = static_cast<std::uint64_t>(resolve_kube_proxy(c).nodes);
+      if (nodes * services > kMaxKubeProxyNodeServices) {
+        throw InputError(fmt::format("{}: kubeProxy.nodes {} x {} services is over {} node-Services (kube-proxy "
+                                     "tracks every Service on every simulated node): simulate fewer nodes",
+                                     c.origin, nodes, services, kMaxKubeProxyNodeServices));
+      }
+    }
     if (in_cluster_clients(c) && resolve_kube_proxy(c).read_endpoint_slices && !resolve_endpoint_slice_controller(c)) {
       throw InputError(fmt::format("{}: kube-proxy reads EndpointSlices (EndpointSliceProxying, on by default from "
                                    "1.19) but the EndpointSlice controller is off in cluster {}: turn one on or the "

@@ -104,4 +104,8 @@ TEST_CASE("in-cluster clients need a ClusterIP Service kube-proxy can program") 
                             "--set clusters[idc].controllerManager.endpointSliceController=false");
   CHECK(off.exit_code == 2);
   CHECK(off.err.find("EndpointSlice controller is off") != std::string::npos);
+  // 1,000 nodes x 12,989 Services: over the 50,000,000 node-Services a run may track.
+  const auto big = run_with("--set clusters[idc].kubeProxy.nodes=1000 --set clusters[idc].services[0].count=60000");
+  CHECK(big.exit_code == 2);
+  CHECK(big.err.find("simulate fewer nodes") != std::string::npos);
 }
