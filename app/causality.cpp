@@ -53,6 +53,22 @@ std::optional<PropagationChain> follow_change(const Pipeline& p, const ClusterRu
   return c;
 }
 
+std::vector<Programming> ingress_programmings(const Pipeline& p, const ClusterRuntime& c) {
+  std::vector<Programming> out;
+  if (p.data_plane() == nullptr || c.ingress_traffic == nullptr) return out;
+  const sim::Time end = sim::Time::zero() + p.scenario().duration;
+  for (const models::PodRecord& rec : c.deployments->pod_records()) {
+    const std::pair<sim::Time, bool> changes[] = {{rec.terminating_at, true}, {rec.ready_at, false}};
+    for (const auto& [change, removal] : changes) {
+      if (change >= end || change <= sim::Time::zero()) continue;  // steady-start pods were Ready before t = 0
+      if (const auto chain = follow_change(p, c, rec.service, rec.ip, change, removal)) {
+        out.push_back({change, chain->all_workers});
+      }
+    }
+  }
+  return out;
+}
+
 WindowCauses::WindowCauses(const Pipeline& p) : pipeline_(p), pods_(p.clusters().size()) {
   for (std::size_t ci = 0; ci < p.clusters().size(); ++ci) {
     const ClusterRuntime& c = *p.clusters()[ci];

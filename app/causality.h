@@ -33,6 +33,18 @@ std::optional<PropagationChain> follow_change(const Pipeline& pipeline, const Cl
                                               models::ServiceId service, models::PodIp ip, sim::Time change,
                                               bool removal);
 
+// A pod change (its deletionTimestamp or its Ready stored) and when it took
+// effect at a programmer of the load balancing.
+struct Programming {
+  sim::Time change;
+  sim::Time applied;
+  double latency_s() const { return (applied - change).seconds_f(); }
+};
+// Every change of the cluster's pods before the run's end that reached
+// ingress-nginx's last worker (follow_change), in pod-record order: the
+// report's propagation quantiles and the network programming SLI share it.
+std::vector<Programming> ingress_programmings(const Pipeline& pipeline, const ClusterRuntime& cluster);
+
 // The pod removal that kept a 504 window open: among the service's pods that
 // died before the window ended, the one whose removal reached the last nginx
 // worker latest within the window.

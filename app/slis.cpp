@@ -15,13 +15,6 @@ double r3(double x) { return std::round(x * 1000.0) / 1000.0; }
 
 const sim::Duration kDay = sim::Duration::hours(24);
 
-// One programming of a change: when it took effect, and how long after the
-// change (the Ready or deletionTimestamp stored).
-struct Programming {
-  sim::Time applied;
-  double latency_s;
-};
-
 // The q-quantile (ceil(q·n)-th smallest) of `values`, which it reorders.
 double quantile(std::vector<double>& values, double q) {
   if (values.empty()) return 0;
@@ -31,31 +24,31 @@ double quantile(std::vector<double>& values, double q) {
 }
 
 // Every programming of every pod change of the cluster's Services: by
-// ingress-nginx (the last worker), and by each node's kube-proxy for the
-// Services it programs (ClusterIP: neither headless nor selector-less).
-std::vector<Programming> programmings(const Pipeline& p, const ClusterRuntime& c) {
-  const sim::Time end = sim::Time::zero() + p.scenario().duration;
-  std::vector<bool> cluster_ip;
-  for (const ServiceGroupSpec& g : c.spec->services) cluster_ip.insert(cluster_ip.end(), g.count, !g.headless && g.selector);
-  std::vector<Programming> out;
-  const bool ingress = p.data_plane() != nullptr && c.ingress_traffic != nullptr;
-  for (const models::PodRecord& rec : c.deployments->pod_records()) {
-    const std::pair<sim::Time, bool> changes[] = {{rec.terminating_at, true}, {rec.ready_at, false}};
-    for (const auto& [change, removal] : changes) {
-      if (change >= end || change <= sim::Time::zero()) continue;
-      if (ingress) {
-        if (const auto chain = follow_change(p, c, rec.service, rec.ip, change, removal)) {
-          out.push_back({chain->all_workers, (chain->all_workers - change).seconds_f()});
-        }
-      }
-      if (c.kube_proxy && cluster_ip[rec.service]) {
+// ingress-nginx (the last worker: `ingress`), and by each node's kube-proxy
+// for the Services it programs (ClusterIP: neither headless nor
+// selector-less). In the order they took effect.
+std::vector<Programming> programmings(const Pipeline& p, const ClusterRuntime& c,
+                                      const std::vector<Programming>& ingress) {
+  std::vector<Programming> out = ingress;
+  if (c.kube_proxy) {
+    const sim::Time end = sim::Time::zero() + p.scenario().duration;
+    std::vector<bool> cluster_ip;
+    for (const ServiceGroupSpec& g : c.spec->services) {
+      cluster_ip.insert(cluster_ip.end(), g.count, !g.headless && g.selector);
+    }
+    for (const models::PodRecord& rec : c.deployments->pod_records()) {
+      if (!cluster_ip[rec.service]) continue;
+      const std::pair<sim::Time, bool> changes[] = {{rec.terminating_at, true}, {rec.ready_at, false}};
+      for (const auto& [change, removal] : changes) {
+        if (change >= end || change <= sim::Time::zero()) continue;
         if (const auto applied = kube_proxy_applied_per_node(c, rec.service, rec.ip, change, removal)) {
-          for (const sim::Time t : *applied) out.push_back({t, (t - change).seconds_f()});
+          for (const sim::Time t : *applied) out.push_back({change, t});
         }
       }
     }
   }
-  std::sort(out.begin(), out.end(), [](const Programming& a, const Programming& b) { return a.applied < b.applied; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Programming& a, const Programming& b) { return a.applied < b.applied; });
   return out;
 }
 
@@ -72,7 +65,7 @@ std::vector<std::pair<double, double>> broken_intervals(const std::vector<Progra
     while (lo < hi && all[lo].applied <= m - span) ++lo;
     if (lo == hi) continue;
     window.clear();
-    for (std::size_t i = lo; i < hi; ++i) window.push_back(all[i].latency_s);
+    for (std::size_t i = lo; i < hi; ++i) window.push_back(all[i].latency_s());
     if (quantile(window, 0.99) <= kNetworkProgrammingSloSeconds) continue;
     const double a = (m - minute).since_start().seconds_f(), b = m.since_start().seconds_f();
     if (!out.empty() && out.back().second == a) {
@@ -86,7 +79,7 @@ std::vector<std::pair<double, double>> broken_intervals(const std::vector<Progra
 
 }  // namespace
 
-nlohmann::ordered_json slis_json(const Pipeline& p) {
+nlohmann::ordered_json slis_json(const Pipeline& p, const std::vector<std::vector<Programming>>& ingress) {
   using json = nlohmann::ordered_json;
   const sim::Time end = sim::Time::zero() + p.scenario().duration;
   const auto days = static_cast<std::size_t>((p.scenario().duration.ns() + kDay.ns() - 1) / kDay.ns());
@@ -113,15 +106,16 @@ nlohmann::ordered_json slis_json(const Pipeline& p) {
   for (const auto& c : p.clusters()) add_api(c->spec->name, *c->api);
   if (const DataPlane* dp = p.data_plane()) add_api(dp->spec->name, *dp->api);
   json network = json::array();
-  for (const auto& c : p.clusters()) {
-    const std::vector<Programming> all = programmings(p, *c);
+  for (std::size_t i = 0; i < p.clusters().size(); ++i) {
+    const ClusterRuntime* c = p.clusters()[i].get();
+    const std::vector<Programming> all = programmings(p, *c, ingress.at(i));
     if (all.empty()) continue;
     for (std::size_t d = 0; d < days; ++d) {
       const sim::Time from = sim::Time::zero() + kDay * static_cast<std::int64_t>(d);
       const sim::Time to = std::min(end, from + kDay);
       std::vector<double> day;
       for (const Programming& x : all) {
-        if (x.applied >= from && x.applied < to) day.push_back(x.latency_s);
+        if (x.applied >= from && x.applied < to) day.push_back(x.latency_s());
       }
       if (day.empty()) continue;
       const double p99 = quantile(day, 0.99);

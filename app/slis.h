@@ -14,7 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
+#include "app/causality.h"
 #include "app/pipeline.h"
 
 namespace epsim::app {
@@ -24,7 +26,8 @@ inline constexpr double kNetworkProgrammingSloSeconds = 30.0;
 
 // report.json's "slis": {"mutating_api_call_latency": [...],
 // "network_programming_latency": [...]}, each entry per cluster and day.
-nlohmann::ordered_json slis_json(const Pipeline& pipeline);
+// `ingress` is ingress_programmings() of each business cluster (by index).
+nlohmann::ordered_json slis_json(const Pipeline& pipeline, const std::vector<std::vector<Programming>>& ingress);
 
 // The text report's lines for `report["slis"]` (empty when it has none).
 std::string slis_text(const nlohmann::ordered_json& report);
