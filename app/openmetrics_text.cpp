@@ -39,18 +39,6 @@ std::string timestamp_text(std::int64_t epoch_s, sim::Time t) {
   return out + "." + digits;
 }
 
-const char* family_type(sim::MetricType t) {
-  switch (t) {
-    case sim::MetricType::counter:
-      return "counter";
-    case sim::MetricType::gauge:
-      return "gauge";
-    case sim::MetricType::histogram:
-      return "histogram";
-  }
-  return "unknown";
-}
-
 bool ends_with_total(const std::string& name) {
   return name.size() > 6 && name.compare(name.size() - 6, 6, "_total") == 0;
 }
@@ -114,7 +102,7 @@ std::string openmetrics_text(const MetricScrapes& scrapes, const std::vector<Com
     // counter without one is `unknown`, so its stored name stays upstream's.
     const bool counter = f.type == sim::MetricType::counter;
     const std::string family = counter && ends_with_total(name) ? name.substr(0, name.size() - 6) : name;
-    const char* type = counter && !ends_with_total(name) ? "unknown" : family_type(f.type);
+    const char* type = counter && !ends_with_total(name) ? "unknown" : sim::metric_type_name(f.type);
     out += "# TYPE " + family + " " + type + "\n";
     out += "# HELP " + family + " " + help_text(f.help) + "\n";
     for (const auto& [labels, s] : f.series) {

@@ -44,18 +44,6 @@ std::string label_text(const sim::Labels& labels, const char* extra_name, const 
   return out + "}";
 }
 
-const char* type_name(sim::MetricType t) {
-  switch (t) {
-    case sim::MetricType::counter:
-      return "counter";
-    case sim::MetricType::gauge:
-      return "gauge";
-    case sim::MetricType::histogram:
-      return "histogram";
-  }
-  return "untyped";
-}
-
 }  // namespace
 
 std::string prometheus_labels(const sim::Labels& labels, const char* extra_name, const std::string& extra) {
@@ -83,7 +71,7 @@ std::string prometheus_text(const sim::MetricsRegistry& registry) {
     const bool empty = family.counters.empty() && family.gauges.empty() && family.histograms.empty();
     if (empty) continue;  // client_golang exposes no family without a series
     out += "# HELP " + name + " " + escape(family.help, false) + "\n";
-    out += "# TYPE " + name + " " + type_name(family.type) + "\n";
+    out += "# TYPE " + name + " " + sim::metric_type_name(family.type) + "\n";
     for (const auto& [labels, c] : family.counters) {
       out += name + label_text(labels, nullptr, {}) + " " + prometheus_float(c->value()) + "\n";
     }

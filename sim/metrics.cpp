@@ -7,6 +7,18 @@
 
 namespace epsim::sim {
 
+const char* metric_type_name(MetricType type) {
+  switch (type) {
+    case MetricType::counter:
+      return "counter";
+    case MetricType::gauge:
+      return "gauge";
+    case MetricType::histogram:
+      return "histogram";
+  }
+  return "unknown";
+}
+
 Labels::Labels(std::initializer_list<std::pair<std::string, std::string>> pairs) : pairs_(pairs) {
   std::sort(pairs_.begin(), pairs_.end());
 }

@@ -73,6 +73,9 @@ class Histogram {
 };
 
 enum class MetricType { counter, gauge, histogram };
+// The TYPE word of a family, the same in the Prometheus text format and in
+// OpenMetrics: counter, gauge, histogram.
+const char* metric_type_name(MetricType type);
 
 class MetricsRegistry {
  public:
