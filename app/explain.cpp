@@ -236,8 +236,7 @@ struct Candidate {
   sim::Duration length() const {
     return ingress != nullptr ? ingress->end - ingress->start : kube_proxy->end - kube_proxy->start;
   }
-  models::ServiceId service() const { return service_; }
-  models::ServiceId service_ = 0;
+  models::ServiceId service;
 };
 
 // Every window in report.json's order: ingress-nginx's, then each business
@@ -327,7 +326,7 @@ std::string explain_windows(const Pipeline& p, const nlohmann::ordered_json& rep
   // business cluster's kube-proxy's.
   std::vector<Candidate> picked;
   for (const Candidate& cand : all_windows(p)) {
-    if (in_scope(*cand.cluster) && matches(cand.cluster->service_names[cand.service()], options.service)) {
+    if (in_scope(*cand.cluster) && matches(cand.cluster->service_names[cand.service], options.service)) {
       picked.push_back(cand);
     }
   }
