@@ -362,7 +362,7 @@ class Calibrator {
       }
       std::vector<double> t;
       for (const auto& time : series.times()) t.push_back(time.seconds_f());
-      const auto d = depth_residuals(*o.depth, t, series.values()[static_cast<std::size_t>(column - names.begin())]);
+      const auto d = depth_residuals(*o.depth, t, series.column(static_cast<std::size_t>(column - names.begin())));
       r.insert(r.end(), d.begin(), d.end());
     }
     return r;

@@ -191,8 +191,10 @@ json charts_json(const Pipeline& pipeline, const json& storms, const json& windo
     }
     if (columns.empty()) continue;
     const double scale = spec.per_second && interval_s > 0 ? 1.0 / interval_s : 1.0;
+    std::vector<std::vector<double>> expanded;  // one value per row, out of the stored runs
+    for (const std::size_t col : columns) expanded.push_back(sampler.column(col));
     std::vector<const std::vector<double>*> values;
-    for (const std::size_t col : columns) values.push_back(&sampler.values()[col]);
+    for (const auto& e : expanded) values.push_back(&e);
     json chart;
     chart["id"] = spec.id;
     chart["title"] = spec.title;

@@ -232,7 +232,7 @@ std::vector<Panel> build_panels(const Inputs& in, double t0, double t1) {
       while (!label.empty() && (label.back() == '/' || label.back() == '_' || label.back() == '.')) label.pop_back();
       s.label = label.empty() ? name : label;
       s.color = column_color(name, in.clusters);
-      const auto& v = in.sampler.values()[col];
+      const std::vector<double> v = in.sampler.column(col);
       const double scale = spec.per_second && interval_s > 0 ? 1.0 / interval_s : 1.0;
       const std::size_t n = std::min(v.size(), end_i);
       if (n <= begin_i + static_cast<std::size_t>(kPixels)) {

@@ -45,20 +45,22 @@ void append_seconds(std::string& out, sim::Time t) {
 
 std::string timeseries_csv(const sim::TimeSeriesSampler& sampler) {
   const auto& names = sampler.names();
-  const auto& times = sampler.times();
-  const auto& values = sampler.values();
   std::string out = "time_s";
   for (const auto& n : names) {
     out += ',';
     out += csv_field(n);
   }
   out += '\n';
-  out.reserve(out.size() + times.size() * (8 + 4 * names.size()));
-  for (std::size_t row = 0; row < times.size(); ++row) {
-    append_seconds(out, times[row]);
+  out.reserve(out.size() + sampler.rows() * (8 + 4 * names.size()));
+  // Each column's current run, advanced as the rows go by.
+  std::vector<std::size_t> run(names.size(), 0);
+  for (std::size_t row = 0; row < sampler.rows(); ++row) {
+    append_seconds(out, sampler.time(row));
     for (std::size_t col = 0; col < names.size(); ++col) {
+      const auto& runs = sampler.runs(col);
+      while (run[col] + 1 < runs.size() && runs[run[col] + 1].first_row <= row) ++run[col];
       out += ',';
-      if (row < values[col].size()) append_number(out, values[col][row]);
+      append_number(out, runs[run[col]].value);
     }
     out += '\n';
   }

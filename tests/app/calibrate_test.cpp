@@ -198,8 +198,9 @@ TEST_CASE("calibrate: a workqueue depth curve on another clock gives the through
                                                names.begin());
   REQUIRE(column < names.size());
   std::string csv = "time,workqueue_depth\n";
-  for (std::size_t i = 0; i < series.times().size(); i += 5) {
-    csv += fmt::format("{},{}\n", 1'600'000'000 + series.times()[i].seconds_f(), series.values()[column][i]);
+  const std::vector<double> depth = series.column(column);
+  for (std::size_t i = 0; i < series.rows(); i += 5) {
+    csv += fmt::format("{},{}\n", 1'600'000'000 + series.time(i).seconds_f(), depth[i]);
   }
   const epsim::test::ScratchDir dir("calibrate");
   dir.write("depth.csv", csv);

@@ -64,8 +64,8 @@ TEST_CASE("time series sampler records levels and per-interval deltas") {
   sim.run_until(Time::zero() + Duration::seconds(10));
   REQUIRE(sampler.times().size() == 4);
   CHECK(sampler.times().back() == Time::zero() + Duration::seconds(3));
-  CHECK(sampler.values()[0] == std::vector<double>{0, 2, 4, 6});
-  CHECK(sampler.values()[1] == std::vector<double>{0, 2, 2, 2});
+  CHECK(sampler.column(0) == std::vector<double>{0, 2, 4, 6});
+  CHECK(sampler.column(1) == std::vector<double>{0, 2, 2, 2});
 }
 
 TEST_CASE("span recorder interns names and bounds its memory") {
