@@ -1,6 +1,8 @@
 #include "models/api_server.h"
 
 #include <cmath>
+#include <cstring>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 
@@ -15,23 +17,6 @@ const std::vector<double> kRequestDurationBuckets = {0.05, 0.1, 0.15, 0.2, 0.25,
                                                      0.6,  0.7, 0.8,  0.9, 1.0,  1.25, 1.5, 1.75, 2.0, 2.5,
                                                      3.0,  3.5, 4.0,  4.5, 5,    6,    7,   8,    9,   10,
                                                      15,   20,  25,   30,  40,   50,   60};
-
-const char* verb_name(Verb v) {
-  switch (v) {
-    case Verb::create: return "POST";
-    case Verb::update: return "PUT";
-    case Verb::remove: return "DELETE";
-  }
-  return "?";
-}
-
-template <class T>
-void ensure_slot(std::vector<T>& objects, std::vector<bool>& present, std::size_t id) {
-  if (id >= objects.size()) {
-    objects.resize(id + 1);
-    present.resize(id + 1, false);
-  }
-}
 
 }  // namespace
 
@@ -56,56 +41,17 @@ ApiServer::ApiServer(sim::Simulator& simulator, sim::MetricsRegistry& metrics, s
                                           kRequestDurationBuckets, {{"cluster", cluster_}});
 }
 
-void ApiServer::seed_service(const Service& service) {
-  ensure_slot(services_, service_present_, service.id);
-  services_[service.id] = service;
-  services_[service.id].resource_version = next_resource_version(0);
-  service_present_[service.id] = true;
-}
-
-void ApiServer::seed_pod(const Pod& pod) {
-  ensure_slot(pods_, pod_present_, pod.id);
-  pods_[pod.id] = pod;
-  pods_[pod.id].resource_version = next_resource_version(0);
-  pod_present_[pod.id] = true;
-}
-
-void ApiServer::seed(EndpointsStore& store, const Endpoints& object) {
-  ensure_slot(store.objects, store.present, object.service);
-  store.objects[object.service] = object;
-  store.objects[object.service].resource_version = next_resource_version(0);
-  store.present[object.service] = true;
-}
-
-void ApiServer::seed_endpoints(const Endpoints& endpoints) { seed(endpoints_, endpoints); }
-void ApiServer::seed_endpoint_slice(const Endpoints& slice) { seed(slices_, slice); }
-
-const Service* ApiServer::service(ServiceId id) const {
-  return id < services_.size() && service_present_[id] ? &services_[id] : nullptr;
-}
-const Pod* ApiServer::pod(PodId id) const { return id < pods_.size() && pod_present_[id] ? &pods_[id] : nullptr; }
-const Endpoints* ApiServer::endpoints(ServiceId id) const {
-  return id < endpoints_.objects.size() && endpoints_.present[id] ? &endpoints_.objects[id] : nullptr;
-}
-const Endpoints* ApiServer::endpoint_slice(ServiceId id) const {
-  return id < slices_.objects.size() && slices_.present[id] ? &slices_.objects[id] : nullptr;
-}
-
-namespace {
 template <class Object>
-std::vector<Object> stored(const std::vector<Object>& objects, const std::vector<bool>& present) {
-  std::vector<Object> out;
-  for (std::size_t id = 0; id < objects.size(); ++id) {
-    if (present[id]) out.push_back(objects[id]);
-  }
-  return out;
+void ApiServer::seed(Kind<Object>& kind, std::uint32_t id, const Object& object) {
+  const VersionHandle v = kind.store.add_version(object, next_resource_version(0));
+  kind.store.set_current(id, v);
+  kind.store.release(v);
 }
-}  // namespace
 
-std::vector<Service> ApiServer::list_services() const { return stored(services_, service_present_); }
-std::vector<Pod> ApiServer::list_pods() const { return stored(pods_, pod_present_); }
-std::vector<Endpoints> ApiServer::list_endpoints() const { return stored(endpoints_.objects, endpoints_.present); }
-std::vector<Endpoints> ApiServer::list_endpoint_slices() const { return stored(slices_.objects, slices_.present); }
+void ApiServer::seed_service(const Service& service) { seed(services_, service.id, service); }
+void ApiServer::seed_pod(const Pod& pod) { seed(pods_, pod.id, pod); }
+void ApiServer::seed_endpoints(const Endpoints& endpoints) { seed(endpoints_, endpoints.service, endpoints); }
+void ApiServer::seed_endpoint_slice(const Endpoints& slice) { seed(slices_, slice.service, slice); }
 
 ResourceVersion ApiServer::next_resource_version(ResourceVersion previous) {
   // The cluster-wide counter (etcd's revision) only grows, so a stored
@@ -200,9 +146,10 @@ void ApiServer::complete(std::uint32_t request) {
   EPSIM_INVARIANT(inflight_ >= 0, "apiserver mutating inflight count went negative");
   at_inflight_limit_.close(sim_.now());
   const Request& r = requests_[request];
-  const ApiResponse response = r.resource == Resource::pods        ? apply_pod(r)
-                               : r.resource == Resource::endpoints ? apply_endpoints(r, endpoints_)
-                                                                   : apply_endpoints(r, slices_);
+  const ApiResponse response = r.resource == Resource::pods ? apply(pods_, r, r.pod.id, r.pod)
+                               : r.resource == Resource::endpoints
+                                   ? apply(endpoints_, r, r.endpoints.service, r.endpoints)
+                                   : apply(slices_, r, r.endpoints.service, r.endpoints);
   count(r, response.code, sim_.now() - r.submitted);
   respond(request, response);
 }
@@ -219,22 +166,48 @@ void ApiServer::respond(std::uint32_t request, const ApiResponse& response) {
   if (client != nullptr) client->on_response(tag, response);
 }
 
-void ApiServer::count(const Request& r, int code, sim::Duration latency) {
-  const char* resource = r.resource == Resource::pods        ? "pods"
-                         : r.resource == Resource::endpoints ? "endpoints"
-                                                             : "endpointslices";
-  std::string key = std::string(verb_name(r.verb)) + "|" + resource + "|" + std::to_string(code) + "|" + r.user_agent;
-  sim::Counter*& counter = request_counters_[key];
+namespace {
+// The response codes the model answers with, as dense ids.
+constexpr int kCodes[] = {200, 201, 404, 409, 429};
+constexpr std::size_t kCodeIds = std::size(kCodes);
+
+std::size_t code_id(int code) {
+  for (std::size_t i = 0; i < kCodeIds; ++i) {
+    if (kCodes[i] == code) return i;
+  }
+  EPSIM_INVARIANT(false, "an apiserver response code without a counter id");
+  return 0;
+}
+}  // namespace
+
+// apiserver_request_total{verb, resource, code, client}: one counter per
+// combination, registered when first used (the registry's order is that of
+// first use) and found again by ids, not by a string key per request.
+sim::Counter& ApiServer::request_counter(const Request& r, int code) {
+  std::size_t agent = 0;
+  while (agent < user_agents_.size() && std::strcmp(user_agents_[agent].c_str(), r.user_agent) != 0) ++agent;
+  if (agent == user_agents_.size()) {
+    user_agents_.emplace_back(r.user_agent);
+    request_counters_.resize(user_agents_.size() * kCodeIds * kResources * kVerbs, nullptr);
+  }
+  const std::size_t index = ((agent * kCodeIds + code_id(code)) * kResources + static_cast<std::size_t>(r.resource)) *
+                                kVerbs +
+                            static_cast<std::size_t>(r.verb);
+  sim::Counter*& counter = request_counters_[index];
   if (counter == nullptr) {
     counter = &metrics_.counter("apiserver_request_total",
                                 "Counter of apiserver requests broken out for each verb, resource and code.",
                                 {{"cluster", cluster_},
-                                 {"verb", verb_name(r.verb)},
-                                 {"resource", resource},
+                                 {"verb", verb_label(static_cast<int>(r.verb))},
+                                 {"resource", resource_name(static_cast<int>(r.resource))},
                                  {"code", std::to_string(code)},
                                  {"client", r.user_agent}});
   }
-  counter->inc();
+  return *counter;
+}
+
+void ApiServer::count(const Request& r, int code, sim::Duration latency) {
+  request_counter(r, code).inc();
   if (code != 429) {
     request_duration_->observe(latency.seconds_f());
     static_assert(static_cast<int>(Resource::endpointslices) == kResources - 1 &&
@@ -255,140 +228,115 @@ const char* ApiServer::resource_name(int resource) {
 
 const char* ApiServer::verb_label(int verb) { return verb == 0 ? "POST" : verb == 1 ? "PUT" : "DELETE"; }
 
-ApiResponse ApiServer::apply_endpoints(const Request& r, EndpointsStore& store) {
-  const ServiceId id = r.endpoints.service;
-  ensure_slot(store.objects, store.present, id);
-  ApiResponse response;
-  Endpoints& stored = store.objects[id];
-  std::vector<bool>::reference present = store.present[id];
+template <class Object>
+ApiResponse ApiServer::apply(Kind<Object>& kind, const Request& r, std::uint32_t id, const Object& requested) {
+  const ObjectStore<Object>& store = kind.store;
+  const VersionHandle current = store.current(id);
   switch (r.verb) {
     case Verb::create:
-      if (present) return ApiResponse{409, false, stored.resource_version, {}};
-      stored = r.endpoints;
-      stored.resource_version = next_resource_version(stored.resource_version);
-      present = true;
-      ++writes_applied_;
-      notify_endpoints(store, WatchEventType::added, stored);
-      return ApiResponse{201, false, stored.resource_version, {}};
-    case Verb::update:
-      if (!present) return ApiResponse{404, false, 0, {}};
+      if (current != kNoVersion) return ApiResponse{409, false, store.at(current).resource_version, {}};
+      return publish(kind, id, requested, requested.resource_version, WatchEventType::added, 201);
+    case Verb::update: {
+      if (current == kNoVersion) return ApiResponse{404, false, 0, {}};
+      const Object& stored = store.at(current);
+      const ResourceVersion previous = stored.resource_version;
       // The PUT carries the RV the client read from its cache, which can be
       // old but never newer than what is stored.
-      EPSIM_INVARIANT(r.precondition <= stored.resource_version,
-                      "an Endpoints update carries a resourceVersion the server never stored");
-      if (r.precondition != 0 && r.precondition != stored.resource_version) {
-        return ApiResponse{409, false, stored.resource_version, {}};
-      }
-      if (config_.noop_update_elision && stored.same_content(r.endpoints)) {
+      EPSIM_INVARIANT(r.precondition <= previous, "an update carries a resourceVersion the server never stored");
+      if (r.precondition != 0 && r.precondition != previous) return ApiResponse{409, false, previous, {}};
+      Object scratch;
+      const Object* next = updated(r, requested, stored, scratch);
+      if (next == nullptr) {
         ++noop_updates_;
-        return ApiResponse{200, true, stored.resource_version, {}};
+        return ApiResponse{200, true, previous, {}};
       }
-      {
-        const ResourceVersion previous = stored.resource_version;
-        stored = r.endpoints;
-        stored.resource_version = next_resource_version(previous);
-      }
-      ++writes_applied_;
-      notify_endpoints(store, WatchEventType::modified, stored);
-      return ApiResponse{200, false, stored.resource_version, {}};
-    case Verb::remove:
-      if (!present) return ApiResponse{404, false, 0, {}};
-      present = false;
+      return publish(kind, id, *next, previous, WatchEventType::modified, 200);
+    }
+    case Verb::remove: {
+      if (current == kNoVersion) return ApiResponse{404, false, 0, {}};
       // The DELETED watch event carries the last state with the deletion's
       // revision (apiserver pkg/storage/etcd3/watcher.go), so a watcher sees
       // resourceVersions only grow.
-      stored.resource_version = next_resource_version(stored.resource_version);
-      ++writes_applied_;
-      notify_endpoints(store, WatchEventType::deleted, stored);
-      return ApiResponse{200, false, stored.resource_version, {}};
-  }
-  return response;
-}
-
-ApiResponse ApiServer::apply_pod(const Request& r) {
-  const PodId id = r.pod.id;
-  ensure_slot(pods_, pod_present_, id);
-  Pod& stored = pods_[id];
-  switch (r.verb) {
-    case Verb::create:
-      if (pod_present_[id]) return ApiResponse{409, false, stored.resource_version, {}};
-      stored = r.pod;
-      stored.resource_version = next_resource_version(stored.resource_version);
-      pod_present_[id] = true;
-      ++writes_applied_;
-      notify_pods(WatchEventType::added, stored);
-      return ApiResponse{201, false, stored.resource_version, {}};
-    case Verb::update:
-      if (!pod_present_[id]) return ApiResponse{404, false, 0, {}};
-      // Pod writers (kubelet, deployment model) always send a real change,
-      // to the part of the pod they own, so writes that overtake each other
-      // (latency is sampled per request) never undo one another.
-      switch (r.pod_update) {
-        case PodUpdate::status:
-          // pods/status: podStatusStrategy.PrepareForUpdate keeps spec and metadata.
-          stored.ready = r.pod.ready;
-          stored.ready_transition = r.pod.ready_transition;
-          break;
-        case PodUpdate::deletion:
-          // A graceful DELETE sets metadata.deletionTimestamp; registry/rest/update.go
-          // BeforeUpdate: "an update can never remove/change a deletion timestamp".
-          if (!stored.terminating) {
-            stored.terminating = true;
-            stored.deletion_timestamp = r.pod.deletion_timestamp;
-          }
-          break;
-        case PodUpdate::metadata:
-          // Labels, annotations: podStrategy.PrepareForUpdate keeps the
-          // status (newPod.Status = oldPod.Status); nothing modelled moves
-          // but the resourceVersion.
-          break;
-      }
-      stored.resource_version = next_resource_version(stored.resource_version);
-      ++writes_applied_;
-      notify_pods(WatchEventType::modified, stored);
-      return ApiResponse{200, false, stored.resource_version, {}};
-    case Verb::remove:
-      if (!pod_present_[id]) return ApiResponse{404, false, 0, {}};
-      pod_present_[id] = false;
-      stored.resource_version = next_resource_version(stored.resource_version);  // as for Endpoints
-      ++writes_applied_;
-      notify_pods(WatchEventType::deleted, stored);
-      return ApiResponse{200, false, stored.resource_version, {}};
+      const Object& stored = store.at(current);
+      return publish(kind, id, stored, stored.resource_version, WatchEventType::deleted, 200);
+    }
   }
   return ApiResponse{};
 }
 
+template <class Object>
+ApiResponse ApiServer::publish(Kind<Object>& kind, std::uint32_t id, const Object& object, ResourceVersion previous,
+                               WatchEventType type, int code) {
+  const ResourceVersion rv = next_resource_version(previous);
+  const VersionHandle v = kind.store.add_version(object, rv);  // before `object`'s version may go
+  if (type == WatchEventType::deleted) {
+    kind.store.clear_current(id);
+  } else {
+    kind.store.set_current(id, v);
+  }
+  ++writes_applied_;
+  notify(kind, type, v);
+  return ApiResponse{code, false, rv, {}};
+}
+
+// An Endpoints update writes the requested object, unless it equals the
+// stored one (the no-op test compares encoded bytes, all but the
+// resourceVersion).
+const Endpoints* ApiServer::updated(const Request&, const Endpoints& requested, const Endpoints& stored,
+                                    Endpoints&) {
+  return config_.noop_update_elision && stored.same_content(requested) ? nullptr : &requested;
+}
+
+// Pod writers (kubelet, deployment model) always send a real change, to the
+// part of the pod they own, so writes that overtake each other (latency is
+// sampled per request) never undo one another.
+const Pod* ApiServer::updated(const Request& r, const Pod&, const Pod& stored, Pod& next) {
+  next = stored;
+  switch (r.pod_update) {
+    case PodUpdate::status:
+      // pods/status: podStatusStrategy.PrepareForUpdate keeps spec and metadata.
+      next.ready = r.pod.ready;
+      next.ready_transition = r.pod.ready_transition;
+      break;
+    case PodUpdate::deletion:
+      // A graceful DELETE sets metadata.deletionTimestamp; registry/rest/update.go
+      // BeforeUpdate: "an update can never remove/change a deletion timestamp".
+      if (!stored.terminating) {
+        next.terminating = true;
+        next.deletion_timestamp = r.pod.deletion_timestamp;
+      }
+      break;
+    case PodUpdate::metadata:
+      // Labels, annotations: podStrategy.PrepareForUpdate keeps the status
+      // (newPod.Status = oldPod.Status); nothing modelled moves but the
+      // resourceVersion.
+      break;
+  }
+  return &next;
+}
+
 // Watch fan-out: every change is delivered after the same delay, so a FIFO of
 // pending notifications and one event per change keep the order.
-void ApiServer::notify_endpoints(EndpointsStore& store, WatchEventType type, const Endpoints& object) {
-  if (store.watchers.empty()) return;
-  EPSIM_INVARIANT(store.pending.empty() || store.pending.back().object.resource_version < object.resource_version,
-                  "Endpoints watch events queued out of resourceVersion order");
-  store.pending.push_back({type, object});
-  EndpointsStore* target = &store;
-  sim_.schedule_after(config_.watch_delay, [this, target] { deliver_endpoints(*target); });
+template <class Object>
+void ApiServer::notify(Kind<Object>& kind, WatchEventType type, VersionHandle version) {
+  if (kind.watchers.empty()) {
+    kind.store.release(version);
+    return;
+  }
+  EPSIM_INVARIANT(kind.pending.empty() || kind.store.at(kind.pending.back().version).resource_version <
+                                              kind.store.at(version).resource_version,
+                  "watch events queued out of resourceVersion order");
+  kind.pending.push_back({type, version});
+  sim_.schedule_after(config_.watch_delay, [this, &kind] { deliver(kind); });
 }
 
-void ApiServer::notify_pods(WatchEventType type, const Pod& object) {
-  if (pod_watchers_.empty()) return;
-  EPSIM_INVARIANT(pod_notifications_.empty() || pod_notifications_.back().object.resource_version < object.resource_version,
-                  "Pod watch events queued out of resourceVersion order");
-  pod_notifications_.push_back({type, object});
-  sim_.schedule_after(config_.watch_delay, [this] { deliver_pods(); });
-}
-
-void ApiServer::deliver_endpoints(EndpointsStore& store) {
-  EPSIM_INVARIANT(!store.pending.empty(), "Endpoints watch delivery without a pending event");
-  const Notification<Endpoints> n = std::move(store.pending.front());
-  store.pending.pop_front();
-  for (WatchSink<Endpoints>* w : store.watchers) w->on_watch_event(n.type, n.object);
-}
-
-void ApiServer::deliver_pods() {
-  EPSIM_INVARIANT(!pod_notifications_.empty(), "Pod watch delivery without a pending event");
-  const Notification<Pod> n = pod_notifications_.front();
-  pod_notifications_.pop_front();
-  for (WatchSink<Pod>* w : pod_watchers_) w->on_watch_event(n.type, n.object);
+template <class Object>
+void ApiServer::deliver(Kind<Object>& kind) {
+  EPSIM_INVARIANT(!kind.pending.empty(), "watch delivery without a pending event");
+  const Notification n = kind.pending.front();
+  kind.pending.pop_front();
+  for (WatchSink<Object>* w : kind.watchers) w->on_watch_event(n.type, kind.store, n.version);
+  kind.store.release(n.version);
 }
 
 }  // namespace epsim::models

@@ -16,10 +16,10 @@
 
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <string>
 #include <vector>
 
+#include "models/object_store.h"
 #include "models/objects.h"
 #include "models/watch.h"
 #include "sim/interval_set.h"
@@ -74,19 +74,20 @@ class ApiServer {
   void seed_pod(const Pod& pod);
   void seed_endpoints(const Endpoints& endpoints);
 
-  const Service* service(ServiceId id) const;
-  const Pod* pod(PodId id) const;
-  const Endpoints* endpoints(ServiceId id) const;
-  const Endpoints* endpoint_slice(ServiceId id) const;
+  const Service* service(ServiceId id) const { return services_.store.get(id); }
+  const Pod* pod(PodId id) const { return pods_.store.get(id); }
+  const Endpoints* endpoints(ServiceId id) const { return endpoints_.store.get(id); }
+  const Endpoints* endpoint_slice(ServiceId id) const { return slices_.store.get(id); }
   void seed_endpoint_slice(const Endpoints& slice);
-  std::size_t service_slots() const { return services_.size(); }
-  std::size_t pod_slots() const { return pods_.size(); }
-  // LIST: every stored object of a resource, by id (what an informer's
-  // initial list, or a relist after a leader change, receives).
-  std::vector<Service> list_services() const;
-  std::vector<Pod> list_pods() const;
-  std::vector<Endpoints> list_endpoints() const;
-  std::vector<Endpoints> list_endpoint_slices() const;
+  std::size_t service_slots() const { return services_.store.id_space(); }
+  std::size_t pod_slots() const { return pods_.store.id_space(); }
+  // What a LIST reads: every stored object of a resource, by id (an
+  // informer's initial list, or a relist after a leader change, takes
+  // handles to these versions).
+  const ObjectStore<Service>& service_store() const { return services_.store; }
+  const ObjectStore<Pod>& pod_store() const { return pods_.store; }
+  const ObjectStore<Endpoints>& endpoints_store() const { return endpoints_.store; }
+  const ObjectStore<Endpoints>& endpoint_slice_store() const { return slices_.store; }
   ResourceVersion resource_version() const { return resource_version_; }
 
   // Mutating requests. `precondition` (updates) is the resourceVersion the
@@ -103,8 +104,8 @@ class ApiServer {
   void write_pod(Verb verb, const Pod& object, ApiClient* client, std::uint64_t tag, const char* user_agent,
                  PodUpdate part = PodUpdate::metadata);
 
-  void watch_services(WatchSink<Service>* sink) { service_watchers_.push_back(sink); }
-  void watch_pods(WatchSink<Pod>* sink) { pod_watchers_.push_back(sink); }
+  void watch_services(WatchSink<Service>* sink) { services_.watchers.push_back(sink); }
+  void watch_pods(WatchSink<Pod>* sink) { pods_.watchers.push_back(sink); }
   void watch_endpoints(WatchSink<Endpoints>* sink) { endpoints_.watchers.push_back(sink); }
   void watch_endpoint_slices(WatchSink<Endpoints>* sink) { slices_.watchers.push_back(sink); }
 
@@ -150,16 +151,17 @@ class ApiServer {
     Endpoints endpoints;
     Pod pod;
   };
-  template <class Object>
+  // One resource kind: its store, its watchers and its watch events in
+  // flight (each holds a reference to the version it carries).
   struct Notification {
     WatchEventType type;
-    Object object;
+    VersionHandle version;
   };
-  struct EndpointsStore {
-    std::vector<Endpoints> objects;
-    std::vector<bool> present;
-    std::vector<WatchSink<Endpoints>*> watchers;
-    std::deque<Notification<Endpoints>> pending;
+  template <class Object>
+  struct Kind {
+    ObjectStore<Object> store;
+    std::vector<WatchSink<Object>*> watchers;
+    std::deque<Notification> pending;
   };
 
   ResourceVersion next_resource_version(ResourceVersion previous);  // the object's new RV
@@ -167,17 +169,32 @@ class ApiServer {
   void admit(std::uint32_t request);
   void complete(std::uint32_t request);
   void respond(std::uint32_t request, const ApiResponse& response);
-  ApiResponse apply_endpoints(const Request& r, EndpointsStore& store);
-  void seed(EndpointsStore& store, const Endpoints& object);
+  template <class Object>
+  void seed(Kind<Object>& kind, std::uint32_t id, const Object& object);
   void write_endpoints_to(Resource resource, Verb verb, const Endpoints& object, ResourceVersion precondition,
                           ApiClient* client, std::uint64_t tag, const char* user_agent);
-  ApiResponse apply_pod(const Request& r);
-  void notify_endpoints(EndpointsStore& store, WatchEventType type, const Endpoints& object);
-  void notify_pods(WatchEventType type, const Pod& object);
-  void deliver_endpoints(EndpointsStore& store);
-  void deliver_pods();
+  // The one write path of every kind: create, update, remove; each
+  // applied change is a new version and a watch event.
+  template <class Object>
+  ApiResponse apply(Kind<Object>& kind, const Request& r, std::uint32_t id, const Object& requested);
+  // A real change: `object` as a new version after `previous`, current
+  // (or, deleted, no longer stored), and its watch event.
+  template <class Object>
+  ApiResponse publish(Kind<Object>& kind, std::uint32_t id, const Object& object, ResourceVersion previous,
+                      WatchEventType type, int code);
+  // What an update stores, made from the request and the stored object
+  // (in `scratch` if need be); nullptr: a no-op.
+  const Endpoints* updated(const Request& r, const Endpoints& requested, const Endpoints& stored,
+                           Endpoints& scratch);
+  const Pod* updated(const Request& r, const Pod& requested, const Pod& stored, Pod& scratch);
+  // Takes the caller's reference to `version`.
+  template <class Object>
+  void notify(Kind<Object>& kind, WatchEventType type, VersionHandle version);
+  template <class Object>
+  void deliver(Kind<Object>& kind);
   sim::Duration sample_latency();
   void count(const Request& r, int code, sim::Duration latency);
+  sim::Counter& request_counter(const Request& r, int code);
 
   sim::Simulator& sim_;
   sim::MetricsRegistry& metrics_;
@@ -189,12 +206,10 @@ class ApiServer {
   sim::Duration service_time_;  // 1 / mutating_throughput
 
   ResourceVersion resource_version_ = 1;
-  std::vector<Service> services_;
-  std::vector<bool> service_present_;
-  std::vector<Pod> pods_;
-  std::vector<bool> pod_present_;
-  EndpointsStore endpoints_;
-  EndpointsStore slices_;
+  Kind<Service> services_;
+  Kind<Pod> pods_;
+  Kind<Endpoints> endpoints_;
+  Kind<Endpoints> slices_;
 
   std::vector<Request> requests_;
   std::vector<std::uint32_t> free_requests_;
@@ -203,17 +218,14 @@ class ApiServer {
   sim::IntervalSet at_inflight_limit_;
   sim::Time processor_free_at_;
 
-  std::vector<WatchSink<Service>*> service_watchers_;
-  std::vector<WatchSink<Pod>*> pod_watchers_;
-  std::deque<Notification<Pod>> pod_notifications_;
-
   std::uint64_t writes_applied_ = 0;
   std::uint64_t noop_updates_ = 0;
   std::uint64_t requests_total_ = 0;
   std::uint64_t responses_total_ = 0;
   sim::Histogram* request_duration_ = nullptr;
   std::vector<sim::QuantileSketch> latency_by_day_;  // [day][resource][verb]
-  std::map<std::string, sim::Counter*> request_counters_;
+  std::vector<std::string> user_agents_;         // the clients seen, by id
+  std::vector<sim::Counter*> request_counters_;  // [agent][code][resource][verb]; null until first use
 };
 
 }  // namespace epsim::models

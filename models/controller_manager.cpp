@@ -66,18 +66,16 @@ void ControllerManager::start_steady(sim::Time informers_started_at) {
   resync_period_ = sample_resync_period();
   new_informers();
   const ResourceVersion listed_at = api_.resource_version();
-  services_->list(api_.list_services(), false,
-                  listed_at);
-  pods_->list(api_.list_pods(), false, listed_at);
-  endpoints_->list(api_.list_endpoints(),
-                   false, listed_at);
+  services_->list(api_.service_store(), false, listed_at);
+  pods_->list(api_.pod_store(), false, listed_at);
+  endpoints_->list(api_.endpoints_store(), false, listed_at);
   controller_->begin_term(sim_.now(), true);
   controller_->rebuild_pod_index();
   if (slice_controller_) {
     slice_controller_->begin_term(sim_.now());
     slice_controller_->rebuild_pod_index();
     seed_endpoint_slices();
-    slices_->list(api_.list_endpoint_slices(), false, api_.resource_version());
+    slices_->list(api_.endpoint_slice_store(), false, api_.resource_version());
   }
   // Steady state: this process has synced every service before, so the
   // trigger-time tracker knows each one and its pods' latest transition.
@@ -157,12 +155,10 @@ void ControllerManager::leader_change() {
   // of changes made before it (still in their watch delay) are not delivered
   // to the new informers again.
   const ResourceVersion listed_at = api_.resource_version();
-  endpoints_->list(api_.list_endpoints(),
-                   true, listed_at);
-  if (slices_) slices_->list(api_.list_endpoint_slices(), true, listed_at);
-  services_->list(api_.list_services(), true,
-                  listed_at);
-  pods_->list(api_.list_pods(), true, listed_at);
+  endpoints_->list(api_.endpoints_store(), true, listed_at);
+  if (slices_) slices_->list(api_.endpoint_slice_store(), true, listed_at);
+  services_->list(api_.service_store(), true, listed_at);
+  pods_->list(api_.pod_store(), true, listed_at);
   controller_->check_leftover_endpoints(endpoints_->list_keys());
   controller_->end_episode_dispatch();
   schedule_resync(sim_.now() + resync_period_);

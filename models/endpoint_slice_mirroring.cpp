@@ -47,8 +47,8 @@ EndpointSliceMirroring::EndpointSliceMirroring(sim::Simulator& simulator, sim::M
 EndpointSliceMirroring::~EndpointSliceMirroring() = default;
 
 void EndpointSliceMirroring::start_steady() {
-  endpoints_.list(access_.list_endpoints(), false, access_.resource_version());
-  slices_.list(access_.list_endpoint_slices(), false, access_.resource_version());
+  endpoints_.list(access_.endpoints_store(), false, access_.resource_version());
+  slices_.list(access_.endpoint_slice_store(), false, access_.resource_version());
 }
 
 std::optional<ClientWrite> EndpointSliceMirroring::sync(Key backend) {

@@ -66,8 +66,8 @@ void EndpointSync::add_source(ApiServer& source, std::uint32_t offset, std::size
 }
 
 void EndpointSync::start_steady(sim::Time until) {
-  for (auto& s : sources_) s->informer->list(s->api->list_endpoints(), false, s->api->resource_version());
-  access_cache_.list(access_.list_endpoints(), false, access_.resource_version());
+  for (auto& s : sources_) s->informer->list(s->api->endpoints_store(), false, s->api->resource_version());
+  access_cache_.list(access_.endpoints_store(), false, access_.resource_version());
   resync_until_ = until;
   if (config_.resync_period > sim::Duration::zero()) {
     sim_.schedule_after(config_.resync_period, [this] { resync(); });

@@ -81,7 +81,7 @@ std::vector<PodIp> IngressNginx::backend_ips(std::uint32_t backend) const {
 }
 
 void IngressNginx::start_steady() {
-  cache_.list(config_.read_endpoint_slices ? access_.list_endpoint_slices() : access_.list_endpoints(), false,
+  cache_.list(config_.read_endpoint_slices ? access_.endpoint_slice_store() : access_.endpoints_store(), false,
               access_.resource_version());
   for (std::uint32_t b = 0; b < backend_space_; ++b) {
     running_[b] = backend_ips(b);

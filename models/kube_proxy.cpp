@@ -136,7 +136,7 @@ void KubeProxy::start_steady(sim::Time until) {
   started_ = true;
   const sim::Time now = sim_.now();
   integrated_at_ = now;
-  cache_.list(config_.read_endpoint_slices ? api_.list_endpoint_slices() : api_.list_endpoints(), false,
+  cache_.list(config_.read_endpoint_slices ? api_.endpoint_slice_store() : api_.endpoints_store(), false,
               api_.resource_version());
   for (Client& c : clients_) {
     c.booked_to = now;

@@ -29,7 +29,9 @@ struct Recorder : ApiClient {
 struct EndpointsWatch : WatchSink<Endpoints> {
   Simulator* sim = nullptr;
   std::vector<std::pair<WatchEventType, Time>> events;
-  void on_watch_event(WatchEventType t, const Endpoints&) override { events.emplace_back(t, sim->now()); }
+  void on_watch_event(WatchEventType t, const ObjectStore<Endpoints>&, VersionHandle) override {
+    events.emplace_back(t, sim->now());
+  }
 };
 
 Endpoints endpoints_with(PodIp ip) {

@@ -205,13 +205,13 @@ TEST_CASE("with the EndpointSlice controller off the controller manager has no s
   Cluster on(Setup{.slices = true});
   CHECK(off.cm->endpoint_slice_controller() == nullptr);
   CHECK(off.cm->endpoint_slice_informer() == nullptr);
-  CHECK(off.api->list_endpoint_slices().empty());
+  CHECK(off.api->endpoint_slice_store().size() == 0);
   REQUIRE(on.cm->endpoint_slice_controller() != nullptr);
   REQUIRE(on.cm->endpoint_slice_informer() != nullptr);
   CHECK(on.cm->endpoint_slice_informer()->size() == 3);
   off.run_to(Duration::minutes(61));
   on.run_to(Duration::minutes(61));
-  CHECK(off.api->list_endpoint_slices().empty());
+  CHECK(off.api->endpoint_slice_store().size() == 0);
   // The endpoints controller does the same either way.
   const auto& a = off.cm->endpoints_controller();
   const auto& b = on.cm->endpoints_controller();

@@ -34,6 +34,19 @@ std::vector<Service> services() {
   return out;
 }
 
+// The same Services as a server stores them (what an informer lists).
+const ObjectStore<Service>& service_store() {
+  static ObjectStore<Service> store;
+  if (store.size() == 0) {
+    for (const Service& s : services()) {
+      const VersionHandle v = store.add_version(s, s.resource_version);
+      store.set_current(s.id, v);
+      store.release(v);
+    }
+  }
+  return store;
+}
+
 std::vector<std::uint32_t> sorted(std::vector<std::uint32_t> v) {
   std::sort(v.begin(), v.end());
   return v;
@@ -45,7 +58,7 @@ TEST_CASE("informer: a resync hands every cached object over once, in a new rand
   Informer<Service> informer("idc/services/term-1", 42);
   Order order;
   informer.add_handler(&order);
-  informer.list(services(), false);
+  informer.list(service_store(), false);
   std::vector<std::uint32_t> ids;
   for (const auto& s : services()) ids.push_back(s.id);
 
@@ -65,7 +78,7 @@ TEST_CASE("informer: a resync hands every cached object over once, in a new rand
 TEST_CASE("informer: the order is a function of the seed and the informer's name") {
   auto walk = [](const std::string& name, std::uint64_t seed) {
     Informer<Service> informer(name, seed);
-    informer.list(services(), false);
+    informer.list(service_store(), false);
     return informer.list_keys();
   };
   CHECK(walk("idc/services/term-1", 7) == walk("idc/services/term-1", 7));
@@ -73,7 +86,7 @@ TEST_CASE("informer: the order is a function of the seed and the informer's name
   CHECK(walk("idc/services/term-1", 7) != walk("idc/services/term-2", 7));
   // Without a seed (a test's informer) the walk is in id order.
   Informer<Service> plain("plain");
-  plain.list(services(), false);
+  plain.list(service_store(), false);
   const auto keys = plain.list_keys();
   CHECK(std::is_sorted(keys.begin(), keys.end()));
 }

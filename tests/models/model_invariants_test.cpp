@@ -14,6 +14,7 @@
 #include "models/work_queue.h"
 #include "sim/metrics.h"
 #include "sim/simulator.h"
+#include "api_test_support.h"
 
 using namespace epsim::models;
 using epsim::sim::Duration;
@@ -21,16 +22,9 @@ using epsim::sim::Labels;
 using epsim::sim::MetricsRegistry;
 using epsim::sim::Simulator;
 using epsim::sim::Time;
+using epsim::test::fixed_latency;
 
 namespace {
-
-ApiServerConfig fixed_latency(Duration latency) {
-  ApiServerConfig c;
-  c.latency_median = latency;
-  c.latency_p99 = latency;  // sigma 0: deterministic latency
-  c.watch_delay = Duration::milliseconds(100);
-  return c;
-}
 
 struct Recorder : ApiClient {
   std::vector<ApiResponse> responses;
@@ -124,7 +118,7 @@ TEST_CASE("a DELETED watch event carries the deletion's resourceVersion") {
   informer.add_handler(&events);
   api.watch_pods(&informer);
   api.seed_pod(running_pod());
-  informer.list(std::vector<Pod>{*api.pod(0)}, false, api.resource_version());
+  informer.list(api.pod_store(), false, api.resource_version());
   const ResourceVersion created = api.pod(0)->resource_version;
   api.write_pod(Verb::remove, running_pod(), &client, 0, "kubelet");
   sim.run_until(Time::zero() + Duration::seconds(1));
@@ -144,7 +138,7 @@ TEST_CASE("an informer listed while watch events are in flight does not get them
   Informer<Pod> old_informer("pods/term-1");
   api.watch_pods(&old_informer);
   api.seed_pod(running_pod());
-  old_informer.list(std::vector<Pod>{*api.pod(0)}, false, api.resource_version());
+  old_informer.list(api.pod_store(), false, api.resource_version());
 
   // Two updates applied at 10 ms and 20 ms; their events are due at 110 ms and 120 ms.
   Pod first = running_pod();
@@ -162,7 +156,7 @@ TEST_CASE("an informer listed while watch events are in flight does not get them
   Events<Pod> events;
   informer.add_handler(&events);
   api.watch_pods(&informer);
-  informer.list(std::vector<Pod>{*api.pod(0)}, true, api.resource_version());
+  informer.list(api.pod_store(), true, api.resource_version());
   CHECK(events.added.size() == 1);
   sim.run_until(Time::zero() + Duration::seconds(1));
   // Without the list's resourceVersion the first event would have rolled

@@ -1,0 +1,133 @@
+// One resource kind's objects as an API server stores them: every version
+// of an object is immutable and stored once; whoever reads it (the server's
+// current state, a watch event in flight, every informer cache) holds a
+// 4-byte handle to that one version, as client-go's shared informers share
+// one decoded object among all listers and handlers
+// (tools/cache/shared_informer.go: "the object ... must be treated as
+// read-only"). A write makes a new version; the old one lives on while any
+// reader still holds it, which is what on_update(old, new) needs.
+//
+// Versions sit in a slab of fixed-size chunks, so a version never moves
+// while it lives (a `const Object&` handed to a handler stays valid) and
+// growing the slab copies nothing. Each version has a reference count; at
+// zero its slot goes to a free list and the next version reuses it (and, for
+// Endpoints, its address vectors' capacity). Tearing the store down frees
+// the chunks without walking references.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "models/objects.h"
+#include "sim/invariant.h"
+
+namespace epsim::models {
+
+// An index into an ObjectStore's slab.
+using VersionHandle = std::uint32_t;
+inline constexpr VersionHandle kNoVersion = 0xffffffffu;
+
+template <class Object>
+class ObjectStore {
+ public:
+  ObjectStore() = default;
+  ObjectStore(const ObjectStore&) = delete;
+  ObjectStore& operator=(const ObjectStore&) = delete;
+
+  // A new version: `object` with `resource_version`. The caller holds its
+  // one reference (and passes it on or releases it).
+  VersionHandle add_version(const Object& object, ResourceVersion resource_version);
+
+  const Object& at(VersionHandle version) const {
+    EPSIM_INVARIANT(live(version), "a handle read of a version no reader holds");
+    return chunks_[version / kChunk][version % kChunk];
+  }
+  bool live(VersionHandle version) const { return version < references_.size() && references_[version] > 0; }
+  std::uint32_t references(VersionHandle version) const {
+    return version < references_.size() ? references_[version] : 0;
+  }
+  // Reference counts are bookkeeping, not content: a reader of a const
+  // store (an informer) takes and drops its references like a copy of a
+  // shared_ptr.
+  void retain(VersionHandle version) const {
+    EPSIM_INVARIANT(live(version), "a reference taken to a version no reader holds");
+    ++references_[version];
+  }
+  void release(VersionHandle version) const {
+    EPSIM_INVARIANT(live(version), "a version released more often than it was held");
+    if (--references_[version] == 0) free_.push_back(version);
+  }
+  // Versions some reader holds; slots the slab has (live or free).
+  std::size_t live_versions() const { return slab_slots() - free_.size(); }
+  std::size_t slab_slots() const { return used_; }
+
+  // The current version of object `id` (kNoVersion: not stored).
+  VersionHandle current(std::uint32_t id) const { return id < current_.size() ? current_[id] : kNoVersion; }
+  const Object* get(std::uint32_t id) const {
+    const VersionHandle v = current(id);
+    return v == kNoVersion ? nullptr : &at(v);
+  }
+  // Makes `version` the current one of `id` (the store takes its own
+  // reference) and drops the store's reference to the previous one.
+  void set_current(std::uint32_t id, VersionHandle version);
+  // `id` is no longer stored (its last version lives on in its readers).
+  void clear_current(std::uint32_t id);
+  // Ids 0 .. id_space()-1 may be stored; size() of them are.
+  std::size_t id_space() const { return current_.size(); }
+  std::size_t size() const { return stored_; }
+
+ private:
+  static constexpr std::size_t kChunk = 4096;
+
+  std::vector<std::unique_ptr<Object[]>> chunks_;
+  std::size_t used_ = 0;                                 // slots handed out
+  mutable std::vector<std::uint32_t> references_;        // per slot
+  mutable std::vector<VersionHandle> free_;              // slots at zero references
+  std::vector<VersionHandle> current_;                   // per id
+  std::size_t stored_ = 0;
+};
+
+template <class Object>
+VersionHandle ObjectStore<Object>::add_version(const Object& object, ResourceVersion resource_version) {
+  VersionHandle v;
+  if (!free_.empty()) {
+    v = free_.back();
+    free_.pop_back();
+  } else {
+    if (used_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<Object[]>(kChunk));
+    EPSIM_INVARIANT(used_ < kNoVersion, "object store slab overflow");
+    v = static_cast<VersionHandle>(used_++);
+    references_.push_back(0);
+  }
+  Object& slot = chunks_[v / kChunk][v % kChunk];
+  slot = object;
+  slot.resource_version = resource_version;
+  references_[v] = 1;
+  return v;
+}
+
+template <class Object>
+void ObjectStore<Object>::set_current(std::uint32_t id, VersionHandle version) {
+  retain(version);
+  if (id >= current_.size()) current_.resize(id + 1, kNoVersion);
+  const VersionHandle previous = current_[id];
+  current_[id] = version;
+  if (previous == kNoVersion) {
+    ++stored_;
+  } else {
+    release(previous);
+  }
+}
+
+template <class Object>
+void ObjectStore<Object>::clear_current(std::uint32_t id) {
+  const VersionHandle previous = current(id);
+  if (previous == kNoVersion) return;
+  current_[id] = kNoVersion;
+  --stored_;
+  release(previous);
+}
+
+}  // namespace epsim::models
