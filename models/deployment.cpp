@@ -22,7 +22,7 @@ Deployments::Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_
       next_ip_(first_ip) {}
 
 void Deployments::add_live(PodId pod) {
-  if (pod >= live_index_.size()) live_index_.resize(pod + 1, 0);
+  live_index_.grow_to(std::size_t{pod} + 1, 0);
   live_index_[pod] = static_cast<std::uint32_t>(live_.size());
   live_.push_back(pod);
 }
@@ -35,22 +35,27 @@ void Deployments::remove_live(PodId pod) {
   live_.pop_back();
 }
 
+void Deployments::reserve_services(std::size_t services) { workloads_.reserve(services); }
+
 PodId Deployments::create_pod(ServiceId service, bool seeded) {
   const auto id = static_cast<PodId>(pods_.size());
+  Workload& w = workloads_[service];
   Pod pod;
   pod.id = id;
   pod.service = service;
   pod.ip = next_ip_++;
   pod.node = next_node_++ % kNodes;
   pods_.push_back(pod);
-  pod_revision_.push_back(workloads_[service].revision);
+  pod_revision_.push_back(w.revision);
+  next_pod_.push_back(kNone);
+  (w.last_pod == kNone ? w.first_pod : next_pod_[w.last_pod]) = id;
+  w.last_pod = id;
   PodRecord record;
   record.pod = id;
   record.service = service;
   record.ip = pod.ip;
   record.created = sim_.now();
   records_.push_back(record);
-  workloads_[service].pods.push_back(id);
   add_live(id);
   if (seeded) {
     pods_[id].ready = true;
@@ -63,20 +68,37 @@ PodId Deployments::create_pod(ServiceId service, bool seeded) {
   return id;
 }
 
-void Deployments::add_service(const Service& service, const WorkloadSpec& spec) {
-  if (service.id >= workloads_.size()) workloads_.resize(service.id + 1);
-  workloads_[service.id].spec = spec;
-  api_.seed_service(service);
-  Endpoints endpoints;
-  endpoints.service = service.id;
-  endpoints.headless_label = service.headless;
-  for (int i = 0; i < spec.replicas; ++i) {
-    const PodId p = create_pod(service.id, true);
-    endpoints.addresses.push_back(EndpointAddress{pods_[p].ip, p, pods_[p].node, pods_[p].resource_version});
+void Deployments::unlink(Workload& w, PodId pod) {
+  PodId previous = kNone;
+  for (PodId p = w.first_pod; p != kNone; previous = p, p = next_pod_[p]) {
+    if (p != pod) continue;
+    (previous == kNone ? w.first_pod : next_pod_[previous]) = next_pod_[p];
+    if (w.last_pod == pod) w.last_pod = previous;
+    return;
   }
-  std::sort(endpoints.addresses.begin(), endpoints.addresses.end(),
-            [](const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; });
-  if (service.has_selector) api_.seed_endpoints(endpoints);
+}
+
+void Deployments::add_services(const Service& first, std::uint32_t count, const WorkloadSpec& spec) {
+  const auto spec_index = static_cast<std::uint32_t>(specs_.size());
+  specs_.push_back(spec);
+  if (first.id + count > workloads_.size()) workloads_.resize(first.id + count);
+  Service service = first;
+  Endpoints endpoints;  // reused: its address list keeps its capacity from one Service to the next
+  for (std::uint32_t k = 0; k < count; ++k) {
+    service.id = first.id + k;
+    workloads_[service.id].spec = spec_index;
+    api_.seed_service(service);
+    endpoints.service = service.id;
+    endpoints.headless_label = service.headless;
+    endpoints.addresses.clear();
+    for (int i = 0; i < spec.replicas; ++i) {
+      const PodId p = create_pod(service.id, true);
+      endpoints.addresses.push_back(EndpointAddress{pods_[p].ip, p, pods_[p].node, pods_[p].resource_version});
+    }
+    std::sort(endpoints.addresses.begin(), endpoints.addresses.end(),
+              [](const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; });
+    if (service.has_selector) api_.seed_endpoints(endpoints);
+  }
 }
 
 void Deployments::write(Op op, PodId pod, Verb verb) {
@@ -108,8 +130,8 @@ void Deployments::schedule_rollout(ServiceId service, sim::Time at) {
 void Deployments::rollout(ServiceId service) {
   Workload& w = workloads_[service];
   ++w.revision;  // a mid-rollout update makes the current new pods old too
-  if (w.rollout < 0) {
-    w.rollout = static_cast<std::int64_t>(rollouts_.size());
+  if (w.rollout == kNone) {
+    w.rollout = static_cast<std::uint32_t>(rollouts_.size());
     rollouts_.push_back(RolloutRecord{service, sim_.now(), sim::Time::max()});
   }
   step(service);
@@ -120,13 +142,14 @@ void Deployments::rollout(ServiceId service) {
 // service becomes ready.
 void Deployments::step(ServiceId service) {
   Workload& w = workloads_[service];
-  const int replicas = w.spec.replicas;
-  const int max_surge = static_cast<int>(std::ceil(replicas * w.spec.max_surge_fraction));
-  int max_unavailable = static_cast<int>(std::floor(replicas * w.spec.max_unavailable_fraction));
+  const WorkloadSpec& spec = specs_[w.spec];
+  const int replicas = spec.replicas;
+  const int max_surge = static_cast<int>(std::ceil(replicas * spec.max_surge_fraction));
+  int max_unavailable = static_cast<int>(std::floor(replicas * spec.max_unavailable_fraction));
   if (max_surge == 0 && max_unavailable == 0) max_unavailable = 1;  // validation forbids both 0
 
   int old_live = 0, old_ready = 0, new_live = 0, new_ready = 0;
-  for (PodId p : w.pods) {
+  for (PodId p = w.first_pod; p != kNone; p = next_pod_[p]) {
     const Pod& pod = pods_[p];
     if (pod.terminating) continue;
     const bool is_new = pod_revision_[p] == w.revision;
@@ -143,7 +166,7 @@ void Deployments::step(ServiceId service) {
   // unready old pods go first.
   int can_remove = std::min(old_live, old_ready + new_ready - (replicas - max_unavailable));
   for (int pass = 0; pass < 2 && can_remove > 0; ++pass) {
-    for (PodId p : w.pods) {
+    for (PodId p = w.first_pod; p != kNone; p = next_pod_[p]) {
       if (can_remove <= 0) break;
       Pod& pod = pods_[p];
       if (pod.terminating || pod_revision_[p] == w.revision) continue;
@@ -157,7 +180,7 @@ void Deployments::step(ServiceId service) {
   // replicas - maxUnavailable (unless fewer were ready to begin with).
 #if EPSIM_INVARIANTS_ENABLED  // O(pods of the service): checked builds only
   int live_after = 0, ready_after = 0;
-  for (PodId p : w.pods) {
+  for (PodId p = w.first_pod; p != kNone; p = next_pod_[p]) {
     if (pods_[p].terminating) continue;
     ++live_after;
     if (pods_[p].ready) ++ready_after;
@@ -166,9 +189,9 @@ void Deployments::step(ServiceId service) {
   EPSIM_INVARIANT(ready_after >= std::min(replicas - max_unavailable, old_ready + new_ready),
                   "a rollout scaled down below replicas - maxUnavailable");
 #endif
-  if (w.rollout >= 0 && old_live == 0 && new_ready == replicas) {
-    rollouts_[static_cast<std::size_t>(w.rollout)].finished = sim_.now();
-    w.rollout = -1;
+  if (w.rollout != kNone && old_live == 0 && new_ready == replicas) {
+    rollouts_[w.rollout].finished = sim_.now();
+    w.rollout = kNone;
   }
 }
 
@@ -197,7 +220,7 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
   pods_[pod].resource_version = response.resource_version;
   switch (op) {
     case Op::create: {
-      const sim::Duration delay = workloads_[pods_[pod].service].spec.readiness_delay;
+      const sim::Duration delay = spec_of(pods_[pod].service).readiness_delay;
       sim_.schedule_after(delay, [this, pod] {
         Pod& p = pods_[pod];
         if (p.terminating) return;
@@ -215,7 +238,7 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
       record.terminating_at = sim_.now();
       // The IP answers until terminationGracePeriodSeconds (default 30) is
       // over; preStop runs inside it (core/v1 types.go; docs/model.md §8).
-      const sim::Duration grace = workloads_[pods_[pod].service].spec.termination_grace_period;
+      const sim::Duration grace = spec_of(pods_[pod].service).termination_grace_period;
       sim_.schedule_after(grace, [this, pod] {
         records_[pod].dead_at = sim_.now();
         if (on_ip_dead_) on_ip_dead_(records_[pod].ip);
@@ -225,8 +248,7 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
       break;
     }
     case Op::remove: {
-      auto& list = workloads_[pods_[pod].service].pods;
-      list.erase(std::remove(list.begin(), list.end(), pod), list.end());
+      unlink(workloads_[pods_[pod].service], pod);
       remove_live(pod);
       break;
     }

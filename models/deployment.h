@@ -21,6 +21,7 @@
 
 #include "models/api_server.h"
 #include "models/objects.h"
+#include "sim/chunked_array.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
 
@@ -61,9 +62,14 @@ class Deployments : public ApiClient {
   void set_on_ip_dead(std::function<void(PodIp)> callback) { on_ip_dead_ = std::move(callback); }
   PodIp next_ip() const { return next_ip_; }
 
-  // A Service with `spec.replicas` ready pods and up-to-date Endpoints, as
-  // the scenario's steady state (seeded into the API server directly).
-  void add_service(const Service& service, const WorkloadSpec& spec);
+  // Room for this many Services in all, so that setup fills the array
+  // instead of regrowing it (optional; per-pod tables grow in chunks).
+  void reserve_services(std::size_t services);
+  // `count` Services with ids first.id, first.id + 1, ... and first's flags,
+  // each with `spec.replicas` ready pods and up-to-date Endpoints, as the
+  // scenario's steady state (seeded into the API server directly).
+  void add_services(const Service& first, std::uint32_t count, const WorkloadSpec& spec);
+  void add_service(const Service& service, const WorkloadSpec& spec) { add_services(service, 1, spec); }
 
   void schedule_rollout(ServiceId service, sim::Time at);
   // Poisson deploys at `per_hour` over [now, until), each on a service drawn
@@ -72,7 +78,7 @@ class Deployments : public ApiClient {
   // RV-only pod updates (status heartbeats, annotations) at `per_pod_per_hour`.
   void start_status_churn(double per_pod_per_hour, sim::Time until);
 
-  const std::vector<PodRecord>& pod_records() const { return records_; }
+  const sim::ChunkedArray<PodRecord>& pod_records() const { return records_; }
   const std::vector<RolloutRecord>& rollouts() const { return rollouts_; }
   std::size_t live_pods() const { return live_.size(); }
 
@@ -80,11 +86,15 @@ class Deployments : public ApiClient {
 
  private:
   enum class Op : std::uint8_t { create, ready, terminate, remove, churn };
+  static constexpr std::uint32_t kNone = 0xffffffffU;
+  // Per Service, without a heap block of its own: the pods not yet deleted
+  // form a list in creation order, linked through next_pod_.
   struct Workload {
-    WorkloadSpec spec;
+    std::uint32_t spec = 0;         // index into specs_
     std::uint32_t revision = 0;
-    std::vector<PodId> pods;       // not yet deleted
-    std::int64_t rollout = -1;     // index into rollouts_ while one runs
+    std::uint32_t rollout = kNone;  // index into rollouts_ while one runs
+    PodId first_pod = kNone;
+    PodId last_pod = kNone;
   };
 
   void rollout(ServiceId service);
@@ -97,19 +107,25 @@ class Deployments : public ApiClient {
   void next_churn();
   void add_live(PodId pod);
   void remove_live(PodId pod);
+  void unlink(Workload& w, PodId pod);
+  const WorkloadSpec& spec_of(ServiceId service) const { return specs_[workloads_[service].spec]; }
 
   sim::Simulator& sim_;
   ApiServer& api_;
   std::string cluster_;
   sim::RandomStream deploy_rng_;
   sim::RandomStream churn_rng_;
+  std::vector<WorkloadSpec> specs_;          // one per add_services call
   std::vector<Workload> workloads_;          // by ServiceId
-  std::vector<Pod> pods_;                    // this model's view, by PodId
-  std::vector<std::uint32_t> pod_revision_;
-  std::vector<PodRecord> records_;           // by PodId
+  // Per pod, by PodId; pods keep being created during rollouts, so these
+  // grow in chunks instead of doubling.
+  sim::ChunkedArray<Pod> pods_;                    // this model's view
+  sim::ChunkedArray<PodId> next_pod_;              // the next pod of its Service's list (kNone: the last)
+  sim::ChunkedArray<std::uint32_t> pod_revision_;
+  sim::ChunkedArray<PodRecord> records_;
   std::vector<RolloutRecord> rollouts_;
-  std::vector<PodId> live_;                  // pods not deleted, for churn draws
-  std::vector<std::uint32_t> live_index_;
+  sim::ChunkedArray<PodId> live_;                  // pods not deleted, for churn draws
+  sim::ChunkedArray<std::uint32_t> live_index_;    // by PodId: its place in live_
   PodIp next_ip_ = 1;
   std::function<void(PodIp)> on_ip_dead_;
   std::uint32_t next_node_ = 0;

@@ -42,7 +42,7 @@ IngressNginx::IngressNginx(sim::Simulator& simulator, sim::MetricsRegistry& metr
       // nginx.go: flowcontrol.NewTokenBucketRateLimiter(config.SyncRateLimit, 1)
       sync_limiter_(TokenBucket::flowcontrol(config.sync_rate_limit, 1, simulator.now())),
       dirty_(backend_space, 0),
-      running_(backend_space) {
+      running_(backend_space, UpstreamLists::kEmpty) {
   if (config_.worker_processes < 1) throw std::invalid_argument("ingress-nginx needs at least one worker");
   cache_.add_handler(handler_.get());
   if (config_.read_endpoint_slices) {
@@ -84,8 +84,10 @@ void IngressNginx::start_steady() {
   cache_.list(config_.read_endpoint_slices ? access_.endpoint_slice_store() : access_.endpoints_store(), false,
               access_.resource_version());
   for (std::uint32_t b = 0; b < backend_space_; ++b) {
-    running_[b] = backend_ips(b);
-    for (int w = 0; w < config_.worker_processes; ++w) traffic_.set_upstreams(b, w, running_[b]);
+    const std::vector<PodIp> ips = backend_ips(b);
+    running_lists_.release(running_[b]);
+    running_[b] = running_lists_.add(ips);
+    for (int w = 0; w < config_.worker_processes; ++w) traffic_.set_upstreams(b, w, ips);
   }
 }
 
@@ -122,7 +124,8 @@ void IngressNginx::sync_read() {
   for (std::uint32_t b : dirty_list_) {
     dirty_[b] = 0;
     std::vector<PodIp> ips = backend_ips(b);
-    if (ips != running_[b]) {
+    const std::span<const PodIp> running = running_lists_.ips(running_[b]);
+    if (!std::equal(ips.begin(), ips.end(), running.begin(), running.end())) {
       pending_changed_.push_back(b);
       pending_lists_.push_back(std::move(ips));
     }
@@ -145,7 +148,11 @@ void IngressNginx::sync_read() {
 void IngressNginx::apply(std::uint64_t version) {
   EPSIM_INVARIANT(version == version_ + 1, "ingress-nginx applied configurations out of order");
   version_ = version;
-  for (std::size_t i = 0; i < pending_changed_.size(); ++i) running_[pending_changed_[i]] = std::move(pending_lists_[i]);
+  for (std::size_t i = 0; i < pending_changed_.size(); ++i) {
+    UpstreamLists::Id& running = running_[pending_changed_[i]];
+    running_lists_.release(running);
+    running = running_lists_.add(pending_lists_[i]);
+  }
   version_changes_.push_back(pending_changed_);
   syncs_.push_back(IngressSync{version, pending_event_, pending_read_, sim_.now(),
                                static_cast<std::uint32_t>(pending_changed_.size())});
@@ -212,9 +219,17 @@ void IngressNginx::give_worker(int w) {
   }
   std::sort(changed.begin(), changed.end());
   changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-  for (std::uint32_t b : changed) traffic_.set_upstreams(b, w, running_[b]);
+  for (std::uint32_t b : changed) {
+    // A span into this model's own pool: Traffic keeps its lists elsewhere.
+    traffic_.set_upstreams(b, w, running_lists_.ips(running_[b]));
+  }
   worker.version = version_;
   worker.pickups.emplace_back(version_, sim_.now());
+}
+
+std::vector<PodIp> IngressNginx::running(std::uint32_t backend) const {
+  const std::span<const PodIp> ips = running_lists_.ips(running_.at(backend));
+  return {ips.begin(), ips.end()};
 }
 
 std::uint64_t IngressNginx::worker_version(int w) const { return workers_[static_cast<std::size_t>(w)].version; }

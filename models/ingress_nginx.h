@@ -21,6 +21,7 @@
 #include "models/informer.h"
 #include "models/token_bucket.h"
 #include "models/traffic.h"
+#include "models/upstream_lists.h"
 #include "sim/metrics.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
@@ -79,7 +80,7 @@ class IngressNginx {
   std::uint64_t version() const { return version_; }
   std::uint64_t worker_version(int worker) const;
   // The upstream IPs of `backend` in the newest configuration applied.
-  const std::vector<PodIp>& running(std::uint32_t backend) const { return running_.at(backend); }
+  std::vector<PodIp> running(std::uint32_t backend) const;  // a copy
   std::uint64_t reloads() const { return reloads_; }
   const IngressNginxConfig& config() const { return config_; }
 
@@ -121,7 +122,10 @@ class IngressNginx {
 
   std::vector<std::uint8_t> dirty_;   // backends with events since the last read
   std::vector<std::uint32_t> dirty_list_;
-  std::vector<std::vector<PodIp>> running_;        // the configuration nginx runs
+  // The configuration nginx runs: per backend a list in running_lists_ (one
+  // pooled array, not a heap block per backend).
+  UpstreamLists running_lists_;
+  std::vector<UpstreamLists::Id> running_;
   std::vector<std::uint32_t> pending_changed_;     // of the sync in flight
   std::vector<std::vector<PodIp>> pending_lists_;
   sim::Time pending_event_;

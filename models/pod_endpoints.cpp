@@ -25,8 +25,15 @@ bool pod_update_changes_endpoints(const Pod& old_pod, const Pod& pod) {
          old_pod.node != pod.node;
 }
 
+void ServicePodIndex::append(const Pod& pod) {
+  if (pod.id >= next_.size()) next_.resize(std::size_t{pod.id} + 1, kNone);
+  next_[pod.id] = kNone;
+  (last_[pod.service] == kNone ? first_[pod.service] : next_[last_[pod.service]]) = pod.id;
+  last_[pod.service] = pod.id;
+}
+
 void ServicePodIndex::on_add(const Pod& pod) {
-  pods_[pod.service].push_back(pod.id);
+  append(pod);
   enqueue_(pod.service);
 }
 
@@ -35,19 +42,26 @@ void ServicePodIndex::on_update(const Pod& old_pod, const Pod& pod) {
 }
 
 void ServicePodIndex::on_delete(const Pod& pod) {
-  auto& list = pods_[pod.service];
-  list.erase(std::remove(list.begin(), list.end(), pod.id), list.end());
+  PodId previous = kNone;
+  for (PodId p = first_[pod.service]; p != kNone; previous = p, p = next_[p]) {
+    if (p != pod.id) continue;
+    (previous == kNone ? first_[pod.service] : next_[previous]) = next_[p];
+    if (last_[pod.service] == p) last_[pod.service] = previous;
+    break;
+  }
   enqueue_(pod.service);
 }
 
 void ServicePodIndex::clear() {
-  for (auto& list : pods_) list.clear();
+  std::fill(first_.begin(), first_.end(), kNone);
+  std::fill(last_.begin(), last_.end(), kNone);
 }
 
 void ServicePodIndex::rebuild(const Informer<Pod>& pods) {
   clear();
+  next_.reserve(pods.id_space());
   for (std::uint32_t id = 0; id < pods.id_space(); ++id) {
-    if (const Pod* p = pods.get(id)) pods_[p->service].push_back(p->id);
+    if (const Pod* p = pods.get(id)) append(*p);
   }
 }
 
@@ -55,7 +69,7 @@ namespace {
 bool less_by_ip(const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; }
 }  // namespace
 
-Endpoints desired_endpoints(ServiceId id, const Service& service, const std::vector<PodId>& pods,
+Endpoints desired_endpoints(ServiceId id, const Service& service, const ServicePodIndex::Pods& pods,
                             const Informer<Pod>& informer) {
   Endpoints desired;
   desired.service = id;

@@ -29,18 +29,51 @@ bool pod_update_changes_endpoints(const Pod& old_pod, const Pod& pod);
 // Add, a Delete, or an Update that can change its endpoints.
 class ServicePodIndex : public InformerHandler<Pod> {
  public:
+  // The pods of one Service in delivery order: a view of the index, valid
+  // until it next changes. Each Service's list is linked through one array
+  // by PodId, so the index holds no heap block per Service (issue 12).
+  class Pods {
+   public:
+    class iterator {
+     public:
+      iterator(const std::vector<PodId>* next, PodId at) : next_(next), at_(at) {}
+      PodId operator*() const { return at_; }
+      iterator& operator++() {
+        at_ = (*next_)[at_];
+        return *this;
+      }
+      friend bool operator==(const iterator& a, const iterator& b) { return a.at_ == b.at_; }
+
+     private:
+      const std::vector<PodId>* next_;
+      PodId at_;
+    };
+    Pods(const std::vector<PodId>* next, PodId first) : next_(next), first_(first) {}
+    iterator begin() const { return {next_, first_}; }
+    iterator end() const { return {next_, kNone}; }
+
+   private:
+    const std::vector<PodId>* next_;
+    PodId first_;
+  };
+
   ServicePodIndex(std::size_t service_space, std::function<void(ServiceId)> enqueue)
-      : pods_(service_space), enqueue_(std::move(enqueue)) {}
+      : first_(service_space, kNone), last_(service_space, kNone), enqueue_(std::move(enqueue)) {}
   void on_add(const Pod& pod) override;
   void on_update(const Pod& old_pod, const Pod& pod) override;
   void on_delete(const Pod& pod) override;
   void clear();
   // From the informer cache, in id order (after a silent list).
   void rebuild(const Informer<Pod>& pods);
-  const std::vector<PodId>& pods(ServiceId service) const { return pods_[service]; }
+  Pods pods(ServiceId service) const { return {&next_, first_[service]}; }
 
  private:
-  std::vector<std::vector<PodId>> pods_;
+  static constexpr PodId kNone = 0xffffffffU;
+  void append(const Pod& pod);
+
+  std::vector<PodId> first_;  // by ServiceId; kNone: no pods
+  std::vector<PodId> last_;   // by ServiceId
+  std::vector<PodId> next_;   // by PodId: the next pod of its Service (kNone: the last)
   std::function<void(ServiceId)> enqueue_;
 };
 
@@ -49,7 +82,7 @@ class ServicePodIndex : public InformerHandler<Pod> {
 // (ShouldPodBeInEndpoints, #89056 for EndpointSlices); Ready pods (every pod
 // with publishNotReadyAddresses) in `addresses`, the rest in
 // `not_ready_addresses`, each sorted by IP, TargetRef carrying the pod RV.
-Endpoints desired_endpoints(ServiceId id, const Service& service, const std::vector<PodId>& pods,
+Endpoints desired_endpoints(ServiceId id, const Service& service, const ServicePodIndex::Pods& pods,
                             const Informer<Pod>& informer);
 
 // Whether two address lists are equal; the TargetRef resourceVersion counts

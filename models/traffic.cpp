@@ -118,9 +118,10 @@ std::uint32_t Traffic::add_backend(double requests_per_second) {
     throw std::invalid_argument("traffic rate must be finite and >= 0");
   }
   const auto id = static_cast<std::uint32_t>(backends_.size());
+  if (id == UINT32_MAX) throw std::length_error("traffic: too many backends");
   Backend b;
   b.rate = requests_per_second;
-  b.workers.resize(static_cast<std::size_t>(workers_));
+  worker_states_.resize(worker_states_.size() + static_cast<std::size_t>(workers_));
   // No endpoints yet: no balancer, every request is a 503 (orbit_flows).
   b.fail = 1;
   b.fail_flow = requests_per_second;
@@ -138,6 +139,12 @@ std::uint32_t Traffic::add_backend(double requests_per_second) {
   return id;
 }
 
+void Traffic::reserve_backends(std::size_t backends) {
+  backends_.reserve(backends);
+  totals_.reserve(backends);
+  worker_states_.reserve(backends * static_cast<std::size_t>(workers_));
+}
+
 Traffic::Backend& Traffic::backend_at(std::uint32_t backend) {
   if (backend >= backends_.size()) throw std::out_of_range("traffic: unknown backend " + std::to_string(backend));
   return backends_[backend];
@@ -146,6 +153,17 @@ Traffic::Backend& Traffic::backend_at(std::uint32_t backend) {
 const Traffic::Backend& Traffic::backend_at(std::uint32_t backend) const {
   if (backend >= backends_.size()) throw std::out_of_range("traffic: unknown backend " + std::to_string(backend));
   return backends_[backend];
+}
+
+std::span<Traffic::Worker> Traffic::workers_of(std::uint32_t backend) {
+  return {worker_states_.data() + std::size_t{backend} * static_cast<std::size_t>(workers_),
+          static_cast<std::size_t>(workers_)};
+}
+
+const Traffic::Worker& Traffic::worker_at(std::uint32_t backend, int worker) const {
+  backend_at(backend);
+  if (worker < 0 || worker >= workers_) throw std::out_of_range("traffic: unknown worker " + std::to_string(worker));
+  return worker_states_[std::size_t{backend} * static_cast<std::size_t>(workers_) + static_cast<std::size_t>(worker)];
 }
 
 std::uint8_t Traffic::kind_of(PodIp ip) const {
@@ -172,7 +190,7 @@ std::uint32_t Traffic::random_start(std::uint32_t backend, int worker, std::uint
   return static_cast<std::uint32_t>(sim::splitmix64_next(state) % n);
 }
 
-const std::vector<std::uint8_t>& Traffic::kinds_of(const std::vector<PodIp>& ips) const {
+const std::vector<std::uint8_t>& Traffic::kinds_of(std::span<const PodIp> ips) const {
   kinds_.resize(ips.size());
   for (std::size_t p = 0; p < ips.size(); ++p) kinds_[p] = kind_of(ips[p]);
   return kinds_;
@@ -181,12 +199,12 @@ const std::vector<std::uint8_t>& Traffic::kinds_of(const std::vector<PodIp>& ips
 // Long-run shares of a worker whose walks all happen at arrival (the orbit).
 WorkerFractions Traffic::worker_fractions(const Worker& w) const {
   WorkerFractions f;
-  if (w.ips.empty()) {
+  if (w.list == UpstreamLists::kEmpty) {
     f.f503 = f.fail = 1;
     return f;
   }
   if (w.dead == 0) return f;
-  return orbit_fractions(kinds_of(w.ips), w.pointer);
+  return orbit_fractions(kinds_of(ips_of(w)), w.pointer);
 }
 
 WorkerFractions Traffic::orbit_fractions(const std::vector<std::uint8_t>& kinds, std::uint32_t pointer) const {
@@ -202,11 +220,13 @@ WorkerFractions Traffic::orbit_fractions(const std::vector<std::uint8_t>& kinds,
 Traffic::Flows Traffic::orbit_flows(const Worker& w) const {
   const double first = 1.0 / workers_;  // first attempts per unit rate
   Flows f;
-  if (w.ips.empty()) {
+  if (w.list == UpstreamLists::kEmpty) {
     f.f503 = first;
-  } else if (!w.delays) {
-    f.f502 = first * w.orbit_502;
-    f.f504 = first * w.orbit_504;
+  } else if (!delays(w)) {
+    const double orbit_502 = w.faults ? w.faults->orbit_502 : 0.0;
+    const double orbit_504 = w.faults ? w.faults->orbit_504 : 0.0;
+    f.f502 = first * orbit_502;
+    f.f504 = first * orbit_504;
     f.ok = first - f.f502 - f.f504;
   }
   return f;
@@ -218,33 +238,33 @@ Traffic::Flows Traffic::orbit_flows(const Worker& w) const {
 bool Traffic::compute_worker(Worker& w) {
   const double first = 1.0 / workers_;  // first attempts per unit rate
   double incoming = 0;
-  if (w.retries) {
-    for (double m : w.retries->incoming) incoming += m;
+  if (w.faults) {
+    for (double m : w.faults->incoming) incoming += m;
   }
   Flows random;
   std::vector<double> out;
-  w.delays = false;
-  w.orbit_502 = w.orbit_504 = 0;
-  if (w.ips.empty()) {
+  bool waits = false;
+  double orbit_502 = 0, orbit_504 = 0;
+  if (w.list == UpstreamLists::kEmpty) {
     random.f503 = incoming;
   } else if (w.dead == 0) {
     random.ok = incoming;
   } else {
     // One pass of dead-IP lookups for both models below.
-    const std::vector<std::uint8_t>& kinds = kinds_of(w.ips);
-    w.delays = retry_waits() && std::find(kinds.begin(), kinds.end(), round_robin::kTimeout) != kinds.end();
-    if (!w.delays) {
+    const std::vector<std::uint8_t>& kinds = kinds_of(ips_of(w));
+    waits = retry_waits() && std::find(kinds.begin(), kinds.end(), round_robin::kTimeout) != kinds.end();
+    if (!waits) {
       const WorkerFractions f = orbit_fractions(kinds, w.pointer);
-      w.orbit_502 = f.f502;
-      w.orbit_504 = f.f504;
+      orbit_502 = f.f502;
+      orbit_504 = f.f504;
     }
-    if (w.delays || incoming > 0) {
+    if (waits || incoming > 0) {
       runs_.build(kinds, rule_);
       out.assign(static_cast<std::size_t>(rule_.tries), 0.0);
       round_robin::UniformRuns::Finals finals;
-      if (w.delays) runs_.spread(rule_.tries, first, finals, out);
-      for (std::size_t r = 1; w.retries && r < w.retries->incoming.size(); ++r) {
-        const double m = w.retries->incoming[r];
+      if (waits) runs_.spread(rule_.tries, first, finals, out);
+      for (std::size_t r = 1; w.faults && r < w.faults->incoming.size(); ++r) {
+        const double m = w.faults->incoming[r];
         if (m > 0) runs_.spread(static_cast<int>(r), m, finals, out);
       }
       random.ok = finals.ok;
@@ -253,9 +273,14 @@ bool Traffic::compute_worker(Worker& w) {
       if (std::all_of(out.begin(), out.end(), [](double m) { return m == 0; })) out.clear();
     }
   }
-  if (!w.retries && random.total() == 0 && out.empty()) return false;  // the common case: nothing delayed
-  if (!w.retries) w.retries = std::make_unique<Retries>();
-  Retries& r = *w.retries;
+  if (!w.faults && !waits && orbit_502 == 0 && orbit_504 == 0 && random.total() == 0 && out.empty()) {
+    return false;  // the common case: every peer live, nothing delayed
+  }
+  if (!w.faults) w.faults = std::make_unique<Faults>();
+  Faults& r = *w.faults;
+  r.delays = waits;
+  r.orbit_502 = orbit_502;
+  r.orbit_504 = orbit_504;
   r.random = random;
   if (!started_ || finished_) return false;
   const bool same = r.outgoing.empty() ? out.empty() : r.outgoing.back().out == out;
@@ -270,8 +295,8 @@ bool Traffic::compute_worker(Worker& w) {
 
 // incoming = what left one connect timeout ago; older history is dropped.
 void Traffic::update_incoming(Worker& w) const {
-  if (!w.retries) return;
-  Retries& r = *w.retries;
+  if (!w.faults) return;
+  Faults& r = *w.faults;
   const sim::Time back = sim_.now() - config_.proxy_connect_timeout;
   std::size_t i = 0;
   while (i < r.outgoing.size() && r.outgoing[i].from <= back) ++i;
@@ -299,9 +324,8 @@ void Traffic::after_change(std::uint32_t backend, bool retries_changed) {
 void Traffic::on_retry_flows(std::uint32_t backend) {
   if (finished_) return;
   flush(backend);
-  Backend& b = backends_[backend];
   bool changed = false;
-  for (Worker& w : b.workers) {
+  for (Worker& w : workers_of(backend)) {
     update_incoming(w);
     changed = compute_worker(w) || changed;
   }
@@ -335,10 +359,11 @@ void Traffic::record(std::uint32_t backend, const Counts& c, sim::Time from) {
     w.requests_504 += c.r504;
   } else if (b.window >= 0) {
     // After a window closed: these join it if it reopens within 1 s.
-    b.gap.requests += c.requests;
-    b.gap.r502 += c.r502;
-    b.gap.r503 += c.r503;
-    b.gap.r504 += c.r504;
+    Counts& gap = window_gaps_[static_cast<std::size_t>(b.window)];
+    gap.requests += c.requests;
+    gap.r502 += c.r502;
+    gap.r503 += c.r503;
+    gap.r504 += c.r504;
   }
 }
 
@@ -354,10 +379,10 @@ void Traffic::flush(std::uint32_t backend) {
   if (b.rate <= 0) return;
   const double mean = b.rate / workers_ * dt;
   Counts total;
-  for (Worker& w : b.workers) {
-    if (w.retries) {
+  for (Worker& w : workers_of(backend)) {
+    if (w.faults) {
       // Runs that start at a uniform peer: a Poisson count per status.
-      const Flows& f = w.retries->random;
+      const Flows& f = w.faults->random;
       const double flows[4] = {f.ok, f.f502, f.f503, f.f504};
       double counts[4] = {0, 0, 0, 0};
       for (int k = 0; k < 4; ++k) {
@@ -368,21 +393,22 @@ void Traffic::flush(std::uint32_t backend) {
       total.r503 += counts[2];
       total.r504 += counts[3];
     }
-    if (w.delays) continue;  // its first attempts are such runs too
+    if (delays(w)) continue;  // its first attempts are such runs too
     // First attempts decided at arrival: the orbit's closed form.
     const std::uint64_t n_req = arrivals_.poisson(mean);
     if (n_req == 0) continue;
     const auto nr = static_cast<double>(n_req);
     total.requests += nr;
-    if (w.ips.empty()) {
+    const std::span<const PodIp> ips = ips_of(w);
+    if (ips.empty()) {
       total.r503 += nr;
       continue;
     }
     if (w.dead == 0) {  // every request takes one live peer
-      w.pointer = static_cast<std::uint32_t>((w.pointer + n_req) % w.ips.size());
+      w.pointer = static_cast<std::uint32_t>((w.pointer + n_req) % ips.size());
       continue;
     }
-    orbit_.build(kinds_of(w.ips), rule_);
+    orbit_.build(kinds_of(ips), rule_);
     const round_robin::StatusCounts c = orbit_.advance(w.pointer, n_req);
     total.r504 += static_cast<double>(c.r504);
     total.r502 += static_cast<double>(c.r502);
@@ -395,9 +421,9 @@ void Traffic::flush(std::uint32_t backend) {
 void Traffic::refresh(std::uint32_t backend) {
   Backend& b = backends_[backend];
   Flows sum;
-  for (const Worker& w : b.workers) {
+  for (const Worker& w : workers_of(backend)) {
     sum.add(orbit_flows(w));
-    if (w.retries) sum.add(w.retries->random);
+    if (w.faults) sum.add(w.faults->random);
   }
   const double old_fail = b.fail, old_fail_flow = b.fail_flow, old_504 = b.flow_504;
   const double total = sum.total();
@@ -450,10 +476,11 @@ void Traffic::update_window(std::uint32_t backend) {
       if (b.window >= 0 && now - windows_[static_cast<std::size_t>(b.window)].end < kMergeGap) {
         // Reopens within 1 s: the gap and its requests join the window.
         TrafficWindow& w = windows_[static_cast<std::size_t>(b.window)];
-        w.requests += b.gap.requests;
-        w.requests_502 += b.gap.r502;
-        w.requests_503 += b.gap.r503;
-        w.requests_504 += b.gap.r504;
+        const Counts& gap = window_gaps_[static_cast<std::size_t>(b.window)];
+        w.requests += gap.requests;
+        w.requests_502 += gap.r502;
+        w.requests_503 += gap.r503;
+        w.requests_504 += gap.r504;
       } else {
         TrafficWindow w;
         w.backend = backend;
@@ -461,33 +488,48 @@ void Traffic::update_window(std::uint32_t backend) {
         w.end = now;
         b.window = static_cast<std::int64_t>(windows_.size());
         windows_.push_back(w);
+        window_gaps_.emplace_back();
       }
-      b.gap = Counts{};
+      window_gaps_[static_cast<std::size_t>(b.window)] = Counts{};
     }
     TrafficWindow& w = windows_[static_cast<std::size_t>(b.window)];
     w.peak_fail_fraction = std::max(w.peak_fail_fraction, b.fail);
   } else if (b.window_open) {
     b.window_open = false;
     windows_[static_cast<std::size_t>(b.window)].end = now;
-    b.gap = Counts{};
+    window_gaps_[static_cast<std::size_t>(b.window)] = Counts{};
   }
 }
 
-void Traffic::set_upstreams(std::uint32_t backend, int worker, const std::vector<PodIp>& ips) {
-  Backend& b = backend_at(backend);
-  if (worker < 0 || worker >= workers_) throw std::out_of_range("traffic: unknown worker " + std::to_string(worker));
-  Worker& w = b.workers[static_cast<std::size_t>(worker)];
+void Traffic::set_upstreams(std::uint32_t backend, int worker, std::span<const PodIp> ips) {
+  worker_at(backend, worker);
+  const std::span<Worker> workers = workers_of(backend);
+  Worker& w = workers[static_cast<std::size_t>(worker)];
+  const std::span<const PodIp> current = ips_of(w);
   // balancer/resty.lua sync(): deep_compare of the node sets; equal → no reinit.
-  if (w.ips == ips) return;
-  if (w.ips.size() == ips.size()) {
-    sort_a_.assign(w.ips.begin(), w.ips.end());
+  if (std::equal(current.begin(), current.end(), ips.begin(), ips.end())) return;
+  if (current.size() == ips.size()) {
+    sort_a_.assign(current.begin(), current.end());
     sort_b_.assign(ips.begin(), ips.end());
     std::sort(sort_a_.begin(), sort_a_.end());
     std::sort(sort_b_.begin(), sort_b_.end());
     if (sort_a_ == sort_b_) return;
   }
   flush(backend);
-  w.ips = ips;
+  // Another worker of the backend that already routes by this very list
+  // shares it (the common case: every worker picks up the same config).
+  UpstreamLists::Id list = UpstreamLists::kEmpty;
+  for (const Worker& other : workers) {
+    const std::span<const PodIp> theirs = ips_of(other);
+    if (&other != &w && !theirs.empty() && std::equal(theirs.begin(), theirs.end(), ips.begin(), ips.end())) {
+      list = other.list;
+      lists_.retain(list);
+      break;
+    }
+  }
+  if (list == UpstreamLists::kEmpty) list = lists_.add(ips);
+  lists_.release(w.list);
+  w.list = list;
   if (!ips.empty()) {
     // resty.roundrobin new()/reinit(): last_id = get_random_node_id(nodes).
     w.pointer = random_start(backend, worker, w.reinits, ips.size());
@@ -501,8 +543,7 @@ void Traffic::set_upstreams(std::uint32_t backend, int worker, const std::vector
       ++w.dead;
       continue;
     }
-    auto& list = ip_backends_[ip];
-    if (std::find(list.begin(), list.end(), backend) == list.end()) list.push_back(backend);
+    ip_backends_.add(ip, backend);
   }
   update_incoming(w);  // a retry-flow update due at this instant may not have run yet
   const bool retries_changed = compute_worker(w);
@@ -513,19 +554,15 @@ void Traffic::set_ip_dead(PodIp ip) { set_ip_dead(ip, config_.dead_ip); }
 
 void Traffic::set_ip_dead(PodIp ip, DeadIpBehavior behavior) {
   if (dead_.count(ip) != 0) return;
-  auto it = ip_backends_.find(ip);
-  std::vector<std::uint32_t> affected;
-  if (it != ip_backends_.end()) {
-    affected = std::move(it->second);
-    ip_backends_.erase(it);
-  }
+  const std::vector<std::uint32_t> affected = ip_backends_.take(ip);
   // Account every affected backend up to now under the old state first.
   std::vector<std::uint8_t> lists_it;
   lists_it.reserve(affected.size());
   for (std::uint32_t backend : affected) {
     bool listed = false;
-    for (const Worker& w : backends_[backend].workers) {
-      listed = listed || std::find(w.ips.begin(), w.ips.end(), ip) != w.ips.end();
+    for (const Worker& w : workers_of(backend)) {
+      const std::span<const PodIp> ips = ips_of(w);
+      listed = listed || std::find(ips.begin(), ips.end(), ip) != ips.end();
     }
     lists_it.push_back(listed);
     if (listed) flush(backend);
@@ -533,10 +570,10 @@ void Traffic::set_ip_dead(PodIp ip, DeadIpBehavior behavior) {
   dead_.emplace(ip, behavior);
   for (std::size_t i = 0; i < affected.size(); ++i) {
     if (!lists_it[i]) continue;
-    Backend& b = backends_[affected[i]];
     bool retries_changed = false;
-    for (Worker& w : b.workers) {
-      const auto listed = static_cast<std::uint32_t>(std::count(w.ips.begin(), w.ips.end(), ip));
+    for (Worker& w : workers_of(affected[i])) {
+      const std::span<const PodIp> ips = ips_of(w);
+      const auto listed = static_cast<std::uint32_t>(std::count(ips.begin(), ips.end(), ip));
       if (listed == 0) continue;
       w.dead += listed;
       update_incoming(w);
@@ -555,8 +592,8 @@ void Traffic::start(sim::Time until) {
     Backend& b = backends_[id];
     b.segment_start = sim_.now();
     bool retries_changed = false;
-    for (Worker& w : b.workers) {
-      if (w.delays) retries_changed = compute_worker(w) || retries_changed;
+    for (Worker& w : workers_of(id)) {
+      if (delays(w)) retries_changed = compute_worker(w) || retries_changed;
     }
     after_change(id, retries_changed);
     if (config_.mode == TrafficMode::exact) schedule_arrival(id);
@@ -570,13 +607,13 @@ void Traffic::schedule_arrival(std::uint32_t backend) {
   if (gap_s > (until_ - sim_.now()).seconds_f() + 1) return;  // past the end (a tiny rate): no Duration needed
   const sim::Time at = sim_.now() + sim::Duration::from_seconds(gap_s);
   if (at >= until_) return;
-  b.arrival = sim_.schedule_at(at, [this, backend] { arrive(backend); });
+  if (pending_arrivals_.size() <= backend) pending_arrivals_.resize(backends_.size());
+  pending_arrivals_[backend] = sim_.schedule_at(at, [this, backend] { arrive(backend); });
 }
 
 void Traffic::arrive(std::uint32_t backend) {
   if (finished_) return;
-  Backend& b = backends_[backend];
-  b.arrival = sim::EventId{};
+  pending_arrivals_[backend] = sim::EventId{};
   const auto worker = static_cast<std::size_t>(worker_pick_.uniform_int(0, workers_ - 1));
   run_exact(backend, worker, config_.proxy_next_upstream_tries);
   schedule_arrival(backend);
@@ -588,17 +625,18 @@ void Traffic::arrive(std::uint32_t backend) {
 // balance() on ngx.ctx.balancer, which sync_backend updates in place), if
 // that is before the end; every other outcome is booked now.
 void Traffic::run_exact(std::uint32_t backend, std::size_t worker, int tries) {
-  Worker& w = backends_[backend].workers[worker];
+  Worker& w = workers_of(backend)[worker];
+  const std::span<const PodIp> ips = ips_of(w);
   Counts c;
   c.requests = 1;
-  if (w.ips.empty()) {
+  if (ips.empty()) {
     c.r503 = 1;
     record(backend, c, sim_.now());
     return;
   }
   for (int attempt = 1; attempt <= tries; ++attempt) {
-    const std::uint8_t kind = kind_of(w.ips[w.pointer]);
-    w.pointer = static_cast<std::uint32_t>((w.pointer + 1) % w.ips.size());
+    const std::uint8_t kind = kind_of(ips[w.pointer]);
+    w.pointer = static_cast<std::uint32_t>((w.pointer + 1) % ips.size());
     if (kind == 0) break;
     if (!retried(kind) || attempt == tries) {
       (kind == 1 ? c.r504 : c.r502) = 1;
@@ -623,14 +661,14 @@ void Traffic::finish() {
   for (std::uint32_t id = 0; id < backends_.size(); ++id) {
     flush(id);
     Backend& b = backends_[id];
-    if (b.arrival.valid()) sim_.cancel(b.arrival);
-    b.arrival = sim::EventId{};
+    if (id < pending_arrivals_.size() && pending_arrivals_[id].valid()) sim_.cancel(pending_arrivals_[id]);
     if (b.window_open) {
       windows_[static_cast<std::size_t>(b.window)].end = end;
       b.window_open = false;
     }
-    b.gap = Counts{};
   }
+  window_gaps_ = {};  // nothing is recorded after the end
+  pending_arrivals_ = {};
   finished_ = true;
   std::stable_sort(windows_.begin(), windows_.end(), [](const TrafficWindow& a, const TrafficWindow& b) {
     return a.start != b.start ? a.start < b.start : a.backend < b.backend;
@@ -657,26 +695,22 @@ BackendTotals Traffic::grand_totals() const {
 
 double Traffic::failure_probability(std::uint32_t backend) const { return backend_at(backend).fail; }
 
-const std::vector<PodIp>& Traffic::upstreams(std::uint32_t backend, int worker) const {
-  const Backend& b = backend_at(backend);
-  if (worker < 0 || worker >= workers_) throw std::out_of_range("traffic: unknown worker " + std::to_string(worker));
-  return b.workers[static_cast<std::size_t>(worker)].ips;
+std::vector<PodIp> Traffic::upstreams(std::uint32_t backend, int worker) const {
+  const std::span<const PodIp> ips = ips_of(worker_at(backend, worker));
+  return {ips.begin(), ips.end()};
 }
 
-std::uint32_t Traffic::pointer(std::uint32_t backend, int worker) const {
-  upstreams(backend, worker);
-  return backends_[backend].workers[static_cast<std::size_t>(worker)].pointer;
-}
+std::uint32_t Traffic::pointer(std::uint32_t backend, int worker) const { return worker_at(backend, worker).pointer; }
 
 RequestOutcome Traffic::probe(std::uint32_t backend, int worker) const {
-  const std::vector<PodIp>& ips = upstreams(backend, worker);
+  const Worker& w = worker_at(backend, worker);
+  const std::span<const PodIp> ips = ips_of(w);
   RequestOutcome out;
   if (ips.empty()) {
     out.status = 503;
     return out;
   }
-  const round_robin::Walk walked =
-      round_robin::walk(kinds_of(ips), backends_[backend].workers[static_cast<std::size_t>(worker)].pointer, rule_);
+  const round_robin::Walk walked = round_robin::walk(kinds_of(ips), w.pointer, rule_);
   out.status = status_code(walked.status);
   out.attempts = static_cast<int>(walked.attempts);
   out.connect_wait = config_.proxy_connect_timeout * static_cast<std::int64_t>(walked.timeouts);
@@ -684,10 +718,9 @@ RequestOutcome Traffic::probe(std::uint32_t backend, int worker) const {
 }
 
 WorkerFractions Traffic::fractions(std::uint32_t backend, int worker) const {
-  upstreams(backend, worker);
-  const Worker& w = backends_[backend].workers[static_cast<std::size_t>(worker)];
-  if (!w.delays) return worker_fractions(w);
-  runs_.build(kinds_of(w.ips), rule_);
+  const Worker& w = worker_at(backend, worker);
+  if (!delays(w)) return worker_fractions(w);
+  runs_.build(kinds_of(ips_of(w)), rule_);
   const round_robin::Shares s = runs_.long_run();
   WorkerFractions f;
   f.f502 = s.f502;

@@ -37,11 +37,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
+#include "models/ip_backend_index.h"
 #include "models/objects.h"
 #include "models/round_robin.h"
+#include "models/upstream_lists.h"
 #include "sim/random.h"
 #include "sim/simulator.h"
 
@@ -106,12 +109,18 @@ class Traffic {
   ~Traffic();
 
   std::uint32_t add_backend(double requests_per_second);  // ids 0,1,2…
+  void reserve_backends(std::size_t backends);  // room for that many in all, allocated once
 
   // Worker `worker` now routes `backend` by `ips` (it picked up a new
   // config). A list with other IPs than the current one re-randomises the
   // worker's pointer; the same set of IPs leaves everything as it was (see
-  // traffic.cpp for the lua-resty-balancer code this copies).
-  void set_upstreams(std::uint32_t backend, int worker, const std::vector<PodIp>& ips);
+  // traffic.cpp for the lua-resty-balancer code this copies). `ips` is read
+  // while this model's own list pool grows, so it must not point into it
+  // (ingress-nginx hands a span of its own pool).
+  void set_upstreams(std::uint32_t backend, int worker, std::span<const PodIp> ips);
+  void set_upstreams(std::uint32_t backend, int worker, const std::vector<PodIp>& ips) {
+    set_upstreams(backend, worker, std::span<const PodIp>(ips));
+  }
   // The IP stops answering now, for every worker and backend, with the
   // configured behaviour (or `behavior`). IPs never come back.
   void set_ip_dead(PodIp ip);
@@ -150,7 +159,7 @@ class Traffic {
   int workers() const { return workers_; }
   std::size_t backends() const { return backends_.size(); }
   bool ip_dead(PodIp ip) const { return dead_.count(ip) != 0; }
-  const std::vector<PodIp>& upstreams(std::uint32_t backend, int worker) const;
+  std::vector<PodIp> upstreams(std::uint32_t backend, int worker) const;  // a copy
   // Index into upstreams(backend, worker) of the peer the next attempt takes.
   std::uint32_t pointer(std::uint32_t backend, int worker) const;
   // What a request arriving now on `worker` would get if no other request
@@ -184,43 +193,44 @@ class Traffic {
     sim::Time from;
     std::vector<double> out;
   };
-  // Only for the few workers that ever had a delayed retry (memory: a
-  // million backends carry workers × this otherwise).
-  struct Retries {
+  // Only for the few workers whose list ever had a dead peer or a delayed
+  // retry (memory: a million backends carry workers × this otherwise).
+  struct Faults {
+    bool delays = false;  // a first attempt can wait out a connect timeout (see traffic.cpp)
+    // Long-run 502/504 shares of the round-robin orbit of first attempts
+    // decided at arrival (used when !delays and the list is not empty).
+    double orbit_502 = 0, orbit_504 = 0;
     Flows random;                    // completions of runs with a uniform start
     std::vector<double> incoming;    // delayed retries arriving now, per tries left (empty: none)
     std::vector<OutFlow> outgoing;   // what left in the last connect timeout (empty: nothing)
   };
   struct Worker {
-    std::vector<PodIp> ips;
-    std::uint32_t pointer = 0;  // next peer; valid when !ips.empty()
+    UpstreamLists::Id list = UpstreamLists::kEmpty;  // its upstream IPs, in lists_
+    std::uint32_t pointer = 0;  // next peer; valid when the list is not empty
     std::uint32_t reinits = 0;  // roundrobin instances built so far (keys the random start)
-    std::uint32_t dead = 0;     // dead IPs in ips (0: every request succeeds at once)
-    bool delays = false;        // a first attempt can wait out a connect timeout (see traffic.cpp)
-    // Long-run 502/504 shares of the round-robin orbit of first attempts
-    // decided at arrival (used when !delays and the list is not empty).
-    double orbit_502 = 0, orbit_504 = 0;
-    std::unique_ptr<Retries> retries;
+    std::uint32_t dead = 0;     // dead IPs in the list (0: every request succeeds at once)
+    std::unique_ptr<Faults> faults;
   };
   struct Backend {
     double rate = 0;
-    std::vector<Worker> workers;
     double fail = 0;                      // failure_probability
     double fail_flow = 0, flow_504 = 0;   // failing and 504 completions per second
     sim::Time segment_start;              // fluid: accounted up to here
     sim::Time retry_event_at;             // latest scheduled retry-flow update (dedup)
     std::int64_t window = -1;             // index in windows_ of its latest window
     bool window_open = false;
-    Counts gap;                           // arrivals since that window closed
-    sim::EventId arrival;                 // exact: the pending arrival
   };
 
   Backend& backend_at(std::uint32_t backend);
   const Backend& backend_at(std::uint32_t backend) const;
+  std::span<Worker> workers_of(std::uint32_t backend);
+  const Worker& worker_at(std::uint32_t backend, int worker) const;  // checked
+  std::span<const PodIp> ips_of(const Worker& w) const { return lists_.ips(w.list); }
+  static bool delays(const Worker& w) { return w.faults && w.faults->delays; }
   std::uint8_t kind_of(PodIp ip) const;  // 0 live, 1 timeout (504), 2 error (502)
   bool retried(std::uint8_t kind) const;
   bool retry_waits() const;  // a retried timeout waits proxy-connect-timeout (> 0, tries >= 2)
-  const std::vector<std::uint8_t>& kinds_of(const std::vector<PodIp>& ips) const;  // kind_of each, in scratch
+  const std::vector<std::uint8_t>& kinds_of(std::span<const PodIp> ips) const;  // kind_of each, in scratch
   WorkerFractions orbit_fractions(const std::vector<std::uint8_t>& kinds, std::uint32_t pointer) const;
   Flows orbit_flows(const Worker& w) const;  // per unit rate: first attempts decided at arrival
   bool compute_worker(Worker& w);  // true: its outgoing retries changed
@@ -248,11 +258,17 @@ class Traffic {
   sim::RandomStream worker_pick_;  // "traffic/workers": exact mode's worker per request
   std::uint64_t start_key_;        // stream_seed(seed, "traffic/start"): keyed random starts
   std::vector<Backend> backends_;
+  std::vector<Worker> worker_states_;  // [backend × workers_ + worker]
+  std::vector<sim::EventId> pending_arrivals_;  // exact mode: each backend's next arrival (fluid: empty)
+  UpstreamLists lists_;                // every worker's upstream list, shared where equal
   std::vector<TrafficWindow> windows_;
+  // Per window until finish(): arrivals of its backend since it closed (they
+  // join it if it reopens within 1 s); only a backend's latest window uses it.
+  std::vector<Counts> window_gaps_;
   std::vector<BackendTotals> totals_;
   // Only looked up, never iterated: no hash order reaches a decision.
   std::unordered_map<PodIp, DeadIpBehavior> dead_;
-  std::unordered_map<PodIp, std::vector<std::uint32_t>> ip_backends_;  // live IP → backends listing it
+  IpBackendIndex ip_backends_;  // live IP → backends listing it
   // Σ rate, Σ rate·fail and Σ rate·f504 over the backends, and their
   // integrals up to integrated_at_ (expected_*()).
   double offered_rate_ = 0, failure_rate_ = 0, rate_504_ = 0;

@@ -16,7 +16,7 @@ build=$work/build
 mutants=(
   "1.16 serviceLabelMutation masking ignored|models/endpoints_controller.cpp|if (config_.switches.headless_label_compare && !config_.switches.service_label_mutation) {|if (config_.switches.headless_label_compare) {"
   "resync factor from U[1,1.5) instead of U[1,2)|models/controller_manager.cpp|const double factor = resync_rng_.uniform01() + 1.0;|const double factor = resync_rng_.uniform01() * 0.5 + 1.0;"
-  "requests in a merged window's gap dropped|models/traffic.cpp|w.requests += b.gap.requests;|w.requests += 0;"
+  "requests in a merged window's gap dropped|models/traffic.cpp|w.requests += gap.requests;|w.requests += 0;"
   "a walk whose tries run out takes the first attempt's status|models/round_robin.cpp|status_[p] = kinds[(p + tries - 1) % n];|status_[p] = kinds[p];"
   "token bucket refills twice as fast|models/token_bucket.cpp|return go_seconds(d) * qps_;|return go_seconds(d) * qps_ * 2;"
   "workqueue adds a dirty key again|models/work_queue.cpp|if (s.dirty_since_ns != kNone) return;|if (false) return;"

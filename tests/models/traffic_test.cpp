@@ -113,7 +113,7 @@ TEST_CASE("traffic status rules for blackholed refused and unreachable IPs") {
     const auto b = t.add_backend(10);
     CHECK(t.probe(b, 0).status == 503);  // no endpoints yet
     t.set_upstreams(b, 0, {1});
-    t.set_upstreams(b, 0, {});
+    t.set_upstreams(b, 0, std::vector<PodIp>{});
     const auto o = t.probe(b, 0);
     CHECK(o.status == 503);
     CHECK(o.attempts == 0);
@@ -274,7 +274,7 @@ TEST_CASE("traffic cycle walk gives the long run fraction of round robin") {
     t.set_upstreams(b, 0, {1});
     t.set_upstreams(b, 1, {1, 2, 3, 4});
     t.set_upstreams(b, 2, {2});
-    t.set_upstreams(b, 3, {});
+    t.set_upstreams(b, 3, std::vector<PodIp>{});
     t.start(at_s(100));
     for (PodIp ip : {1U, 2U, 3U}) t.set_ip_dead(ip);
     // Right now only first attempts that need no retry complete: worker 1's
@@ -466,7 +466,7 @@ TEST_CASE("traffic retry after a connect timeout finds no balancer: 503") {
   t.set_ip_dead(1);
   t.set_ip_dead(2);
   sim.run_until(at_s(12));
-  t.set_upstreams(b, 0, {});
+  t.set_upstreams(b, 0, std::vector<PodIp>{});
   sim.run_until(at_s(40));
   t.finish();
   const BackendTotals& tot = t.totals(b);

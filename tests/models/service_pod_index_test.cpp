@@ -1,0 +1,60 @@
+// The pod lister's index against a plain per-Service list: pods added,
+// deleted from the front, middle and back, and added again keep the order
+// the informer delivered them, and every change hands over its Service.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "models/pod_endpoints.h"
+
+namespace {
+
+using epsim::models::Pod;
+using epsim::models::PodId;
+using epsim::models::ServiceId;
+using epsim::models::ServicePodIndex;
+
+Pod pod(PodId id, ServiceId service) {
+  Pod p;
+  p.id = id;
+  p.service = service;
+  return p;
+}
+
+std::vector<PodId> listed(const ServicePodIndex& index, ServiceId service) {
+  std::vector<PodId> out;
+  for (const PodId p : index.pods(service)) out.push_back(p);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the Service pod index keeps delivery order through adds and deletes") {
+  std::vector<ServiceId> enqueued;
+  ServicePodIndex index(3, [&](ServiceId s) { enqueued.push_back(s); });
+  std::vector<std::vector<PodId>> expected(3);
+  const auto add = [&](PodId id, ServiceId s) {
+    index.on_add(pod(id, s));
+    expected[s].push_back(id);
+  };
+  const auto remove = [&](PodId id, ServiceId s) {
+    index.on_delete(pod(id, s));
+    expected[s].erase(std::find(expected[s].begin(), expected[s].end(), id));
+  };
+  add(4, 1);
+  add(0, 1);
+  add(7, 2);
+  add(2, 1);
+  add(9, 1);
+  remove(0, 1);  // middle
+  remove(4, 1);  // front
+  remove(9, 1);  // back: the next add goes after 2
+  add(5, 1);
+  remove(7, 2);  // the only one
+  add(8, 2);
+  for (ServiceId s = 0; s < 3; ++s) CHECK(listed(index, s) == expected[s]);
+  CHECK(enqueued == std::vector<ServiceId>{1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 2});
+  index.clear();
+  for (ServiceId s = 0; s < 3; ++s) CHECK(listed(index, s).empty());
+}
