@@ -94,94 +94,27 @@ std::optional<WindowCause> WindowCauses::of(const models::TrafficWindow& w) cons
   return cause;
 }
 
-// The writes kube-proxy's informer follows: EndpointSlices with
-// EndpointSliceProxying (validation makes sure their controller runs).
-const models::StageLog& kube_proxy_source(const ClusterRuntime& cluster) {
-  const models::ControllerManager& cm = *cluster.controller_manager;
-  if (cluster.kube_proxy && cluster.kube_proxy->config().read_endpoint_slices &&
-      cm.endpoint_slice_controller() != nullptr) {
-    return cm.endpoint_slice_controller()->writes();
-  }
-  return cm.endpoints_controller().writes();
-}
-
-std::optional<std::vector<sim::Time>> kube_proxy_applied_per_node(const ClusterRuntime& cluster,
-                                                                  models::ServiceId service, models::PodIp ip,
-                                                                  sim::Time change, bool removal,
-                                                                  const models::StageWrite** write) {
-  const models::KubeProxy* proxy = cluster.kube_proxy.get();
-  if (proxy == nullptr) return std::nullopt;
-  const models::StageLog& log = kube_proxy_source(cluster);
-  const models::StageWrite* w = removal ? log.first_without(service, ip, change) : log.first_with(service, ip, change);
-  if (w == nullptr) return std::nullopt;
-  if (write != nullptr) *write = w;
-  // Each node's first run that read its cache after the watch brought the write.
-  const sim::Time visible = w->stored + cluster.api->config().watch_delay;
-  std::vector<sim::Time> applied;
-  for (int n = 0; n < proxy->config().nodes; ++n) {
-    const models::KubeProxySync* s = proxy->first_sync_from(n, visible);
-    if (s == nullptr) return std::nullopt;
-    applied.push_back(s->applied);
-  }
-  return applied;
-}
-
-std::optional<KubeProxyChain> follow_change_to_kube_proxy(const ClusterRuntime& cluster, models::ServiceId service,
-                                                          models::PodIp ip, sim::Time change, bool removal) {
-  const models::StageWrite* w = nullptr;
-  const auto applied = kube_proxy_applied_per_node(cluster, service, ip, change, removal, &w);
-  if (!applied) return std::nullopt;
-  KubeProxyChain c;
-  c.change = change;
-  c.controller_started = w->started;
-  c.controller_sent = w->sent;
-  c.controller_stored = w->stored;
-  c.all_nodes = w->stored + cluster.api->config().watch_delay;
-  for (const sim::Time t : *applied) c.all_nodes = std::max(c.all_nodes, t);
-  return c;
-}
-
-std::optional<KubeProxyWindowCause> kube_proxy_window_cause(const ClusterRuntime& cluster,
-                                                            const models::KubeProxyWindow& window) {
-  std::optional<KubeProxyWindowCause> cause;
-  for (const models::PodRecord& rec : cluster.deployments->pod_records()) {
-    if (rec.service != window.service || rec.dead_at > window.end) continue;
-    auto chain = follow_change_to_kube_proxy(cluster, rec.service, rec.ip, rec.terminating_at, true);
-    if (!chain || chain->all_nodes < window.start) continue;
-    if (!cause || std::min(chain->all_nodes, window.end) > std::min(cause->chain.all_nodes, window.end)) {
-      cause = KubeProxyWindowCause{&rec, *chain};
-    }
-  }
-  return cause;
-}
-
-namespace {
 double overlap_s(sim::Time a, sim::Time b, sim::Time start, sim::Time end) {
   const sim::Time lo = std::max(a, start);
   const sim::Time hi = std::min(b, end);
   return hi > lo ? (hi - lo).seconds_f() : 0.0;
 }
-}  // namespace
+
+double StageBreakdown::of(const std::string& key) const {
+  const auto it = seconds.find(key);
+  return it == seconds.end() ? 0.0 : it->second;
+}
 
 StageBreakdown breakdown(const PropagationChain& c, sim::Time start, sim::Time end) {
   StageBreakdown out;
-  out.workqueue_wait_s = overlap_s(c.change, c.controller_started, start, end);
-  out.client_throttle_s = overlap_s(c.controller_started, c.controller_sent, start, end);
-  out.apiserver_s = overlap_s(c.controller_sent, c.controller_stored, start, end);
-  out.sync_component_s = overlap_s(c.controller_stored, c.sync_stored, start, end);
+  out.seconds["workqueue_wait_s"] = overlap_s(c.change, c.controller_started, start, end);
+  out.seconds["client_throttle_s"] = overlap_s(c.controller_started, c.controller_sent, start, end);
+  out.seconds["apiserver_s"] = overlap_s(c.controller_sent, c.controller_stored, start, end);
+  out.seconds["sync_component_s"] = overlap_s(c.controller_stored, c.sync_stored, start, end);
   const sim::Time upstream = c.mirroring_stored.value_or(c.sync_stored);
-  if (c.mirroring_stored) out.mirroring_s = overlap_s(c.sync_stored, *c.mirroring_stored, start, end);
-  out.ingress_s = overlap_s(upstream, c.ingress_applied, start, end);
-  out.nginx_worker_s = overlap_s(c.ingress_applied, c.all_workers, start, end);
-  return out;
-}
-
-StageBreakdown breakdown(const KubeProxyChain& c, sim::Time start, sim::Time end) {
-  StageBreakdown out;
-  out.workqueue_wait_s = overlap_s(c.change, c.controller_started, start, end);
-  out.client_throttle_s = overlap_s(c.controller_started, c.controller_sent, start, end);
-  out.apiserver_s = overlap_s(c.controller_sent, c.controller_stored, start, end);
-  out.kube_proxy_s = overlap_s(c.controller_stored, c.all_nodes, start, end);
+  if (c.mirroring_stored) out.seconds["mirroring_s"] = overlap_s(c.sync_stored, *c.mirroring_stored, start, end);
+  out.seconds["ingress_s"] = overlap_s(upstream, c.ingress_applied, start, end);
+  out.seconds["nginx_worker_s"] = overlap_s(c.ingress_applied, c.all_workers, start, end);
   return out;
 }
 

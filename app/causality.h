@@ -6,6 +6,7 @@
 // EndpointSlices) → ingress-nginx → workers.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,36 +64,26 @@ class WindowCauses {
   std::vector<std::vector<std::vector<const models::PodRecord*>>> pods_;
 };
 
-// The path to in-cluster clients: the business cluster's writer of what
-// kube-proxy reads (the endpoints controller, or with EndpointSliceProxying
-// the EndpointSlice controller), then each sampled node's proxier.
-struct KubeProxyChain {
-  sim::Time change;
-  sim::Time controller_started, controller_sent, controller_stored;
-  sim::Time all_nodes;  // the last node's rules took the change
+// A stage a window's removal can wait in: its key in report.json's
+// windows[].cause, the text report's "mostly waiting in" words and explain's
+// "N% of the window was spent <text>".
+struct WindowStage {
+  const char* key;
+  const char* label;
+  const char* text;
 };
-// When each node's rules took the change (by node), or nullopt when the
-// writer never wrote it or some node never ran after it.
-std::optional<std::vector<sim::Time>> kube_proxy_applied_per_node(const ClusterRuntime& cluster,
-                                                                  models::ServiceId service, models::PodIp ip,
-                                                                  sim::Time change, bool removal,
-                                                                  const models::StageWrite** write = nullptr);
-std::optional<KubeProxyChain> follow_change_to_kube_proxy(const ClusterRuntime& cluster, models::ServiceId service,
-                                                          models::PodIp ip, sim::Time change, bool removal);
-// The pod removal that kept a kube-proxy window open (as WindowCauses::of).
-struct KubeProxyWindowCause {
-  const models::PodRecord* pod = nullptr;
-  KubeProxyChain chain;
-};
-std::optional<KubeProxyWindowCause> kube_proxy_window_cause(const ClusterRuntime& cluster,
-                                                            const models::KubeProxyWindow& window);
+// Every one, in report.json's order (with the registrations: app/stages.cpp).
+const std::vector<WindowStage>& window_stages();
 
-// Seconds of [start, end] spent in each stage of `chain`.
+// Seconds of a window spent in each stage of the chain behind it, by
+// WindowStage key (0 for a stage the chain did not cross).
 struct StageBreakdown {
-  double workqueue_wait_s = 0, client_throttle_s = 0, apiserver_s = 0, sync_component_s = 0, mirroring_s = 0,
-         ingress_s = 0, nginx_worker_s = 0, kube_proxy_s = 0;
+  std::map<std::string, double> seconds;
+  double of(const std::string& key) const;
 };
+// Of `chain` within [start, end].
 StageBreakdown breakdown(const PropagationChain& chain, sim::Time start, sim::Time end);
-StageBreakdown breakdown(const KubeProxyChain& chain, sim::Time start, sim::Time end);
+// Seconds of [a, b] inside [start, end].
+double overlap_s(sim::Time a, sim::Time b, sim::Time start, sim::Time end);
 
 }  // namespace epsim::app

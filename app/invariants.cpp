@@ -155,6 +155,13 @@ void check_stage_log(Context& ctx, const std::string& who, const models::StageLo
   }
 }
 
+// Every writer's StageLog, from the stage list.
+void check_stage_logs(Context& ctx) {
+  for (const BuiltStage& stage : ctx.p.stages()) {
+    if (stage.hooks.pool != nullptr) check_stage_log(ctx, stage.placement.vertex, stage.hooks.pool->writes());
+  }
+}
+
 void check_api_server(Context& ctx, const std::string& cluster, const models::ApiServer& api) {
   const auto& m = ctx.p.metrics();
   ctx.agree(cluster + " apiserver requests = responses + inflight", static_cast<double>(api.requests_total()),
@@ -211,7 +218,6 @@ void check_counters(Context& ctx) {
     }
     ctx.at_most(name + " PUTs inside episodes <= endpoint writes", static_cast<double>(episode_puts),
                 static_cast<double>(ec.endpoint_writes_total()));
-    check_stage_log(ctx, name + " endpoints controller", ec.writes());
 
     for (const models::PodRecord& r : c.deployments->pod_records()) {
       all_ips.push_back(r.ip);
@@ -239,9 +245,10 @@ void check_counters(Context& ctx) {
   if (const DataPlane* dp = p.data_plane()) {
     const std::string& access = dp->spec->name;
     check_api_server(ctx, access, *dp->api);
-    std::vector<const models::ClientWorkerPool*> writers{&dp->sync->pool()};
-    if (dp->mirroring) writers.push_back(&dp->mirroring->pool());
-    for (const models::ClientWorkerPool* w : writers) {
+    // Every writer stage of the access cluster (the sync, mirroring).
+    for (const BuiltStage& stage : p.stages()) {
+      const models::ClientWorkerPool* w = stage.hooks.pool;
+      if (w == nullptr || stage.placement.cluster != access) continue;
       const std::string& client = w->config().user_agent;
       note_queue(w->queue());
       ctx.agree(access + " apiserver_request_total{client=" + client + "} = its responses",
@@ -252,7 +259,6 @@ void check_counters(Context& ctx) {
                 static_cast<double>(w->responses_total()));
       ctx.at_most(client + " writes <= responses", static_cast<double>(w->writes_total()),
                   static_cast<double>(w->responses_total()));
-      check_stage_log(ctx, client, w->writes());
     }
     const models::IngressNginx& in = *dp->ingress;
     const auto& syncs = in.syncs();
@@ -496,6 +502,7 @@ std::vector<std::string> check_invariants(const Pipeline& pipeline, const Invari
   Context ctx{pipeline, options, st, violations, sim::Time::zero() + pipeline.scenario().duration};
   check_events(ctx);
   check_counters(ctx);
+  check_stage_logs(ctx);
   check_propagation(ctx);
   return violations.take();
 }

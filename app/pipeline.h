@@ -4,17 +4,17 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "app/metric_scrapes.h"
 #include "app/scenario.h"
+#include "app/stage.h"
+#include "app/service_names.h"
 #include "models/api_server.h"
 #include "models/controller_manager.h"
 #include "models/deployment.h"
-#include "models/kube_proxy.h"
 #include "sim/interval_set.h"
 #include "sim/metrics.h"
 #include "sim/simulator.h"
@@ -28,20 +28,21 @@ namespace epsim::app {
 struct Backend {
   std::size_t cluster = 0;        // index into Pipeline::clusters()
   models::ServiceId service = 0;  // in its business cluster
+  double requests_per_second = 0; // through ingress-nginx
 };
 
 struct ClusterRuntime {
   const ClusterSpec* spec = nullptr;
   models::ControllerSwitches switches;
-  std::vector<std::string> service_names;           // by ServiceId
-  std::map<std::string, models::ServiceId> service_ids;
+  ServiceNames service_names;  // by ServiceId
   std::unique_ptr<models::ApiServer> api;
   std::unique_ptr<models::ControllerManager> controller_manager;
   std::unique_ptr<models::Deployments> deployments;
-  // kube-proxy on its nodes, when a service group has in-cluster clients.
-  std::unique_ptr<models::KubeProxy> kube_proxy;
   std::uint32_t backend_offset = 0;  // its services' first backend id
   models::Traffic* ingress_traffic = nullptr;  // the data plane's traffic, when the sync reads this cluster
+  // Consumers that may still route to a pod IP of this cluster once it stops
+  // answering (set by their stages' builds).
+  std::vector<std::function<void(models::PodIp)>> on_ip_dead;
   // What limited its work when (app/limits.h), indexed once the run is over.
   std::unique_ptr<sim::ExclusiveCover> limits;
 };
@@ -57,6 +58,14 @@ struct DataPlane {
   std::vector<Backend> backends;
 };
 
+// A stage of this run, in build (topology) order.
+struct BuiltStage {
+  const StageRegistration* registration = nullptr;
+  StagePlacement placement;
+  std::vector<std::string> upstream;  // topology vertices
+  StageHooks hooks;
+};
+
 // The time series has one sample per second up to kMaxSamples samples (7
 // days); longer runs sample every ceil(duration / kMaxSamples) seconds, so
 // memory and timeseries.csv stay bounded (README "Input limits").
@@ -65,8 +74,9 @@ sim::Duration sample_interval(sim::Duration run);
 
 class Pipeline {
  public:
-  // Keeps a reference to `scenario`, which must outlive the pipeline.
-  explicit Pipeline(const Scenario& scenario);
+  // Keeps references to `scenario` and `stages`, which must outlive the
+  // pipeline; builds the stages `stages` places in the scenario.
+  explicit Pipeline(const Scenario& scenario, const StageRegistry& stages = default_stage_registry());
   explicit Pipeline(Scenario&&) = delete;  // a temporary would dangle
   // Runs to the scenario's end, calling `progress` (if any) with the share of
   // virtual time done; throws InputError when the event bound is hit.
@@ -88,20 +98,22 @@ class Pipeline {
   const sim::TimeSeriesSampler& time_series() const { return *sampler_; }
   // Spans for the trace: storms, rollouts (filled by run()).
   const sim::SpanRecorder& spans() const { return spans_; }
+  // Its stages in the order they were built (app/stage.h).
+  const std::vector<BuiltStage>& stages() const { return stages_; }
+  // The registrations it placed its stages from.
+  const StageRegistry& registry() const { return registry_; }
 
  private:
   void build();
+  ClusterRuntime& cluster_of(const ClusterSpec& spec);
   void build_cluster(const ClusterSpec& spec);
   void schedule_deploys(ClusterRuntime& cluster);
-  void add_series(ClusterRuntime& cluster);
-  void build_data_plane();
-  void build_kube_proxy(ClusterRuntime& cluster);
+  DataPlane& access_cluster();
   void wire_dead_ips();
-  void add_data_plane_series();
-  void add_latency_series(const std::string& prefix, const models::ApiServer& api);
   void record_spans();
 
   const Scenario& scenario_;
+  const StageRegistry& registry_;
   sim::Simulator simulator_;
   sim::MetricsRegistry metrics_;
   std::vector<std::unique_ptr<ClusterRuntime>> clusters_;
@@ -109,6 +121,7 @@ class Pipeline {
   std::unique_ptr<sim::TimeSeriesSampler> sampler_;
   std::unique_ptr<MetricScrapes> scrapes_;
   sim::SpanRecorder spans_;
+  std::vector<BuiltStage> stages_;
 };
 
 }  // namespace epsim::app

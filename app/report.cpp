@@ -8,6 +8,7 @@
 
 #include "app/canonical_scenario.h"
 #include "app/causality.h"
+#include "app/consumer.h"
 #include "app/limits.h"
 #include "app/sha256.h"
 #include "app/slis.h"
@@ -42,7 +43,7 @@ nlohmann::ordered_json episode_json(const ClusterRuntime& c, const models::SyncE
     for (const auto& q : c.controller_manager->queue_positions()) {
       if (q.at != e.at) continue;
       for (const auto& [service, position] : q.positions) {
-        queued.push_back({{"service", c.service_names.at(service)}, {"position", position}, {"of", q.queue_length}});
+        queued.push_back({{"service", c.service_names[service]}, {"position", position}, {"of", q.queue_length}});
       }
     }
     j["queued"] = queued;
@@ -50,33 +51,28 @@ nlohmann::ordered_json episode_json(const ClusterRuntime& c, const models::SyncE
   return j;
 }
 
-struct WindowCounts {
-  double requests, requests_502, requests_503, requests_504, failed, peak_fail_fraction;
-};
-
 // A window of one consumer: the Service, when, what failed, the stages the
 // removal behind it waited in, and what limited its cluster then.
-nlohmann::ordered_json window_json(const ClusterRuntime& c, models::ServiceId service, const std::string& consumer,
-                                   sim::Time start, sim::Time end, const WindowCounts& n, const StageBreakdown& bd) {
+nlohmann::ordered_json window_json(const ConsumerWindow& w, const std::string& consumer, const StageBreakdown& bd) {
+  const ClusterRuntime& c = *w.cluster;
   nlohmann::ordered_json wj;
-  wj["service"] = c.service_names[service];
+  wj["service"] = c.service_names[w.service];
   wj["cluster"] = c.spec->name;
   wj["consumer"] = consumer;
-  wj["start_s"] = seconds(start);
-  wj["end_s"] = seconds(end);
-  wj["duration_s"] = seconds(end - start);
-  wj["requests"] = std::llround(n.requests);
-  wj["requests_502"] = std::llround(n.requests_502);
-  wj["requests_503"] = std::llround(n.requests_503);
-  wj["requests_504"] = std::llround(n.requests_504);
-  wj["failed"] = std::llround(n.failed);
-  wj["peak_fail_fraction"] = std::round(n.peak_fail_fraction * 1e6) / 1e6;
+  wj["start_s"] = seconds(w.start);
+  wj["end_s"] = seconds(w.end);
+  wj["duration_s"] = seconds(w.end - w.start);
+  wj["requests"] = std::llround(w.requests);
+  wj["requests_502"] = std::llround(w.requests_502);
+  wj["requests_503"] = std::llround(w.requests_503);
+  wj["requests_504"] = std::llround(w.requests_504);
+  wj["failed"] = std::llround(w.failed);
+  wj["peak_fail_fraction"] = std::round(w.peak_fail_fraction * 1e6) / 1e6;
   auto r3 = [](double x) { return std::round(x * 1000.0) / 1000.0; };
-  wj["cause"] = {{"workqueue_wait_s", r3(bd.workqueue_wait_s)},   {"client_throttle_s", r3(bd.client_throttle_s)},
-                 {"apiserver_s", r3(bd.apiserver_s)},             {"sync_component_s", r3(bd.sync_component_s)},
-                 {"mirroring_s", r3(bd.mirroring_s)},             {"ingress_s", r3(bd.ingress_s)},
-                 {"nginx_worker_s", r3(bd.nginx_worker_s)},       {"kube_proxy_s", r3(bd.kube_proxy_s)}};
-  wj["limited_by"] = limited_by_json(limited_by(c, start, end));
+  nlohmann::ordered_json cause;
+  for (const WindowStage& stage : window_stages()) cause[stage.key] = r3(bd.of(stage.key));
+  wj["cause"] = cause;
+  wj["limited_by"] = limited_by_json(limited_by(c, w.start, w.end));
   return wj;
 }
 
@@ -141,47 +137,28 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
     clusters.push_back(cj);
   }
   r["clusters"] = clusters;
-  const DataPlane* dp = p.data_plane();
   nlohmann::ordered_json windows = nlohmann::ordered_json::array();
   std::vector<double> propagation_s;
   double max_window_s = 0;
-  // Each business cluster's changes through ingress-nginx, computed once:
+  const std::vector<const BuiltStage*> consumers = consumers_by_rank(p);
+  // Each business cluster's changes through every consumer, computed once:
   // the propagation quantiles below and the network programming SLI.
-  std::vector<std::vector<Programming>> ingress(p.clusters().size());
+  std::vector<std::vector<Programming>> programmings(p.clusters().size());
   for (std::size_t i = 0; i < p.clusters().size(); ++i) {
-    ingress[i] = ingress_programmings(p, *p.clusters()[i]);
-    for (const Programming& x : ingress[i]) propagation_s.push_back(x.latency_s());
-  }
-  if (dp != nullptr) {
-    const WindowCauses causes(p);
-    const std::string consumer = "ingress-nginx/" + dp->spec->name;
-    for (const auto& w : dp->traffic->windows()) {
-      const Backend& b = dp->backends[w.backend];
-      const ClusterRuntime& c = *p.clusters()[b.cluster];
-      const std::optional<WindowCause> cause = causes.of(w);
-      StageBreakdown bd;
-      if (cause) bd = breakdown(cause->chain, w.start, w.end);
-      WindowCounts counts{w.requests, w.requests_502, w.requests_503, w.requests_504,
-                          w.requests_502 + w.requests_503 + w.requests_504, w.peak_fail_fraction};
-      windows.push_back(window_json(c, b.service, consumer, w.start, w.end, counts, bd));
+    for (const BuiltStage* s : consumers) {
+      const std::vector<Programming> some = s->hooks.consumer->programmings(p, *p.clusters()[i]);
+      if (s->registration->consumer_texts.propagation_summary) {
+        for (const Programming& x : some) propagation_s.push_back(x.latency_s());
+      }
+      programmings[i].insert(programmings[i].end(), some.begin(), some.end());
     }
   }
-  // In-cluster clients through kube-proxy: connections, not HTTP statuses.
-  for (const auto& cp : p.clusters()) {
-    const ClusterRuntime& c = *cp;
-    if (!c.kube_proxy) continue;
-    const std::string consumer = "kube-proxy/" + c.spec->name;
-    for (const auto& w : c.kube_proxy->windows()) {
-      StageBreakdown bd;
-      if (const auto cause = kube_proxy_window_cause(c, w)) bd = breakdown(cause->chain, w.start, w.end);
-      windows.push_back(
-          window_json(c, w.service, consumer, w.start, w.end, WindowCounts{w.requests, 0, 0, 0, w.failed, w.peak_fail_fraction}, bd));
-    }
+  // Every consumer's windows (app/consumer.h: all_windows has their order).
+  for (const StageWindow& sw : all_windows(p)) {
+    StageBreakdown bd;
+    if (const auto why = sw.stage->hooks.consumer->explain(p, sw.window)) bd = why->stages;
+    windows.push_back(window_json(sw.window, sw.stage->placement.consumer, bd));
   }
-  // Both consumers' windows in start order (each list already is).
-  std::stable_sort(windows.begin(), windows.end(), [](const auto& a, const auto& b) {
-    return a["start_s"].template get<double>() < b["start_s"].template get<double>();
-  });
   for (const auto& w : windows) max_window_s = std::max(max_window_s, w["duration_s"].get<double>());
   r["windows"] = windows;
   nlohmann::ordered_json summary;
@@ -195,22 +172,31 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
   }
   summary["resyncs"] = resync_count;
   summary["max_resync_duration_s"] = worst;
-  models::BackendTotals totals;
-  if (dp != nullptr) totals = dp->traffic->grand_totals();
-  summary["requests_total"] = std::llround(totals.requests);
-  summary["requests_502"] = std::llround(totals.requests_502);
-  summary["requests_503"] = std::llround(totals.requests_503);
-  summary["requests_504"] = std::llround(totals.requests_504);
+  // Each consumer registration's totals over its instances (0 without one),
+  // around the window counts.
+  std::vector<const StageRegistration*> registrations;
+  for (const StageRegistration& reg : p.registry()) {
+    if (reg.kind == StageKind::consumer) registrations.push_back(&reg);
+  }
+  std::stable_sort(registrations.begin(), registrations.end(), [](const auto* a, const auto* b) {
+    return a->consumer_texts.rank < b->consumer_texts.rank;
+  });
+  const auto add_totals = [&](bool before_windows) {
+    for (const StageRegistration* reg : registrations) {
+      if (reg->consumer_texts.totals_before_windows != before_windows) continue;
+      std::vector<double> sums(reg->consumer_texts.totals.size(), 0.0);
+      for (const BuiltStage* s : consumers) {
+        if (s->registration != reg) continue;
+        const std::vector<double> values = s->hooks.consumer->totals();
+        for (std::size_t k = 0; k < sums.size() && k < values.size(); ++k) sums[k] += values[k];
+      }
+      for (std::size_t k = 0; k < sums.size(); ++k) summary[reg->consumer_texts.totals[k]] = std::llround(sums[k]);
+    }
+  };
+  add_totals(true);
   summary["windows"] = windows.size();
   summary["max_window_s"] = max_window_s;
-  double in_cluster = 0, in_cluster_failed = 0;
-  for (const auto& c : p.clusters()) {
-    if (!c->kube_proxy) continue;
-    in_cluster += c->kube_proxy->expected_connections();
-    in_cluster_failed += c->kube_proxy->expected_failures();
-  }
-  summary["in_cluster_connections"] = std::llround(in_cluster);
-  summary["in_cluster_connections_failed"] = std::llround(in_cluster_failed);
+  add_totals(false);
   std::sort(propagation_s.begin(), propagation_s.end());
   auto quantile = [&](double q) {
     if (propagation_s.empty()) return 0.0;
@@ -221,15 +207,16 @@ nlohmann::ordered_json build_report(const Pipeline& p) {
   summary["propagation_p50_s"] = quantile(0.50);
   summary["propagation_p99_s"] = quantile(0.99);
   r["summary"] = summary;
-  r["slis"] = slis_json(p, ingress);
+  r["slis"] = slis_json(p, programmings);
   r["digest"] = sha256_hex(r.dump());
   return r;
 }
 
 namespace {
 
-// 12989 → "12,989": long counts stay readable.
-std::string grouped(std::int64_t v) {
+}  // namespace
+
+std::string grouped_number(std::int64_t v) {
   const std::string digits = std::to_string(v < 0 ? -v : v);
   std::string out = v < 0 ? "-" : "";
   for (std::size_t i = 0; i < digits.size(); ++i) {
@@ -238,6 +225,9 @@ std::string grouped(std::int64_t v) {
   }
   return out;
 }
+namespace {
+
+std::string grouped(std::int64_t v) { return grouped_number(v); }
 std::string grouped(const nlohmann::ordered_json& v) { return grouped(v.get<std::int64_t>()); }
 
 // "1st", "2nd", "3rd", "11th", "12,989th".
@@ -264,22 +254,20 @@ struct WindowColumns {
   std::vector<std::size_t> counts;  // one per count column
 };
 
-// A consumer's window table: ingress-nginx's counts 504s and 502s, kube-proxy's
-// failed connections.
+// A consumer's window table: its title and count columns (ConsumerTexts).
 struct WindowTable {
-  const char* title;
-  std::vector<std::pair<const char*, const char*>> count_columns;  // header, report key
+  std::string title;
+  std::vector<std::pair<std::string, std::string>> count_columns;  // header, report key
 };
 
-std::string window_row(const nlohmann::ordered_json& w, const WindowColumns& width, const WindowTable& table,
-                       const std::vector<std::pair<const char*, const char*>>& stages) {
+std::string window_row(const nlohmann::ordered_json& w, const WindowColumns& width, const WindowTable& table) {
   const char* dominant = "-";
   double best = 0;
-  for (const auto& [key, label] : stages) {
-    const double v = w["cause"][key].get<double>();
+  for (const WindowStage& stage : window_stages()) {
+    const double v = w["cause"][stage.key].get<double>();
     if (v > best) {
       best = v;
-      dominant = label;
+      dominant = stage.label;
     }
   }
   std::string out = "  ";
@@ -315,7 +303,7 @@ void window_table(std::string& out, const nlohmann::ordered_json& r, std::vector
   }
   width.cluster = business < 2 ? 0 : std::clamp<std::size_t>(width.cluster, 7, 12);
   for (const auto& [header, key] : table.count_columns) {
-    std::size_t w = std::string_view(header).size();
+    std::size_t w = header.size();
     for (std::size_t i = 0; i < shown; ++i) w = std::max(w, grouped((*order[i])[key]).size());
     width.counts.push_back(w);
   }
@@ -333,12 +321,7 @@ void window_table(std::string& out, const nlohmann::ordered_json& r, std::vector
     out += fmt::format(" {:>{}}", table.count_columns[i].first, width.counts[i]);
   }
   out += "  mostly waiting in\n";
-  const std::vector<std::pair<const char*, const char*>> stages = {
-      {"workqueue_wait_s", "endpoints workqueue"}, {"client_throttle_s", "client throttle"},
-      {"apiserver_s", "API server"},              {"sync_component_s", "sync component"},
-      {"mirroring_s", "slice mirroring"},         {"ingress_s", "ingress sync"},
-      {"nginx_worker_s", "nginx worker pickup"},  {"kube_proxy_s", "kube-proxy sync"}};
-  for (std::size_t i = 0; i < shown; ++i) out += window_row(*order[i], width, table, stages);
+  for (std::size_t i = 0; i < shown; ++i) out += window_row(*order[i], width, table);
 }
 
 }  // namespace
@@ -422,31 +405,35 @@ std::string format_text_report(const nlohmann::ordered_json& r, std::size_t wind
   }
   const auto& sm = r["summary"];
   const auto& windows = r["windows"];
-  if (sm.contains("requests_total") && sm["requests_total"].get<std::int64_t>() > 0) {
-    out += fmt::format("\ntraffic: {} requests; {} got 504, {} got 502, {} got 503\n", grouped(sm["requests_total"]),
-                       grouped(sm["requests_504"]), grouped(sm["requests_502"]), grouped(sm["requests_503"]));
-    out += fmt::format("pod changes reach every nginx worker in p50 {:.1f}s, p99 {:.1f}s\n",
-                       sm["propagation_p50_s"].get<double>(), sm["propagation_p99_s"].get<double>());
+  // Each consumer's summary lines, then its windows' table, by rank
+  // (windows[].consumer is "<registration name>/<cluster>").
+  std::vector<const StageRegistration*> consumers;
+  for (const StageRegistration& reg : default_stage_registry()) {
+    if (reg.kind == StageKind::consumer) consumers.push_back(&reg);
   }
-  std::vector<const nlohmann::ordered_json*> ingress, kube_proxy;
+  std::stable_sort(consumers.begin(), consumers.end(), [](const auto* a, const auto* b) {
+    return a->consumer_texts.rank < b->consumer_texts.rank;
+  });
+  std::vector<std::vector<const nlohmann::ordered_json*>> by_consumer(consumers.size());
   for (const auto& w : windows) {
-    (w["consumer"].get<std::string>().rfind("kube-proxy/", 0) == 0 ? kube_proxy : ingress).push_back(&w);
+    const std::string name = w["consumer"].get<std::string>();
+    for (std::size_t k = 0; k < consumers.size(); ++k) {
+      if (name.rfind(consumers[k]->name + "/", 0) == 0) by_consumer[k].push_back(&w);
+    }
   }
-  if (sm["in_cluster_connections"].get<std::int64_t>() > 0) {
-    out += fmt::format("in-cluster clients through kube-proxy: {} connections; {} to dead pod IPs\n",
-                       grouped(sm["in_cluster_connections"]), grouped(sm["in_cluster_connections_failed"]));
+  for (const StageRegistration* reg : consumers) {
+    if (reg->consumer_texts.summary_text) out += reg->consumer_texts.summary_text(sm);
   }
-  if (!ingress.empty()) {
-    // "failure windows" alone; named by consumer next to kube-proxy's.
-    window_table(out, r, ingress, window_limit,
-                 {kube_proxy.empty() ? "failure windows" : "ingress-nginx windows",
-                  {{"504", "requests_504"}, {"502", "requests_502"}}});
-  }
-  if (!kube_proxy.empty()) {
-    window_table(out, r, kube_proxy, window_limit, {"kube-proxy windows", {{"failed", "failed"}}});
+  const std::size_t with_windows = static_cast<std::size_t>(
+      std::count_if(by_consumer.begin(), by_consumer.end(), [](const auto& list) { return !list.empty(); }));
+  for (std::size_t k = 0; k < consumers.size(); ++k) {
+    if (by_consumer[k].empty()) continue;
+    const ConsumerTexts& t = consumers[k]->consumer_texts;
+    const bool alone = with_windows == 1 && !t.table_title_alone.empty();
+    window_table(out, r, by_consumer[k], window_limit, {alone ? t.table_title_alone : t.table_title, t.count_columns});
   }
   if (!windows.empty()) {
-  } else if (sm["requests_total"].get<std::int64_t>() > 0) {
+  } else if (sm.contains("requests_total") && sm["requests_total"].get<std::int64_t>() > 0) {
     out += "no failure windows\n";
   }
   out += slis_text(r);

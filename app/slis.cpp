@@ -23,35 +23,6 @@ double quantile(std::vector<double>& values, double q) {
   return values[rank];
 }
 
-// Every programming of every pod change of the cluster's Services: by
-// ingress-nginx (the last worker: `ingress`), and by each node's kube-proxy
-// for the Services it programs (ClusterIP: neither headless nor
-// selector-less). In the order they took effect.
-std::vector<Programming> programmings(const Pipeline& p, const ClusterRuntime& c,
-                                      const std::vector<Programming>& ingress) {
-  std::vector<Programming> out = ingress;
-  if (c.kube_proxy) {
-    const sim::Time end = sim::Time::zero() + p.scenario().duration;
-    std::vector<bool> cluster_ip;
-    for (const ServiceGroupSpec& g : c.spec->services) {
-      cluster_ip.insert(cluster_ip.end(), g.count, !g.headless && g.selector);
-    }
-    for (const models::PodRecord& rec : c.deployments->pod_records()) {
-      if (!cluster_ip[rec.service]) continue;
-      const std::pair<sim::Time, bool> changes[] = {{rec.terminating_at, true}, {rec.ready_at, false}};
-      for (const auto& [change, removal] : changes) {
-        if (change >= end || change <= sim::Time::zero()) continue;
-        if (const auto applied = kube_proxy_applied_per_node(c, rec.service, rec.ip, change, removal)) {
-          for (const sim::Time t : *applied) out.push_back({change, t});
-        }
-      }
-    }
-  }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Programming& a, const Programming& b) { return a.applied < b.applied; });
-  return out;
-}
-
 // The minutes whose last 5 minutes' programmings have a p99 over the SLO,
 // merged into intervals of virtual time (seconds).
 std::vector<std::pair<double, double>> broken_intervals(const std::vector<Programming>& all, sim::Time from,
@@ -79,7 +50,7 @@ std::vector<std::pair<double, double>> broken_intervals(const std::vector<Progra
 
 }  // namespace
 
-nlohmann::ordered_json slis_json(const Pipeline& p, const std::vector<std::vector<Programming>>& ingress) {
+nlohmann::ordered_json slis_json(const Pipeline& p, const std::vector<std::vector<Programming>>& programmings) {
   using json = nlohmann::ordered_json;
   const sim::Time end = sim::Time::zero() + p.scenario().duration;
   const auto days = static_cast<std::size_t>((p.scenario().duration.ns() + kDay.ns() - 1) / kDay.ns());
@@ -108,7 +79,10 @@ nlohmann::ordered_json slis_json(const Pipeline& p, const std::vector<std::vecto
   json network = json::array();
   for (std::size_t i = 0; i < p.clusters().size(); ++i) {
     const ClusterRuntime* c = p.clusters()[i].get();
-    const std::vector<Programming> all = programmings(p, *c, ingress.at(i));
+    // In the order they took effect.
+    std::vector<Programming> all = programmings.at(i);
+    std::stable_sort(all.begin(), all.end(),
+                     [](const Programming& a, const Programming& b) { return a.applied < b.applied; });
     if (all.empty()) continue;
     for (std::size_t d = 0; d < days; ++d) {
       const sim::Time from = sim::Time::zero() + kDay * static_cast<std::int64_t>(d);

@@ -26,8 +26,11 @@ inline constexpr double kNetworkProgrammingSloSeconds = 30.0;
 
 // report.json's "slis": {"mutating_api_call_latency": [...],
 // "network_programming_latency": [...]}, each entry per cluster and day.
-// `ingress` is ingress_programmings() of each business cluster (by index).
-nlohmann::ordered_json slis_json(const Pipeline& pipeline, const std::vector<std::vector<Programming>>& ingress);
+// `programmings` are each business cluster's (by index) programmings by every
+// consumer of the run (app/consumer.h: Consumer::programmings), consumers by
+// rank: ingress-nginx's last worker, each node's kube-proxy for the Services
+// it programs (ClusterIP: neither headless nor selector-less).
+nlohmann::ordered_json slis_json(const Pipeline& pipeline, const std::vector<std::vector<Programming>>& programmings);
 
 // The text report's lines for `report["slis"]` (empty when it has none).
 std::string slis_text(const nlohmann::ordered_json& report);

@@ -12,9 +12,10 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
-#include <boost/graph/topological_sort.hpp>
+#include <boost/range/iterator_range.hpp>
 
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "app/input_error.h"
@@ -57,37 +58,13 @@ struct Topology::Graph {
   }
 };
 
-Topology::Topology(const Scenario& s) : graph_(new Graph) {
+Topology::Topology(const Scenario& scenario) : Topology(plan_stages(scenario, default_stage_registry())) {}
+
+Topology::Topology(const std::vector<PlannedStage>& stages) : graph_(new Graph) {
   Graph& t = *graph_;
-  for (const auto& c : s.clusters) {
-    if (c.role != "business") continue;
-    t.writes(c.name + "/deployments+kubelet", c.name + "/Pods");
-    t.watches(c.name + "/endpoints-controller", c.name + "/Pods");
-    t.watches(c.name + "/endpoints-controller", c.name + "/Services");
-    t.writes(c.name + "/endpoints-controller", c.name + "/Endpoints");
-    if (resolve_endpoint_slice_controller(c)) {
-      t.watches(c.name + "/endpointslice-controller", c.name + "/Pods");
-      t.watches(c.name + "/endpointslice-controller", c.name + "/Services");
-      t.writes(c.name + "/endpointslice-controller", c.name + "/EndpointSlices");
-    }
-    if (in_cluster_clients(c)) {
-      t.watches(c.name + "/kube-proxy",
-                c.name + (resolve_kube_proxy(c).read_endpoint_slices ? "/EndpointSlices" : "/Endpoints"));
-    }
-  }
-  if (s.sync.present) {
-    const std::string& access = s.sync.to;
-    for (const auto& from : s.sync.from) t.watches("endpoint-sync", from + "/Endpoints");
-    t.writes("endpoint-sync", access + "/Endpoints");
-    std::string feed = access + "/Endpoints";
-    const auto traits = ingress_version_traits(s.ingress.version);
-    if (traits && traits->read_endpoint_slices) {
-      t.watches(access + "/endpointslice-mirroring", access + "/Endpoints");
-      t.writes(access + "/endpointslice-mirroring", access + "/EndpointSlices");
-      feed = access + "/EndpointSlices";
-    }
-    t.watches("ingress-nginx", feed);
-    t.writes("ingress-nginx", "nginx-workers");
+  for (const PlannedStage& stage : stages) {
+    for (const std::string& resource : stage.placement.watches) t.watches(stage.placement.vertex, resource);
+    for (const std::string& resource : stage.placement.writes) t.writes(stage.placement.vertex, resource);
   }
 }
 
@@ -96,14 +73,28 @@ Topology::~Topology() { delete graph_; }
 std::size_t Topology::vertex_count() const { return boost::num_vertices(graph_->g); }
 
 std::vector<std::string> Topology::start_order() const {
-  std::vector<Graph::G::vertex_descriptor> reversed;
-  try {
-    boost::topological_sort(graph_->g, std::back_inserter(reversed));
-  } catch (const boost::not_a_dag&) {
-    throw InputError("the pipeline topology has a cycle: a component writes what feeds it");
+  const auto& g = graph_->g;
+  // Kahn's algorithm taking the earliest-added ready vertex first: the order
+  // stages were registered wherever the edges allow it, so runs do not depend
+  // on how a depth-first sort happens to visit the graph.
+  std::vector<std::size_t> waiting_for(boost::num_vertices(g), 0);
+  for (const auto e : boost::make_iterator_range(boost::edges(g))) ++waiting_for[boost::target(e, g)];
+  std::set<Graph::G::vertex_descriptor> ready;
+  for (std::size_t v = 0; v < waiting_for.size(); ++v) {
+    if (waiting_for[v] == 0) ready.insert(v);
   }
   std::vector<std::string> order;
-  for (auto it = reversed.rbegin(); it != reversed.rend(); ++it) order.push_back(graph_->g[*it].name);
+  while (!ready.empty()) {
+    const auto v = *ready.begin();
+    ready.erase(ready.begin());
+    order.push_back(g[v].name);
+    for (const auto e : boost::make_iterator_range(boost::out_edges(v, g))) {
+      if (--waiting_for[boost::target(e, g)] == 0) ready.insert(boost::target(e, g));
+    }
+  }
+  if (order.size() != waiting_for.size()) {
+    throw InputError("the pipeline topology has a cycle: a component writes what feeds it");
+  }
   return order;
 }
 

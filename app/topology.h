@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/scenario.h"
+#include "app/stage.h"
 
 namespace epsim::app {
 
@@ -20,10 +21,15 @@ struct TopologyVertex {
 
 class Topology {
  public:
+  // The stages of `scenario` (plan_stages over the default registry).
   explicit Topology(const Scenario& scenario);
+  // Each stage's vertex, with an edge from every resource it watches and to
+  // every resource it writes, in list order.
+  explicit Topology(const std::vector<PlannedStage>& stages);
   ~Topology();
   // Component and resource names in an order where every vertex comes after
-  // everything it depends on; throws InputError if the graph has a cycle.
+  // everything it depends on, ties in the order vertices were added; throws
+  // InputError if the graph has a cycle.
   std::vector<std::string> start_order() const;
   std::string to_dot() const;
   std::size_t vertex_count() const;
