@@ -115,7 +115,8 @@ void ClientWorkerPool::on_response(std::uint64_t tag, const ApiResponse& respons
     if (orphan == orphans_.end()) return;
     const Worker& o = orphan->second;
     if (response.code < 300 && !response.noop && o.write.verb != Verb::remove) {
-      writes_.record(o.key, StageWrite{o.queued, o.started, o.request_started, sim_.now(), ready_ips(o.write.object)});
+      const std::vector<PodIp> ips = ready_ips(o.write.object);
+      writes_.record(o.key, StageWrite{o.queued, o.started, o.request_started, sim_.now(), ips});
     }
     orphans_.erase(orphan);
     return;
@@ -140,7 +141,8 @@ void ClientWorkerPool::on_response(std::uint64_t tag, const ApiResponse& respons
     return;
   }
   if (response.code < 300 && !response.noop && w.write.verb != Verb::remove) {
-    writes_.record(w.key, StageWrite{w.queued, w.started, w.request_started, sim_.now(), ready_ips(w.write.object)});
+    const std::vector<PodIp> ips = ready_ips(w.write.object);
+    writes_.record(w.key, StageWrite{w.queued, w.started, w.request_started, sim_.now(), ips});
   }
   if (response.code != 429) {
     ++writes_total_;

@@ -91,7 +91,7 @@ TEST_CASE("client worker pool: writes leave at the client bucket's pace, one per
   for (Key k = 0; k < 20; ++k) {
     REQUIRE(b.pool->writes().writes_of(k).size() == 1);
     const StageWrite& w = b.pool->writes().writes_of(k)[0];
-    CHECK(w.ready_ips == std::vector<PodIp>{k + 1});
+    CHECK(std::vector<PodIp>(w.ready_ips.begin(), w.ready_ips.end()) == std::vector<PodIp>{k + 1});
     CHECK(w.stored - w.sent == Duration::milliseconds(10));
     sent_s.push_back(w.sent.seconds_f());
   }
