@@ -19,6 +19,25 @@ double seconds_since(sim::Time now, std::int64_t start_ns) { return go_seconds(n
 
 }  // namespace
 
+template <class T>
+std::uint32_t WorkQueue::Slots<T>::take(const T& value) {
+  if (free.empty()) {
+    EPSIM_INVARIANT(items.size() < kNoSlot, "workqueue slot table full");
+    items.push_back(value);
+    return static_cast<std::uint32_t>(items.size() - 1);
+  }
+  const std::uint32_t slot = free.back();
+  free.pop_back();
+  items[slot] = value;
+  return slot;
+}
+
+template <class T>
+void WorkQueue::Slots<T>::give_back(std::uint32_t slot) {
+  items[slot] = T{};
+  free.push_back(slot);
+}
+
 WorkQueue::WorkQueue(sim::Simulator& simulator, sim::MetricsRegistry& metrics, const std::string& cluster,
                      const std::string& name, std::size_t key_space, ControllerRateLimiter::Config limiter)
     : sim_(simulator),
@@ -55,12 +74,8 @@ WorkQueue::~WorkQueue() {
   // every queue of this name; a new term's queue counts from zero.
   depth_gauge_.add(-static_cast<double>(depth_));
   // Pending timers capture `this`; drop them so none fires into a dead queue.
-  for (std::size_t k = 0; waiting_count_ > 0 && k < keys_.size(); ++k) {
-    if (keys_[k].timer.valid()) {
-      sim_.cancel(keys_[k].timer);
-      keys_[k].timer = {};
-      --waiting_count_;
-    }
+  for (const sim::EventId& timer : timers_.items) {
+    if (timer.valid()) sim_.cancel(timer);
   }
 }
 
@@ -97,7 +112,7 @@ void WorkQueue::add(Key key) {
   s.dirty_since_ns = sim_.now().ns();
   // queue.go: a key being processed is only marked dirty; Done re-appends it,
   // so one key is never handed to two workers at once.
-  if (s.processing_since_ns != kNone) {
+  if (s.processing != kNoSlot) {
     check_counts();
     return;
   }
@@ -118,16 +133,17 @@ void WorkQueue::add_after(Key key, sim::Duration delay) {
   const sim::Time now = sim_.now();
   const sim::Time ready = delay >= sim::Time::max() - now ? sim::Time::max() : now + delay;
   KeyState& s = keys_[key];
-  if (s.timer.valid()) {
+  if (s.waiting != kNoSlot) {
     // delaying_queue.go insert(): an existing waiting entry only moves if the
     // new readyAt is earlier ("update the time only if it would cause the item
     // to be queued sooner").
-    if (ready >= sim::Time::from_ns(s.timer.time_ns)) return;
-    sim_.cancel(s.timer);
-    s.timer = sim_.schedule_at(ready, [this, key] { on_timer(key); });
+    sim::EventId& timer = timers_.items[s.waiting];
+    if (ready >= sim::Time::from_ns(timer.time_ns)) return;
+    sim_.cancel(timer);
+    timer = sim_.schedule_at(ready, [this, key] { on_timer(key); });
     return;
   }
-  s.timer = sim_.schedule_at(ready, [this, key] { on_timer(key); });
+  s.waiting = timers_.take(sim_.schedule_at(ready, [this, key] { on_timer(key); }));
   ++waiting_count_;
 }
 
@@ -135,9 +151,10 @@ void WorkQueue::on_timer(Key key) {
   // delaying_queue.go waitingLoop: pop the ready entry, q.Add(entry.data),
   // delete(waitingEntryByData, ...). A dirty key dedups as for any Add.
   KeyState& s = keys_[key];
-  EPSIM_INVARIANT(s.timer.valid(), "add_after timer fired for a key that is not waiting");
+  EPSIM_INVARIANT(s.waiting != kNoSlot, "add_after timer fired for a key that is not waiting");
   EPSIM_INVARIANT(waiting_count_ > 0, "workqueue waiting count out of step with its timers");
-  s.timer = {};
+  timers_.give_back(s.waiting);
+  s.waiting = kNoSlot;
   --waiting_count_;
   add(key);
 }
@@ -174,7 +191,7 @@ bool WorkQueue::try_get(Key& out) {
   // Only dirty, non-processing keys are ever appended (add and done ensure
   // it), so this holds unless the bookkeeping is broken.
   // queue.go: a key is never processed by two workers at once.
-  EPSIM_INVARIANT(s.processing_since_ns == kNone, "workqueue handed out a key that a worker is processing");
+  EPSIM_INVARIANT(s.processing == kNoSlot, "workqueue handed out a key that a worker is processing");
   EPSIM_INVARIANT(s.dirty_since_ns != kNone, "workqueue FIFO held a key that is not dirty");
   const sim::Time now = sim_.now();
   // queue.go Get: q.metrics.get(item): depth.Dec(), processingStartTimes,
@@ -183,8 +200,7 @@ bool WorkQueue::try_get(Key& out) {
   EPSIM_INVARIANT(depth_ >= 0, "workqueue depth went negative");
   depth_gauge_.add(-1);
   queue_duration_.observe(seconds_since(now, s.dirty_since_ns));
-  s.processing_since_ns = now.ns();
-  s.processing_added_ns = s.dirty_since_ns;
+  s.processing = processing_.take(Processing{s.dirty_since_ns, now.ns()});
   s.dirty_since_ns = kNone;
   ++processing_count_;
   check_counts();
@@ -197,12 +213,12 @@ void WorkQueue::done(Key key) {
   KeyState& s = keys_[key];
   // Upstream Done of a key that is not processing would append a dirty key a
   // second time; treat it as the caller's bug.
-  if (s.processing_since_ns == kNone) throw std::logic_error("work queue done() for a key not being processed");
+  if (s.processing == kNoSlot) throw std::logic_error("work queue done() for a key not being processed");
   // queue.go Done: metrics.done (work duration), processing.delete, and a
   // key re-added meanwhile goes to the tail.
-  work_duration_.observe(seconds_since(sim_.now(), s.processing_since_ns));
-  s.processing_since_ns = kNone;
-  s.processing_added_ns = kNone;
+  work_duration_.observe(seconds_since(sim_.now(), processing_.items[s.processing].since_ns));
+  processing_.give_back(s.processing);
+  s.processing = kNoSlot;
   EPSIM_INVARIANT(processing_count_ > 0, "workqueue processing count out of step with its keys");
   --processing_count_;
   if (s.dirty_since_ns != kNone) append(key);
@@ -219,6 +235,9 @@ void WorkQueue::check_counts() const {
                   "workqueue dirty set larger than its FIFO plus the keys in processing");
   EPSIM_INVARIANT(processing_count_ <= keys_.size() && waiting_count_ <= keys_.size(),
                   "workqueue counts exceed its key space");
+  EPSIM_INVARIANT(processing_.items.size() - processing_.free.size() == processing_count_ &&
+                      timers_.items.size() - timers_.free.size() == waiting_count_,
+                  "workqueue slot tables out of step with its counts");
 }
 
 sim::Time WorkQueue::last_idle_at() const { return idle() ? sim_.now() : sim::Time::from_ns(last_idle_ns_); }
@@ -230,25 +249,25 @@ bool WorkQueue::is_dirty(Key key) const {
 
 bool WorkQueue::is_processing(Key key) const {
   check_key(key);
-  return keys_[key].processing_since_ns != kNone;
+  return keys_[key].processing != kNoSlot;
 }
 
 bool WorkQueue::is_waiting(Key key) const {
   check_key(key);
-  return keys_[key].timer.valid();
+  return keys_[key].waiting != kNoSlot;
 }
 
 sim::Time WorkQueue::ready_at(Key key) const {
   check_key(key);
-  if (!keys_[key].timer.valid()) throw std::logic_error("work queue ready_at() for a key that is not waiting");
-  return sim::Time::from_ns(keys_[key].timer.time_ns);
+  if (keys_[key].waiting == kNoSlot) throw std::logic_error("work queue ready_at() for a key that is not waiting");
+  return sim::Time::from_ns(timers_.items[keys_[key].waiting].time_ns);
 }
 
 sim::Time WorkQueue::added_at(Key key) const {
   check_key(key);
   const KeyState& s = keys_[key];
   if (s.dirty_since_ns != kNone) return sim::Time::from_ns(s.dirty_since_ns);
-  if (s.processing_added_ns != kNone) return sim::Time::from_ns(s.processing_added_ns);
+  if (s.processing != kNoSlot) return sim::Time::from_ns(processing_.items[s.processing].added_ns);
   throw std::logic_error("work queue added_at() for a key neither dirty nor processing");
 }
 

@@ -96,11 +96,26 @@ class WorkQueue {
   static constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::min();
 
   // 40 bytes per key; the FIFO holds each key at most once.
+  static constexpr std::uint32_t kNoSlot = std::numeric_limits<std::uint32_t>::max();
+
+  // 16 bytes per key: what only a few keys have at a time (a worker's key, a
+  // pending add_after) lives in slot tables indexed from here (issue 12).
   struct KeyState {
-    std::int64_t dirty_since_ns = kNone;        // metrics addTimes[item]; kNone = not dirty
-    std::int64_t processing_added_ns = kNone;   // dirty_since of the item handed out
-    std::int64_t processing_since_ns = kNone;   // metrics processingStartTimes[item]; kNone = not processing
-    sim::EventId timer;                         // pending add_after; time_ns is its readyAt
+    std::int64_t dirty_since_ns = kNone;  // metrics addTimes[item]; kNone = not dirty
+    std::uint32_t processing = kNoSlot;   // its slot in processing_ while a worker has it
+    std::uint32_t waiting = kNoSlot;      // its slot in timers_ while an add_after waits
+  };
+  struct Processing {
+    std::int64_t added_ns = kNone;  // dirty_since of the item handed out
+    std::int64_t since_ns = kNone;  // metrics processingStartTimes[item]
+  };
+  // A table of slots; the slot freed last is taken first.
+  template <class T>
+  struct Slots {
+    std::vector<T> items;
+    std::vector<std::uint32_t> free;
+    std::uint32_t take(const T& value);
+    void give_back(std::uint32_t slot);
   };
 
   void check_key(Key key) const;
@@ -114,6 +129,8 @@ class WorkQueue {
   std::int64_t last_idle_ns_;
   ControllerRateLimiter limiter_;
   std::vector<KeyState> keys_;
+  Slots<Processing> processing_;
+  Slots<sim::EventId> timers_;  // a pending add_after's event; its time_ns is the readyAt
   std::deque<Key> fifo_;
   std::size_t processing_count_ = 0;
   std::size_t waiting_count_ = 0;

@@ -332,6 +332,47 @@ TEST_CASE("work queue added_at is the time of the add that made the key dirty") 
   CHECK_THROWS_AS((void)f.q.added_at(1), std::logic_error);
 }
 
+TEST_CASE("work queue keeps each key's times apart while workers and timers come and go") {
+  // Keys in hand and keys waiting share small tables whose freed entries are
+  // reused: every key must still report its own add time, ready time and
+  // work duration, whatever order they finish in.
+  Fixture f;
+  f.q.add(1);  // t = 0
+  f.sim.run_until(at_ms(10));
+  f.q.add(2);
+  f.sim.run_until(at_ms(20));
+  f.q.add(3);
+  CHECK(get(f.q) == 1);
+  CHECK(get(f.q) == 2);
+  f.q.done(1);  // frees key 1's entry
+  CHECK(get(f.q) == 3);  // may take key 1's entry
+  CHECK(f.q.added_at(2) == at_ms(10));
+  CHECK(f.q.added_at(3) == at_ms(20));
+  CHECK(f.q.is_processing(2));
+  CHECK(f.q.is_processing(3));
+  CHECK_FALSE(f.q.is_processing(1));
+  f.q.add_after(4, ms(100));  // ready at 120 ms
+  f.q.add_after(5, ms(50));   // ready at 70 ms
+  f.q.add_after(6, ms(80));   // ready at 100 ms
+  f.sim.run_until(at_ms(70));  // key 5's timer fires and frees its entry
+  CHECK_FALSE(f.q.is_waiting(5));
+  f.q.add_after(7, ms(5));  // ready at 75 ms
+  CHECK(f.q.ready_at(4) == at_ms(120));
+  CHECK(f.q.ready_at(6) == at_ms(100));
+  CHECK(f.q.ready_at(7) == at_ms(75));
+  CHECK(f.q.waiting_count() == 3);
+  f.q.done(3);  // in hand 20 -> 70 ms
+  f.q.done(2);  // in hand 20 -> 70 ms (key 1: 20 -> 20 ms)
+  CHECK(f.q.processing_count() == 0);
+  f.sim.run_until(at_ms(200));
+  CHECK(f.q.waiting_count() == 0);
+  // Key 5 came at 70 ms, then 7, 6 and 4 in ready order.
+  CHECK(drain(f.q) == std::vector<Key>{5, 7, 6, 4});
+  const Histogram& work = histogram(f.metrics, "workqueue_work_duration_seconds", "test");
+  CHECK(work.count() == 3);
+  CHECK(work.sum() == doctest::Approx(0.0 + 0.050 + 0.050));
+}
+
 TEST_CASE("work queue rejects misuse") {
   Fixture f;
   CHECK_THROWS_AS(f.q.add(16), std::out_of_range);
