@@ -37,30 +37,42 @@ void Deployments::remove_live(PodId pod) {
 
 void Deployments::reserve_services(std::size_t services) { workloads_.reserve(services); }
 
+Pod Deployments::pod(PodId id) const {
+  const PodState& state = pods_[id];
+  const PodRecord& record = records_[id];
+  Pod pod;
+  pod.id = id;
+  pod.service = record.service;
+  pod.resource_version = state.resource_version;
+  pod.ip = record.ip;
+  pod.node = id % kNodes;  // pods go round the nodes in creation order
+  pod.ready = state.ready;
+  pod.ready_transition = state.ready_transition;
+  pod.terminating = state.terminating;
+  pod.deletion_timestamp = state.deletion_timestamp;
+  return pod;
+}
+
 PodId Deployments::create_pod(ServiceId service, bool seeded) {
   const auto id = static_cast<PodId>(pods_.size());
   Workload& w = workloads_[service];
-  Pod pod;
-  pod.id = id;
-  pod.service = service;
-  pod.ip = next_ip_++;
-  pod.node = next_node_++ % kNodes;
-  pods_.push_back(pod);
-  pod_revision_.push_back(w.revision);
+  PodState state;
+  state.revision = w.revision;
+  pods_.push_back(state);
   next_pod_.push_back(kNone);
   (w.last_pod == kNone ? w.first_pod : next_pod_[w.last_pod]) = id;
   w.last_pod = id;
   PodRecord record;
   record.pod = id;
   record.service = service;
-  record.ip = pod.ip;
+  record.ip = next_ip_++;
   record.created = sim_.now();
   records_.push_back(record);
   add_live(id);
   if (seeded) {
     pods_[id].ready = true;
     records_[id].ready_at = sim_.now();
-    api_.seed_pod(pods_[id]);
+    api_.seed_pod(pod(id));
     pods_[id].resource_version = api_.pod(id)->resource_version;
   } else {
     write(Op::create, id, Verb::create);
@@ -93,7 +105,8 @@ void Deployments::add_services(const Service& first, std::uint32_t count, const 
     endpoints.addresses.clear();
     for (int i = 0; i < spec.replicas; ++i) {
       const PodId p = create_pod(service.id, true);
-      endpoints.addresses.push_back(EndpointAddress{pods_[p].ip, p, pods_[p].node, pods_[p].resource_version});
+      const Pod seeded = pod(p);
+      endpoints.addresses.push_back(EndpointAddress{seeded.ip, p, seeded.node, seeded.resource_version});
     }
     std::sort(endpoints.addresses.begin(), endpoints.addresses.end(),
               [](const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; });
@@ -107,11 +120,11 @@ void Deployments::write(Op op, PodId pod, Verb verb) {
   // in the API server (e.g. a churn update sent just before the deletion)
   // cannot undo another's change.
   const PodUpdate part = op == Op::ready ? PodUpdate::status : op == Op::terminate ? PodUpdate::deletion : PodUpdate::metadata;
-  api_.write_pod(verb, pods_[pod], this, (static_cast<std::uint64_t>(op) << kOpShift) | pod, agent, part);
+  api_.write_pod(verb, this->pod(pod), this, (static_cast<std::uint64_t>(op) << kOpShift) | pod, agent, part);
 }
 
 void Deployments::retry(Op op, PodId pod) {
-  const Pod& p = pods_[pod];
+  const PodState& p = pods_[pod];
   switch (op) {
     case Op::create: write(op, pod, Verb::create); break;
     case Op::remove: write(op, pod, Verb::remove); break;
@@ -150,9 +163,9 @@ void Deployments::step(ServiceId service) {
 
   int old_live = 0, old_ready = 0, new_live = 0, new_ready = 0;
   for (PodId p = w.first_pod; p != kNone; p = next_pod_[p]) {
-    const Pod& pod = pods_[p];
+    const PodState& pod = pods_[p];
     if (pod.terminating) continue;
-    const bool is_new = pod_revision_[p] == w.revision;
+    const bool is_new = pod.revision == w.revision;
     (is_new ? new_live : old_live) += 1;
     if (pod.ready) (is_new ? new_ready : old_ready) += 1;
   }
@@ -168,8 +181,8 @@ void Deployments::step(ServiceId service) {
   for (int pass = 0; pass < 2 && can_remove > 0; ++pass) {
     for (PodId p = w.first_pod; p != kNone; p = next_pod_[p]) {
       if (can_remove <= 0) break;
-      Pod& pod = pods_[p];
-      if (pod.terminating || pod_revision_[p] == w.revision) continue;
+      const PodState& pod = pods_[p];
+      if (pod.terminating || pod.revision == w.revision) continue;
       if ((pass == 0) == pod.ready) continue;  // pass 0: unready, pass 1: ready
       terminate(p);
       if (pass == 1) --can_remove;
@@ -196,7 +209,7 @@ void Deployments::step(ServiceId service) {
 }
 
 void Deployments::terminate(PodId pod) {
-  Pod& p = pods_[pod];
+  PodState& p = pods_[pod];
   p.terminating = true;
   p.deletion_timestamp = sim_.now();
   write(Op::terminate, pod, Verb::update);
@@ -220,9 +233,9 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
   pods_[pod].resource_version = response.resource_version;
   switch (op) {
     case Op::create: {
-      const sim::Duration delay = spec_of(pods_[pod].service).readiness_delay;
+      const sim::Duration delay = spec_of(record.service).readiness_delay;
       sim_.schedule_after(delay, [this, pod] {
-        Pod& p = pods_[pod];
+        PodState& p = pods_[pod];
         if (p.terminating) return;
         p.ready = true;
         p.ready_transition = sim_.now();
@@ -232,23 +245,23 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
     }
     case Op::ready:
       record.ready_at = sim_.now();
-      step(pods_[pod].service);
+      step(record.service);
       break;
     case Op::terminate: {
       record.terminating_at = sim_.now();
       // The IP answers until terminationGracePeriodSeconds (default 30) is
       // over; preStop runs inside it (core/v1 types.go; docs/model.md §8).
-      const sim::Duration grace = spec_of(pods_[pod].service).termination_grace_period;
+      const sim::Duration grace = spec_of(record.service).termination_grace_period;
       sim_.schedule_after(grace, [this, pod] {
         records_[pod].dead_at = sim_.now();
         if (on_ip_dead_) on_ip_dead_(records_[pod].ip);
         write(Op::remove, pod, Verb::remove);
       });
-      step(pods_[pod].service);
+      step(record.service);
       break;
     }
     case Op::remove: {
-      unlink(workloads_[pods_[pod].service], pod);
+      unlink(workloads_[record.service], pod);
       remove_live(pod);
       break;
     }

@@ -96,6 +96,17 @@ class Deployments : public ApiClient {
     PodId first_pod = kNone;
     PodId last_pod = kNone;
   };
+  // What this model knows of a pod beyond its PodRecord (id, Service and IP
+  // are there; the node follows from the id): 32 bytes instead of a whole
+  // Pod, which pod() puts together when a write needs one.
+  struct PodState {
+    ResourceVersion resource_version = 0;
+    sim::Time ready_transition;    // Ready condition lastTransitionTime
+    sim::Time deletion_timestamp;
+    std::uint32_t revision = 0;    // the Workload revision it was created for
+    bool ready = false;
+    bool terminating = false;
+  };
 
   void rollout(ServiceId service);
   void step(ServiceId service);
@@ -108,6 +119,7 @@ class Deployments : public ApiClient {
   void add_live(PodId pod);
   void remove_live(PodId pod);
   void unlink(Workload& w, PodId pod);
+  Pod pod(PodId id) const;  // this model's view of the pod, as it writes it
   const WorkloadSpec& spec_of(ServiceId service) const { return specs_[workloads_[service].spec]; }
 
   sim::Simulator& sim_;
@@ -119,16 +131,14 @@ class Deployments : public ApiClient {
   std::vector<Workload> workloads_;          // by ServiceId
   // Per pod, by PodId; pods keep being created during rollouts, so these
   // grow in chunks instead of doubling.
-  sim::ChunkedArray<Pod> pods_;                    // this model's view
+  sim::ChunkedArray<PodState> pods_;
   sim::ChunkedArray<PodId> next_pod_;              // the next pod of its Service's list (kNone: the last)
-  sim::ChunkedArray<std::uint32_t> pod_revision_;
   sim::ChunkedArray<PodRecord> records_;
   std::vector<RolloutRecord> rollouts_;
   sim::ChunkedArray<PodId> live_;                  // pods not deleted, for churn draws
   sim::ChunkedArray<std::uint32_t> live_index_;    // by PodId: its place in live_
   PodIp next_ip_ = 1;
   std::function<void(PodIp)> on_ip_dead_;
-  std::uint32_t next_node_ = 0;
 
   double deploys_per_hour_ = 0;
   sim::Time deploys_until_;
