@@ -25,17 +25,20 @@ struct Service {
   ResourceVersion resource_version = 0;
 };
 
+// Fields are ordered for size (no padding between them): the API server
+// stores one Pod per pod version (issue 12).
 struct Pod {
   PodId id = 0;
   ServiceId service = 0;            // the Service whose selector matches the pod's labels
-  ResourceVersion resource_version = 0;
   PodIp ip = 0;
   std::uint32_t node = 0;
-  bool ready = false;
+  ResourceVersion resource_version = 0;
   sim::Time ready_transition;       // Ready condition lastTransitionTime
-  bool terminating = false;         // deletionTimestamp set
   sim::Time deletion_timestamp;
+  bool ready = false;
+  bool terminating = false;         // deletionTimestamp set
 };
+static_assert(sizeof(Pod) <= 48, "a Pod grew: every pod version in the API server pays for it");
 
 // One address of an Endpoints subset, with the TargetRef fields that matter.
 struct EndpointAddress {
@@ -46,17 +49,18 @@ struct EndpointAddress {
   friend bool operator==(const EndpointAddress&, const EndpointAddress&) = default;
 };
 
+// Fields are ordered for size, as Pod's.
 struct Endpoints {
   ServiceId service = 0;
-  ResourceVersion resource_version = 0;
-  std::vector<EndpointAddress> addresses;            // sorted by IP (RepackSubsets)
-  std::vector<EndpointAddress> not_ready_addresses;  // sorted by IP
   // Labels: the Service's own labels are copied; the only label that can
   // differ is the one the controller adds to headless Services' Endpoints.
   bool headless_label = false;
   // endpoints.kubernetes.io/last-change-trigger-time; absent when !has_trigger_time.
   bool has_trigger_time = false;
+  ResourceVersion resource_version = 0;
   sim::Time trigger_time;
+  std::vector<EndpointAddress> addresses;            // sorted by IP (RepackSubsets)
+  std::vector<EndpointAddress> not_ready_addresses;  // sorted by IP
 
   // Equality of everything the API server stores (its no-op test compares
   // encoded bytes: all fields but the resourceVersion).
@@ -66,5 +70,6 @@ struct Endpoints {
            (!has_trigger_time || trigger_time == o.trigger_time);
   }
 };
+static_assert(sizeof(Endpoints) <= 72, "Endpoints grew: every version in the API server pays for it");
 
 }  // namespace epsim::models
