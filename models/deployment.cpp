@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "sim/invariant.h"
 
@@ -22,12 +23,17 @@ Deployments::Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_
       next_ip_(first_ip) {}
 
 void Deployments::add_live(PodId pod) {
+  ++live_count_;
+  if (!tracking_live_) return;
   live_index_.grow_to(std::size_t{pod} + 1, 0);
   live_index_[pod] = static_cast<std::uint32_t>(live_.size());
   live_.push_back(pod);
 }
 
 void Deployments::remove_live(PodId pod) {
+  --live_count_;
+  ++removed_;
+  if (!tracking_live_) return;
   const std::uint32_t i = live_index_[pod];
   EPSIM_INVARIANT(i < live_.size() && live_[i] == pod, "the live-pod index lost a pod");
   live_[i] = live_.back();
@@ -301,6 +307,17 @@ void Deployments::next_background_deploy() {
 
 void Deployments::start_status_churn(double per_pod_per_hour, sim::Time until) {
   if (per_pod_per_hour <= 0) return;
+  if (!tracking_live_) {
+    // The draws pick from live_ by position, and deletions reorder it: built
+    // now, it is the list kept from the start only while none was deleted.
+    if (removed_ > 0) throw std::logic_error("status churn must start before any pod is deleted");
+    tracking_live_ = true;
+    live_index_.grow_to(pods_.size(), 0);
+    for (PodId pod = 0; pod < pods_.size(); ++pod) {
+      live_index_[pod] = static_cast<std::uint32_t>(live_.size());
+      live_.push_back(pod);
+    }
+  }
   churn_per_pod_per_hour_ = per_pod_per_hour;
   churn_until_ = until;
   next_churn();

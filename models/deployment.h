@@ -76,11 +76,13 @@ class Deployments : public ApiClient {
   // uniformly from `candidates`.
   void start_background_deploys(double per_hour, sim::Time until, std::vector<ServiceId> candidates);
   // RV-only pod updates (status heartbeats, annotations) at `per_pod_per_hour`.
+  // Starts before any pod is deleted (std::logic_error otherwise), as the
+  // pipeline does at setup.
   void start_status_churn(double per_pod_per_hour, sim::Time until);
 
   const sim::ChunkedArray<PodRecord>& pod_records() const { return records_; }
   const std::vector<RolloutRecord>& rollouts() const { return rollouts_; }
-  std::size_t live_pods() const { return live_.size(); }
+  std::size_t live_pods() const { return live_count_; }
 
   void on_response(std::uint64_t tag, const ApiResponse& response) override;
 
@@ -135,8 +137,13 @@ class Deployments : public ApiClient {
   sim::ChunkedArray<PodId> next_pod_;              // the next pod of its Service's list (kNone: the last)
   sim::ChunkedArray<PodRecord> records_;
   std::vector<RolloutRecord> rollouts_;
-  sim::ChunkedArray<PodId> live_;                  // pods not deleted, for churn draws
+  // Pods not deleted, for churn draws: kept only once status churn starts
+  // (8 bytes a pod that runs without churn need not pay).
+  bool tracking_live_ = false;
+  sim::ChunkedArray<PodId> live_;
   sim::ChunkedArray<std::uint32_t> live_index_;    // by PodId: its place in live_
+  std::size_t live_count_ = 0;
+  std::uint64_t removed_ = 0;                      // pods deleted so far
   PodIp next_ip_ = 1;
   std::function<void(PodIp)> on_ip_dead_;
 

@@ -1,0 +1,101 @@
+// Deployments on their own: a rollout replaces every pod within the
+// rolling-update bounds, the pods it writes carry the model's view, and the
+// status churn's live-pod list is kept only once churn starts.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "api_test_support.h"
+#include "models/api_server.h"
+#include "models/deployment.h"
+#include "sim/metrics.h"
+#include "sim/simulator.h"
+
+using namespace epsim::models;
+using epsim::sim::Duration;
+using epsim::sim::MetricsRegistry;
+using epsim::sim::Simulator;
+using epsim::sim::Time;
+using epsim::test::fixed_latency;
+
+namespace {
+
+struct Bench {
+  Simulator sim;
+  MetricsRegistry metrics;
+  ApiServer api{sim, metrics, 1, "idc", fixed_latency(Duration::milliseconds(10))};
+  Deployments deployments{sim, api, 1, "idc"};
+
+  // `services` Services of `replicas` pods each, seeded ready.
+  Bench(std::uint32_t services, int replicas) {
+    WorkloadSpec w;
+    w.replicas = replicas;
+    Service first;
+    deployments.add_services(first, services, w);
+  }
+  void run_to(Duration d) { sim.run_until(Time::zero() + d); }
+};
+
+}  // namespace
+
+TEST_CASE("deployments: seeded pods are ready in the API server, one node after another") {
+  Bench b(3, 2);
+  CHECK(b.deployments.live_pods() == 6);
+  for (PodId id = 0; id < 6; ++id) {
+    const Pod* pod = b.api.pod(id);
+    REQUIRE(pod != nullptr);
+    CHECK(pod->id == id);
+    CHECK(pod->service == id / 2);
+    CHECK(pod->ready);
+    CHECK_FALSE(pod->terminating);
+    CHECK(pod->node == id);  // the i-th pod created goes to node i mod 500
+    CHECK(pod->ip == b.deployments.pod_records()[id].ip);
+  }
+  const Endpoints* e = b.api.endpoints(1);
+  REQUIRE(e != nullptr);
+  REQUIRE(e->addresses.size() == 2);
+  CHECK(e->addresses[0].pod == 2);
+  CHECK(e->addresses[1].pod == 3);
+  CHECK(e->addresses[0].target_ref_resource_version == b.api.pod(2)->resource_version);
+}
+
+TEST_CASE("deployments: a rollout replaces every pod and the old ones are deleted") {
+  Bench b(1, 4);
+  b.deployments.schedule_rollout(0, Time::zero() + Duration::seconds(1));
+  b.run_to(Duration::minutes(10));
+  // 4 replicas: maxSurge ceil(1) = 1, maxUnavailable floor(1) = 1; every old
+  // pod replaced, the new ones ready, the old ones gone from the API server.
+  CHECK(b.deployments.live_pods() == 4);
+  REQUIRE(b.deployments.pod_records().size() == 8);
+  for (PodId id = 0; id < 4; ++id) {
+    CHECK(b.api.pod(id) == nullptr);
+    CHECK(b.deployments.pod_records()[id].dead_at < Time::max());
+  }
+  for (PodId id = 4; id < 8; ++id) {
+    const Pod* pod = b.api.pod(id);
+    REQUIRE(pod != nullptr);
+    CHECK(pod->ready);
+    CHECK(pod->node == id);
+    // Its ready condition moved when the readiness delay (10 s) was over.
+    CHECK(pod->ready_transition - b.deployments.pod_records()[id].created == Duration::seconds(10) +
+                                                                                 Duration::milliseconds(10));
+  }
+  REQUIRE(b.deployments.rollouts().size() == 1);
+  CHECK(b.deployments.rollouts()[0].finished < Time::max());
+}
+
+TEST_CASE("deployments: status churn starts before any pod is deleted, and updates only resourceVersions") {
+  Bench churned(2, 2);
+  const ResourceVersion before = churned.api.pod(0)->resource_version;
+  churned.deployments.start_status_churn(3600.0, Time::zero() + Duration::minutes(1));  // ~1 per pod per second
+  churned.run_to(Duration::minutes(2));
+  CHECK(churned.deployments.live_pods() == 4);
+  CHECK(churned.api.pod(0)->resource_version > before);
+  CHECK(churned.api.pod(0)->ready);
+
+  Bench late(1, 2);
+  late.deployments.schedule_rollout(0, Time::zero() + Duration::seconds(1));
+  late.run_to(Duration::minutes(10));
+  CHECK_THROWS_AS(late.deployments.start_status_churn(1.0, Time::zero() + Duration::hours(1)), std::logic_error);
+}
