@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "api_test_support.h"
 #include "models/api_server.h"
@@ -86,13 +87,30 @@ TEST_CASE("deployments: a rollout replaces every pod and the old ones are delete
 }
 
 TEST_CASE("deployments: status churn starts before any pod is deleted, and updates only resourceVersions") {
+  // ~1 update per pod per second for 10 minutes, and a rollout at 1 s that
+  // replaces Service 0's two pods (0, 1) by two new ones (4, 5) within a
+  // minute (10 s readiness each, one surge pod at a time).
   Bench churned(2, 2);
-  const ResourceVersion before = churned.api.pod(0)->resource_version;
-  churned.deployments.start_status_churn(3600.0, Time::zero() + Duration::minutes(1));  // ~1 per pod per second
-  churned.run_to(Duration::minutes(2));
+  churned.deployments.start_status_churn(3600.0, Time::zero() + Duration::minutes(10));
+  std::vector<ResourceVersion> seeded;
+  for (PodId id = 0; id < 4; ++id) seeded.push_back(churned.api.pod(id)->resource_version);
+  churned.deployments.schedule_rollout(0, Time::zero() + Duration::seconds(1));
+  churned.run_to(Duration::minutes(3));
+  REQUIRE(churned.deployments.pod_records().size() == 6);
   CHECK(churned.deployments.live_pods() == 4);
-  CHECK(churned.api.pod(0)->resource_version > before);
-  CHECK(churned.api.pod(0)->ready);
+  CHECK(churned.api.pod(0) == nullptr);
+  CHECK(churned.api.pod(1) == nullptr);
+  // The seeded pods that live on were drawn...
+  CHECK(churned.api.pod(2)->resource_version > seeded[2]);
+  CHECK(churned.api.pod(3)->resource_version > seeded[3]);
+  CHECK(churned.api.pod(2)->ready);
+  // ...and so are the pods created after churn started, from then on.
+  const ResourceVersion new4 = churned.api.pod(4)->resource_version;
+  const ResourceVersion new5 = churned.api.pod(5)->resource_version;
+  churned.run_to(Duration::minutes(11));
+  CHECK(churned.api.pod(4)->resource_version > new4);
+  CHECK(churned.api.pod(5)->resource_version > new5);
+  CHECK(churned.api.pod(4)->ready);
 
   Bench late(1, 2);
   late.deployments.schedule_rollout(0, Time::zero() + Duration::seconds(1));
