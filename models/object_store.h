@@ -9,7 +9,9 @@
 //
 // Versions sit in a slab of fixed-size chunks, so a version never moves
 // while it lives (a `const Object&` handed to a handler stays valid) and
-// growing the slab copies nothing. Each version has a reference count; at
+// growing the slab copies nothing. A chunk fills one 2 MiB huge page
+// (sim/large_allocations.h), and its slots are constructed as
+// they are first handed out, so a small store touches only what it uses. Each version has a reference count; at
 // zero its slot goes to a free list and the next version reuses it (and, for
 // Endpoints, its address vectors' capacity). Tearing the store down frees
 // the chunks without walking references.
@@ -17,11 +19,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <vector>
 
 #include "models/objects.h"
 #include "sim/invariant.h"
+#include "sim/large_allocations.h"
 
 namespace epsim::models {
 
@@ -79,9 +81,11 @@ class ObjectStore {
   std::size_t size() const { return stored_; }
 
  private:
-  static constexpr std::size_t kChunk = 4096;
+  // Versions per chunk: one huge page of them.
+  static constexpr std::size_t kChunk = sim::kElementsPerHugePage<Object>;
+  static_assert(kChunk * sizeof(Object) >= sim::kLargeAllocationBytes);
 
-  std::vector<std::unique_ptr<Object[]>> chunks_;
+  std::vector<std::vector<Object>> chunks_;  // each reserved to kChunk, filled as slots are handed out
   std::size_t used_ = 0;                                 // slots handed out
   mutable std::vector<std::uint32_t> references_;        // per slot
   mutable std::vector<VersionHandle> free_;              // slots at zero references
@@ -96,10 +100,14 @@ VersionHandle ObjectStore<Object>::add_version(const Object& object, ResourceVer
     v = free_.back();
     free_.pop_back();
   } else {
-    if (used_ == chunks_.size() * kChunk) chunks_.push_back(std::make_unique<Object[]>(kChunk));
+    if (used_ == chunks_.size() * kChunk) chunks_.emplace_back().reserve(kChunk);
     EPSIM_INVARIANT(used_ < kNoVersion, "object store slab overflow");
     v = static_cast<VersionHandle>(used_++);
     references_.push_back(0);
+    chunks_.back().push_back(object);  // the new slot; reserved, so nothing moves
+    chunks_.back().back().resource_version = resource_version;
+    references_[v] = 1;
+    return v;
   }
   Object& slot = chunks_[v / kChunk][v % kChunk];
   slot = object;
