@@ -63,6 +63,7 @@ void ClientWorkerPool::wake_workers() {
   while (!idle_workers_.empty() && queue_->try_get(key)) {
     const std::uint32_t w = idle_workers_.back();
     idle_workers_.pop_back();
+    look_ahead();
     Worker& worker = workers_[w];
     EPSIM_INVARIANT(!worker.busy, "an idle client worker was busy");
     worker.busy = true;
@@ -79,6 +80,17 @@ void ClientWorkerPool::wake_workers() {
     worker.write = std::move(*write);
     worker.retry_after_attempts = 0;
     send(w);
+  }
+}
+
+// Called right after a key is taken: the FIFO's head is the next key out, so
+// the key `ahead` takes later is at place ahead - 1.
+void ClientWorkerPool::look_ahead() const {
+  Key next;
+  if (queue_->peek(kLookAhead[0] - 1, next)) queue_->prefetch(next);
+  if (!prefetch_) return;
+  for (std::size_t stage = 0; stage < kLookAhead.size(); ++stage) {
+    if (queue_->peek(kLookAhead[stage] - 1, next)) prefetch_(next, static_cast<int>(stage));
   }
 }
 

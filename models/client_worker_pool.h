@@ -79,6 +79,15 @@ class ClientWorkerPool : public ApiClient {
  public:
   // The write a key needs, or nothing when the target is already right.
   using Sync = std::function<std::optional<ClientWrite>(Key key)>;
+  // A look-ahead: the workers take keys in FIFO order, and a sync reads a
+  // chain of tables at random places (a storm's keys come in Go's map
+  // order), each a cache miss at a million Services. So when a worker takes
+  // a key, the key that will be taken kLookAhead[stage] takes later gets
+  // prefetch(key, stage): stage 0 loads the first link of each chain (sim/load_ahead.h),
+  // stage 1 follows those links (in cache by then) and loads the next, and
+  // so on. A look-ahead reads and changes nothing a sync sees.
+  using Prefetch = std::function<void(Key key, int stage)>;
+  static constexpr std::array<std::size_t, 3> kLookAhead{24, 16, 8};  // each >= 1
 
   ClientWorkerPool(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& target,
                    ClientWorkerPoolConfig config, std::size_t key_space, Sync sync);
@@ -87,6 +96,7 @@ class ClientWorkerPool : public ApiClient {
   ClientWorkerPool& operator=(const ClientWorkerPool&) = delete;
 
   void set_listener(ClientWorkerPoolListener* listener) { listener_ = listener; }
+  void set_prefetch(Prefetch prefetch) { prefetch_ = std::move(prefetch); }
   // A new process or leadership term: a fresh workqueue, client bucket and
   // idle workers. Requests still in flight become orphans: nobody handles
   // their answers, but a write they apply is in storage (writes() has it).
@@ -124,6 +134,7 @@ class ClientWorkerPool : public ApiClient {
   };
 
   void on_item_available();
+  void look_ahead() const;
   void wake_workers();
   void send(std::uint32_t worker);
   void submit(std::uint32_t worker);
@@ -140,6 +151,7 @@ class ClientWorkerPool : public ApiClient {
   std::size_t key_space_;
   Sync sync_;
   ClientWorkerPoolListener* listener_ = nullptr;
+  Prefetch prefetch_;
 
   std::uint32_t term_ = 0;
   std::unique_ptr<WorkQueue> queue_;

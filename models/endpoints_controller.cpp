@@ -27,6 +27,7 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
                                          const std::string& cluster, EndpointsControllerConfig config,
                                          std::size_t service_space)
     : sim_(simulator),
+      api_(api),
       cluster_(cluster),
       config_(config),
       service_space_(service_space),
@@ -47,6 +48,7 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
   pool_ = std::make_unique<ClientWorkerPool>(simulator, metrics, api, std::move(pool), service_space,
                                              [this](Key key) { return sync_service(key); });
   pool_->set_listener(this);
+  pool_->set_prefetch([this](Key key, int stage) { prefetch(key, stage); });
   // Registered in 1.17 but its updater is a TODO: always 0.
   metrics.gauge("endpoint_controller_rate_limiter_use", "A metric measuring the saturation of the rate limiter",
                  {{"cluster", cluster_}});
@@ -115,6 +117,34 @@ std::optional<sim::Time> EndpointsController::trigger_time(ServiceId id, const S
   }
   if (earliest_new == sim::Time::max()) return std::nullopt;
   return earliest_new;
+}
+
+// What sync_service(id) reads, for the pool's look-ahead: the cached Service
+// and Endpoints, the Service's first pod, the trigger-time tracker, and the
+// server's current Endpoints that the write replaces.
+void EndpointsController::prefetch(ServiceId id, int stage) const {
+  if (services_ == nullptr || id >= service_space_) return;
+  switch (stage) {
+    case 0:
+      services_->prefetch_handle(id);
+      endpoints_->prefetch_handle(id);
+      pods_by_service_.prefetch(id);
+      api_.endpoints_store().prefetch_current(id);
+      sim::load_ahead(&tracker_last_transition_[id]);
+      break;
+    case 1:
+      services_->prefetch_object(id);
+      endpoints_->prefetch_object(id);
+      pods_->prefetch_handle(pods_by_service_.first_pod(id));
+      pods_by_service_.prefetch_next(pods_by_service_.first_pod(id));
+      break;
+    default:
+      pods_->prefetch_object(pods_by_service_.first_pod(id));
+      if (const Endpoints* cached = endpoints_->get(id); cached != nullptr && !cached->addresses.empty()) {
+        sim::load_ahead(cached->addresses.data());
+      }
+      break;
+  }
 }
 
 std::optional<ClientWrite> EndpointsController::sync_service(ServiceId id) {

@@ -99,6 +99,7 @@ class EndpointsController : private ClientWorkerPoolListener {
   void enqueue_pod_services(ServiceId service);
   std::optional<ClientWrite> sync_service(ServiceId id);
   std::optional<sim::Time> trigger_time(ServiceId id, const Service& service);
+  void prefetch(ServiceId id, int stage) const;
   void note_depth();
   void close_episode_if_idle();
   // ClientWorkerPoolListener: episodes count the settled writes.
@@ -106,6 +107,7 @@ class EndpointsController : private ClientWorkerPoolListener {
   void on_key_done() override;
 
   sim::Simulator& sim_;
+  const ApiServer& api_;
   std::string cluster_;
   EndpointsControllerConfig config_;
   std::size_t service_space_;

@@ -24,6 +24,7 @@
 #include "models/objects.h"
 #include "models/watch.h"
 #include "sim/invariant.h"
+#include "sim/load_ahead.h"
 #include "sim/random.h"
 
 namespace epsim::models {
@@ -164,6 +165,14 @@ class Informer : public WatchSink<Object> {
 
   const Object* get(std::uint32_t id) const {
     return id < cache_.size() && cache_[id] != kNoVersion ? &store_->at(cache_[id]) : nullptr;
+  }
+  // Loads ahead of a get(id) that comes soon (sim/load_ahead.h): first its
+  // handle, then (once the handle is in cache) the object it points to.
+  void prefetch_handle(std::uint32_t id) const {
+    if (id < cache_.size()) sim::load_ahead(&cache_[id]);
+  }
+  void prefetch_object(std::uint32_t id) const {
+    if (id < cache_.size() && cache_[id] != kNoVersion) store_->prefetch(cache_[id]);
   }
   std::size_t size() const { return count_; }
   // The newest resourceVersion this informer has seen (list or watch).

@@ -24,6 +24,7 @@
 #include "models/objects.h"
 #include "sim/invariant.h"
 #include "sim/large_allocations.h"
+#include "sim/load_ahead.h"
 
 namespace epsim::models {
 
@@ -46,6 +47,13 @@ class ObjectStore {
     EPSIM_INVARIANT(live(version), "a handle read of a version no reader holds");
     return chunks_[version / kChunk][version % kChunk];
   }
+  // Loads `version` ahead of a read that comes soon (a sync's look-ahead,
+  // sim/load_ahead.h): no check, no effect on what is stored.
+  void prefetch(VersionHandle version) const {
+    if (version >= used_) return;
+    sim::load_ahead(&chunks_[version / kChunk][version % kChunk]);
+    sim::load_ahead(&references_[version]);
+  }
   bool live(VersionHandle version) const { return version < references_.size() && references_[version] > 0; }
   std::uint32_t references(VersionHandle version) const {
     return version < references_.size() ? references_[version] : 0;
@@ -65,6 +73,9 @@ class ObjectStore {
   std::size_t live_versions() const { return slab_slots() - free_.size(); }
   std::size_t slab_slots() const { return used_; }
 
+  void prefetch_current(std::uint32_t id) const {
+    if (id < current_.size()) sim::load_ahead(&current_[id]);
+  }
   // The current version of object `id` (kNoVersion: not stored).
   VersionHandle current(std::uint32_t id) const { return id < current_.size() ? current_[id] : kNoVersion; }
   const Object* get(std::uint32_t id) const {

@@ -13,6 +13,7 @@
 
 #include "models/informer.h"
 #include "models/objects.h"
+#include "sim/load_ahead.h"
 
 namespace epsim::models {
 
@@ -66,6 +67,14 @@ class ServicePodIndex : public InformerHandler<Pod> {
   // From the informer cache, in id order (after a silent list).
   void rebuild(const Informer<Pod>& pods);
   Pods pods(ServiceId service) const { return {&next_, first_[service]}; }
+  // The first pod of a Service (for a look-ahead; PodId 0xffffffff: none).
+  PodId first_pod(ServiceId service) const { return first_[service]; }
+  // Loads ahead of pods(service) (sim/load_ahead.h): its first entry, then
+  // the link after the first pod.
+  void prefetch(ServiceId service) const { sim::load_ahead(&first_[service]); }
+  void prefetch_next(PodId pod) const {
+    if (pod < next_.size()) sim::load_ahead(&next_[pod]);
+  }
 
  private:
   static constexpr PodId kNone = 0xffffffffU;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/token_bucket.h"
+#include "sim/load_ahead.h"
 #include "sim/time.h"
 
 namespace epsim::models {
@@ -35,6 +36,10 @@ class ControllerRateLimiter {
   void forget(std::uint32_t key);
   // The per-item failure count (the bucket reports 0).
   int num_requeues(std::uint32_t key) const;
+  // Loads ahead of a read of `key`'s failure count (sim/load_ahead.h).
+  void prefetch(std::uint32_t key) const {
+    if (key < failures_.size()) sim::load_ahead(&failures_[key]);
+  }
 
   const Config& config() const { return config_; }
   const TokenBucket& bucket() const { return bucket_; }

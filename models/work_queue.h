@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "models/rate_limiter.h"
+#include "sim/load_ahead.h"
 #include "sim/metrics.h"
 #include "sim/simulator.h"
 #include "sim/time.h"
@@ -64,6 +65,18 @@ class WorkQueue {
   void done(Key key);
 
   std::size_t len() const { return fifo_.size(); }
+  // The key `ahead` places behind the head of the FIFO (0 = the head), if
+  // there is one: what a worker will take soon, for a look-ahead.
+  bool peek(std::size_t ahead, Key& out) const {
+    if (ahead >= fifo_.size()) return false;
+    out = fifo_[ahead];
+    return true;
+  }
+  // Loads ahead of a read of `key`'s state (sim/load_ahead.h).
+  void prefetch(Key key) const {
+    if (key < keys_.size()) sim::load_ahead(&keys_[key]);
+    limiter_.prefetch(key);
+  }
   // The 1-based place of `key` in the FIFO (1 = next out); nullopt when it is
   // not waiting there. O(len): for reports, not for decisions.
   std::optional<std::size_t> position(Key key) const;

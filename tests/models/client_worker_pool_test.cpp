@@ -206,3 +206,40 @@ TEST_CASE("client worker pool: rest_client metrics only when asked, labelled as 
   CHECK(quiet.pool->writes_total() == 7);
   CHECK(quiet.metrics.families().count("rest_client_requests_total") == 0);
 }
+
+TEST_CASE("client worker pool: the look-ahead gets each key kLookAhead[stage] takes before the key is synced") {
+  // One worker takes the keys in FIFO order, so the key the look-ahead sees
+  // at stage s when the n-th key is taken must be the (n + kLookAhead[s])-th
+  // key synced. The keys are queued in a shuffled order, as a resync's.
+  constexpr std::size_t kKeys = 40;
+  struct Seen {
+    std::size_t take;  // keys synced before it
+    Key key;
+    int stage;
+  };
+  Bench b(config(1, 1000, 1000), kKeys);
+  std::vector<Key> synced;
+  std::vector<Seen> seen;
+  b.pool = std::make_unique<ClientWorkerPool>(b.sim, b.metrics, *b.api, config(1, 1000, 1000), kKeys,
+                                              [&](Key key) -> std::optional<ClientWrite> {
+                                                synced.push_back(key);
+                                                return std::nullopt;
+                                              });
+  // Called after a key is taken and before it is synced.
+  b.pool->set_prefetch([&](Key key, int stage) { seen.push_back({synced.size(), key, stage}); });
+  b.pool->begin_term(Time::zero());
+  std::vector<Key> order(kKeys);
+  for (Key k = 0; k < kKeys; ++k) order[k] = (k * 17) % kKeys;  // 17 is prime to 40: a permutation
+  for (const Key k : order) b.pool->queue().add(k);
+  b.run_to(Duration::seconds(10));
+  REQUIRE(synced == order);
+  for (const Seen& s : seen) {
+    const std::size_t ahead = ClientWorkerPool::kLookAhead[static_cast<std::size_t>(s.stage)];
+    REQUIRE(s.take + ahead < synced.size());
+    CHECK(synced[s.take + ahead] == s.key);
+  }
+  // Every stage saw every key at least that far behind the first.
+  std::size_t expected = 0;
+  for (const std::size_t ahead : ClientWorkerPool::kLookAhead) expected += kKeys - ahead;
+  CHECK(seen.size() == expected);
+}
