@@ -10,11 +10,11 @@
 // Versions sit in a slab of fixed-size chunks, so a version never moves
 // while it lives (a `const Object&` handed to a handler stays valid) and
 // growing the slab copies nothing. A chunk fills one 2 MiB huge page
-// (sim/large_allocations.h), and its slots are constructed as
-// they are first handed out, so a small store touches only what it uses. Each version has a reference count; at
-// zero its slot goes to a free list and the next version reuses it (and, for
-// Endpoints, its address vectors' capacity). Tearing the store down frees
-// the chunks without walking references.
+// (sim/large_allocations.h); its slots are constructed as they are first
+// handed out, not all when the chunk is made. Each version has a reference
+// count; at zero its slot goes to a free list and the next version reuses it
+// (and, for Endpoints, its address vectors' capacity). Tearing the store down
+// frees the chunks without walking references.
 #pragma once
 
 #include <cstddef>

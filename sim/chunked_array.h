@@ -46,7 +46,7 @@ class ChunkedArray {
     const std::size_t chunk = size_ / kChunk;
     if (chunk == chunks_.size()) {
       chunks_.emplace_back();
-      chunks_.back().reserve(kChunk);  // address space only: pages are touched as elements arrive
+      chunks_.back().reserve(kChunk);  // address space only: its huge page is touched when the first element arrives
     }
     chunks_[chunk].push_back(value);
     ++size_;
