@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <new>
 
@@ -56,6 +57,8 @@ bool huge_aligned(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 
 // A mapping of `bytes` at a 2 MiB boundary: map 2 MiB more than needed and
 // give back the unaligned head and the tail.
 void* map_aligned(std::size_t bytes) {
+  // No address space holds half of it; rounding such a size up would wrap.
+  if (bytes > std::numeric_limits<std::size_t>::max() / 2) return nullptr;
   const std::size_t length = round_up(bytes, kSmallPageBytes);
   const std::size_t reserved = length + kHugePageBytes;
   void* raw = mmap(nullptr, reserved, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

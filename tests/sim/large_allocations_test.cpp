@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <fstream>
+#include <limits>
+#include <new>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -79,6 +81,18 @@ TEST_CASE("large allocations: a block below 2 MiB comes from malloc, and a vecto
   const std::size_t blocks_before = epsim::sim::huge_page_allocations();
   std::vector<std::uint32_t>().swap(values);
   CHECK(epsim::sim::huge_page_allocations() == blocks_before - (large_allocations_on_huge_pages() ? 1 : 0));
+}
+
+TEST_CASE("large allocations: a request no address space can hold throws std::bad_alloc") {
+  // Sanitizer builds report it instead (allocator_may_return_null=0): only
+  // the replacement is asked.
+  if (!large_allocations_on_huge_pages()) return;
+  const std::size_t before = epsim::sim::huge_page_allocations();
+  for (const std::size_t bytes : {std::numeric_limits<std::size_t>::max(), std::numeric_limits<std::size_t>::max() / 2 + 1,
+                                  std::size_t{1} << 62}) {
+    CHECK_THROWS_AS(::operator delete(::operator new(bytes)), std::bad_alloc);
+  }
+  CHECK(epsim::sim::huge_page_allocations() == before);
 }
 
 TEST_CASE("large allocations: an empty request gets a distinct block") {
