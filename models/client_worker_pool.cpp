@@ -85,12 +85,14 @@ void ClientWorkerPool::wake_workers() {
 
 // Called right after a key is taken: the FIFO's head is the next key out, so
 // the key `ahead` takes later is at place ahead - 1.
+// The workqueue's own state of a key (and its rate limiter's) is loaded with
+// stage 0, writer or not.
 void ClientWorkerPool::look_ahead() const {
-  Key next;
-  if (queue_->peek(kLookAhead[0] - 1, next)) queue_->prefetch(next);
-  if (!prefetch_) return;
   for (std::size_t stage = 0; stage < kLookAhead.size(); ++stage) {
-    if (queue_->peek(kLookAhead[stage] - 1, next)) prefetch_(next, static_cast<int>(stage));
+    Key next;
+    if (!queue_->peek(kLookAhead[stage] - 1, next)) continue;
+    if (stage == 0) queue_->prefetch(next);
+    if (prefetch_) prefetch_(next, static_cast<int>(stage));
   }
 }
 

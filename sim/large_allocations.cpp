@@ -85,17 +85,23 @@ void* allocate_large(std::size_t bytes) {
   return p;
 }
 
+// The registry entry of the large block at `p`, or registry_size when `p` is
+// not one. Called with registry_mutex held.
+std::size_t find_large(const void* p) {
+  const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(p);
+  std::size_t i = 0;
+  while (i < registry_size && registry[i].base != base) ++i;
+  return i;
+}
+
 // Unmaps `p` if it is a large block; false if it is not one.
 bool release_large(void* p) {
-  const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(p);
   std::lock_guard<std::mutex> lock(registry_mutex);
-  for (std::size_t i = 0; i < registry_size; ++i) {
-    if (registry[i].base != base) continue;
-    munmap(p, registry[i].length_bytes);
-    registry[i] = registry[--registry_size];
-    return true;
-  }
-  return false;
+  const std::size_t i = find_large(p);
+  if (i == registry_size) return false;
+  munmap(p, registry[i].length_bytes);
+  registry[i] = registry[--registry_size];
+  return true;
 }
 
 // The malloc heap. Small blocks come from glibc's main heap, which grows by
@@ -159,12 +165,8 @@ std::size_t huge_page_allocations() {
 
 bool is_huge_page_allocation(const void* p) {
   if (p == nullptr || !huge_aligned(p)) return false;
-  const std::uintptr_t base = reinterpret_cast<std::uintptr_t>(p);
   std::lock_guard<std::mutex> lock(registry_mutex);
-  for (std::size_t i = 0; i < registry_size; ++i) {
-    if (registry[i].base == base) return true;
-  }
-  return false;
+  return find_large(p) < registry_size;
 }
 
 }  // namespace epsim::sim
