@@ -111,8 +111,7 @@ DataPlane& Pipeline::access_cluster() {
     if (const models::Endpoints* e = c.api->endpoints(dp->backends[b].service)) {
       models::Endpoints copy;
       copy.service = b;
-      copy.addresses = e->addresses;
-      copy.not_ready_addresses = e->not_ready_addresses;
+      copy.subsets = e->subsets;
       dp->api->seed_endpoints(copy);
       if (traits.read_endpoint_slices) dp->api->seed_endpoint_slice(copy);
     }

@@ -217,8 +217,7 @@ void ClientWorkerPool::finish(std::uint32_t worker, bool ok) {
     ++outcomes_.dropped;
   }
   w.busy = false;
-  w.write.object.addresses.clear();
-  w.write.object.not_ready_addresses.clear();
+  w.write.object.subsets.clear();
   queue_->done(key);
   idle_workers_.push_back(worker);
   check_workers();

@@ -101,21 +101,23 @@ void Deployments::add_services(const Service& first, std::uint32_t count, const 
   specs_.push_back(spec);
   if (first.id + count > workloads_.size()) workloads_.resize(first.id + count);
   Service service = first;
-  Endpoints endpoints;  // reused: its address list keeps its capacity from one Service to the next
+  Endpoints endpoints;
+  std::vector<EndpointAddress> addresses;  // reused: it keeps its capacity from one Service to the next
   for (std::uint32_t k = 0; k < count; ++k) {
     service.id = first.id + k;
     workloads_[service.id].spec = spec_index;
     api_.seed_service(service);
     endpoints.service = service.id;
     endpoints.headless_label = service.headless;
-    endpoints.addresses.clear();
+    addresses.clear();
     for (int i = 0; i < spec.replicas; ++i) {
       const PodId p = create_pod(service.id, true);
-      const Pod seeded = pod(p);
-      endpoints.addresses.push_back(EndpointAddress{seeded.ip, p, seeded.node, seeded.resource_version});
+      const Pod& seeded = *api_.pod(p);
+      addresses.push_back(EndpointAddress{seeded.ip, p, seeded.node, seeded.resource_version});
     }
-    std::sort(endpoints.addresses.begin(), endpoints.addresses.end(),
+    std::sort(addresses.begin(), addresses.end(),
               [](const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; });
+    endpoints.set_addresses(addresses);
     if (service.has_selector) api_.seed_endpoints(endpoints);
   }
 }

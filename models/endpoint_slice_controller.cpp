@@ -91,8 +91,8 @@ std::optional<ClientWrite> EndpointSliceController::sync_service(ServiceId id) {
     // added, removed, or changed beyond its hash (endpointsEqualBeyondHash:
     // topology, the ready condition, the TargetRef). Labels are not compared.
     const bool compare_rv = config_.target_ref_resource_version_compare;
-    if (addresses_equal(current->addresses, desired.addresses, compare_rv) &&
-        addresses_equal(current->not_ready_addresses, desired.not_ready_addresses, compare_rv)) {
+    if (addresses_equal(current->addresses(), desired.addresses(), compare_rv) &&
+        addresses_equal(current->not_ready_addresses(), desired.not_ready_addresses(), compare_rv)) {
       return std::nullopt;
     }
   }

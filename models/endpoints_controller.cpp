@@ -140,8 +140,8 @@ void EndpointsController::prefetch(ServiceId id, int stage) const {
       break;
     default:
       pods_->prefetch_object(pods_by_service_.first_pod(id));
-      if (const Endpoints* cached = endpoints_->get(id); cached != nullptr && !cached->addresses.empty()) {
-        sim::load_ahead(cached->addresses.data());
+      if (const Endpoints* cached = endpoints_->get(id); cached != nullptr && !cached->subsets.empty()) {
+        sim::load_ahead(cached->addresses().data());
       }
       break;
   }
@@ -164,8 +164,8 @@ std::optional<ClientWrite> EndpointsController::sync_service(ServiceId id) {
   const bool create = current == nullptr;
   if (!create) {
     const bool compare_rv = config_.switches.target_ref_resource_version_compare;
-    const bool subsets_equal = addresses_equal(current->addresses, desired.addresses, compare_rv) &&
-                               addresses_equal(current->not_ready_addresses, desired.not_ready_addresses, compare_rv);
+    const bool subsets_equal = addresses_equal(current->addresses(), desired.addresses(), compare_rv) &&
+                               addresses_equal(current->not_ready_addresses(), desired.not_ready_addresses(), compare_rv);
     // Labels: the Service's labels never carry the headless label. With the
     // bug (A) the stored labels are compared as they are; fixed, the headless
     // label is stripped first. B made the cached Service carry it too.

@@ -11,15 +11,13 @@ std::optional<ClientWrite> copy_addresses(Key key, const Endpoints* source, cons
     w.object = *existing;
     return w;
   }
-  if (existing != nullptr && skip_if_equal && existing->addresses == source->addresses &&
-      existing->not_ready_addresses == source->not_ready_addresses) {
+  if (existing != nullptr && skip_if_equal && existing->subsets == source->subsets) {
     return std::nullopt;
   }
   w.verb = existing == nullptr ? Verb::create : Verb::update;
   w.precondition = existing == nullptr ? 0 : existing->resource_version;
   w.object.service = key;
-  w.object.addresses = source->addresses;
-  w.object.not_ready_addresses = source->not_ready_addresses;
+  w.object.subsets = source->subsets;
   return w;
 }
 

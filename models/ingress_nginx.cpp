@@ -14,7 +14,7 @@ class IngressNginx::Handler : public InformerHandler<Endpoints> {
   explicit Handler(IngressNginx& n) : n_(n) {}
   void on_add(const Endpoints& e) override { mark(e.service); }
   void on_update(const Endpoints& old_e, const Endpoints& e) override {
-    if (old_e.addresses != e.addresses || old_e.not_ready_addresses != e.not_ready_addresses) mark(e.service);
+    if (old_e.subsets != e.subsets) mark(e.service);
   }
   void on_delete(const Endpoints& e) override { mark(e.service); }
 

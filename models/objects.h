@@ -5,16 +5,15 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <span>
 
+#include "models/endpoint_addresses.h"
 #include "sim/time.h"
 
 namespace epsim::models {
 
 using ServiceId = std::uint32_t;
-using PodId = std::uint32_t;
-using ResourceVersion = std::uint64_t;
-using PodIp = std::uint32_t;  // 0 = no IP yet; IPs are never reused
+// PodId, PodIp and ResourceVersion: models/endpoint_addresses.h.
 
 struct Service {
   ServiceId id = 0;
@@ -40,15 +39,6 @@ struct Pod {
 };
 static_assert(sizeof(Pod) <= 48, "a Pod grew: every pod version in the API server pays for it");
 
-// One address of an Endpoints subset, with the TargetRef fields that matter.
-struct EndpointAddress {
-  PodIp ip = 0;
-  PodId pod = 0;
-  std::uint32_t node = 0;
-  ResourceVersion target_ref_resource_version = 0;  // pod RV at the sync that wrote it
-  friend bool operator==(const EndpointAddress&, const EndpointAddress&) = default;
-};
-
 // Fields are ordered for size, as Pod's.
 struct Endpoints {
   ServiceId service = 0;
@@ -59,17 +49,21 @@ struct Endpoints {
   bool has_trigger_time = false;
   ResourceVersion resource_version = 0;
   sim::Time trigger_time;
-  std::vector<EndpointAddress> addresses;            // sorted by IP (RepackSubsets)
-  std::vector<EndpointAddress> not_ready_addresses;  // sorted by IP
+  EndpointAddresses subsets;  // addresses and notReadyAddresses, each sorted by IP (RepackSubsets)
+
+  std::span<const EndpointAddress> addresses() const { return subsets.ready(); }
+  std::span<const EndpointAddress> not_ready_addresses() const { return subsets.not_ready(); }
+  void set_addresses(std::span<const EndpointAddress> ready, std::span<const EndpointAddress> not_ready = {}) {
+    subsets.assign(ready, not_ready);
+  }
 
   // Equality of everything the API server stores (its no-op test compares
   // encoded bytes: all fields but the resourceVersion).
   bool same_content(const Endpoints& o) const {
-    return addresses == o.addresses && not_ready_addresses == o.not_ready_addresses &&
-           headless_label == o.headless_label && has_trigger_time == o.has_trigger_time &&
+    return subsets == o.subsets && headless_label == o.headless_label && has_trigger_time == o.has_trigger_time &&
            (!has_trigger_time || trigger_time == o.trigger_time);
   }
 };
-static_assert(sizeof(Endpoints) <= 72, "Endpoints grew: every version in the API server pays for it");
+static_assert(sizeof(Endpoints) <= 40, "Endpoints grew: every version in the API server pays for it");
 
 }  // namespace epsim::models

@@ -71,8 +71,13 @@ bool less_by_ip(const EndpointAddress& a, const EndpointAddress& b) { return a.i
 
 Endpoints desired_endpoints(ServiceId id, const Service& service, const ServicePodIndex::Pods& pods,
                             const Informer<Pod>& informer) {
-  Endpoints desired;
-  desired.service = id;
+  // The lists are built here and then copied into the object's one block
+  // (models/endpoint_addresses.h); kept per thread, a sync allocates nothing
+  // for them (a sweep runs scenarios on several threads).
+  thread_local std::vector<EndpointAddress> ready;
+  thread_local std::vector<EndpointAddress> not_ready;
+  ready.clear();
+  not_ready.clear();
   for (PodId p : pods) {
     const Pod* pod = informer.get(p);
     if (pod == nullptr || pod->ip == 0) continue;
@@ -80,23 +85,26 @@ Endpoints desired_endpoints(ServiceId id, const Service& service, const ServiceP
     if (pod->terminating && !service.publish_not_ready) continue;
     const EndpointAddress address{pod->ip, pod->id, pod->node, pod->resource_version};
     if (pod->ready || service.publish_not_ready) {
-      desired.addresses.push_back(address);
+      ready.push_back(address);
     } else {
-      desired.not_ready_addresses.push_back(address);  // restartPolicy Always
+      not_ready.push_back(address);  // restartPolicy Always
     }
   }
   // RepackSubsets (Endpoints) / the slice's endpoint set: canonical order.
-  std::sort(desired.addresses.begin(), desired.addresses.end(), less_by_ip);
-  std::sort(desired.not_ready_addresses.begin(), desired.not_ready_addresses.end(), less_by_ip);
+  std::sort(ready.begin(), ready.end(), less_by_ip);
+  std::sort(not_ready.begin(), not_ready.end(), less_by_ip);
 #if EPSIM_INVARIANTS_ENABLED  // O(addresses): checked builds only
-  for (std::size_t i = 1; i < desired.addresses.size(); ++i) {
-    EPSIM_INVARIANT(desired.addresses[i - 1].ip < desired.addresses[i].ip, "two pods of a Service share an IP");
+  for (std::size_t i = 1; i < ready.size(); ++i) {
+    EPSIM_INVARIANT(ready[i - 1].ip < ready[i].ip, "two pods of a Service share an IP");
   }
 #endif
+  Endpoints desired;
+  desired.service = id;
+  desired.set_addresses(ready, not_ready);
   return desired;
 }
 
-bool addresses_equal(const std::vector<EndpointAddress>& a, const std::vector<EndpointAddress>& b,
+bool addresses_equal(std::span<const EndpointAddress> a, std::span<const EndpointAddress> b,
                      bool compare_target_ref_rv) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -96,7 +97,7 @@ Endpoints desired_endpoints(ServiceId id, const Service& service, const ServiceP
 
 // Whether two address lists are equal; the TargetRef resourceVersion counts
 // only with `compare_target_ref_rv` (every release before #108078, 1.24).
-bool addresses_equal(const std::vector<EndpointAddress>& a, const std::vector<EndpointAddress>& b,
+bool addresses_equal(std::span<const EndpointAddress> a, std::span<const EndpointAddress> b,
                      bool compare_target_ref_rv);
 
 }  // namespace epsim::models

@@ -112,8 +112,8 @@ class StageLog {
 
 inline std::vector<PodIp> ready_ips(const Endpoints& e) {
   std::vector<PodIp> ips;
-  ips.reserve(e.addresses.size());
-  for (const auto& a : e.addresses) ips.push_back(a.ip);
+  ips.reserve(e.addresses().size());
+  for (const auto& a : e.addresses()) ips.push_back(a.ip);
   std::sort(ips.begin(), ips.end());
   return ips;
 }

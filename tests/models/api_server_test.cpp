@@ -37,7 +37,7 @@ struct EndpointsWatch : WatchSink<Endpoints> {
 Endpoints endpoints_with(PodIp ip) {
   Endpoints e;
   e.service = 0;
-  e.addresses.push_back(EndpointAddress{ip, 1, 0, 7});
+  e.set_addresses(std::vector<EndpointAddress>{{ip, 1, 0, 7}});
   return e;
 }
 
@@ -111,7 +111,7 @@ TEST_CASE("a stale resourceVersion precondition gets 409 Conflict") {
   REQUIRE(client.responses.size() == 2);
   CHECK(client.responses[0].response.code == 200);
   CHECK(client.responses[1].response.code == 409);
-  CHECK(api.endpoints(0)->addresses[0].ip == 11);
+  CHECK(api.endpoints(0)->addresses()[0].ip == 11);
 }
 
 TEST_CASE("the write processor serialises requests at mutatingThroughput") {

@@ -29,8 +29,10 @@ inline models::Endpoints endpoints(models::ServiceId service, const std::vector<
                                    const std::vector<models::PodIp>& not_ready = {}) {
   models::Endpoints e;
   e.service = service;
-  for (const models::PodIp ip : ready) e.addresses.push_back(models::EndpointAddress{ip, ip, 0, 1});
-  for (const models::PodIp ip : not_ready) e.not_ready_addresses.push_back(models::EndpointAddress{ip, ip, 0, 1});
+  std::vector<models::EndpointAddress> ready_addresses, not_ready_addresses;
+  for (const models::PodIp ip : ready) ready_addresses.push_back(models::EndpointAddress{ip, ip, 0, 1});
+  for (const models::PodIp ip : not_ready) not_ready_addresses.push_back(models::EndpointAddress{ip, ip, 0, 1});
+  e.set_addresses(ready_addresses, not_ready_addresses);
   return e;
 }
 

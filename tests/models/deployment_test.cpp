@@ -55,10 +55,10 @@ TEST_CASE("deployments: seeded pods are ready in the API server, one node after 
   }
   const Endpoints* e = b.api.endpoints(1);
   REQUIRE(e != nullptr);
-  REQUIRE(e->addresses.size() == 2);
-  CHECK(e->addresses[0].pod == 2);
-  CHECK(e->addresses[1].pod == 3);
-  CHECK(e->addresses[0].target_ref_resource_version == b.api.pod(2)->resource_version);
+  REQUIRE(e->addresses().size() == 2);
+  CHECK(e->addresses()[0].pod == 2);
+  CHECK(e->addresses()[1].pod == 3);
+  CHECK(e->addresses()[0].target_ref_resource_version == b.api.pod(2)->resource_version);
 }
 
 TEST_CASE("deployments: a rollout replaces every pod and the old ones are deleted") {

@@ -26,14 +26,16 @@ using Ignore = epsim::test::IgnoreResponses;
 Endpoints endpoints(ServiceId service, std::vector<PodIp> ips) {
   Endpoints e;
   e.service = service;
-  for (const PodIp ip : ips) e.addresses.push_back(EndpointAddress{ip, ip, 0, 1});
+  std::vector<EndpointAddress> addresses;
+  for (const PodIp ip : ips) addresses.push_back(EndpointAddress{ip, ip, 0, 1});
+  e.set_addresses(addresses);
   return e;
 }
 
 std::vector<PodIp> ips_of(const Endpoints* e) {
   std::vector<PodIp> out;
   if (e != nullptr) {
-    for (const auto& a : e->addresses) out.push_back(a.ip);
+    for (const auto& a : e->addresses()) out.push_back(a.ip);
   }
   return out;
 }

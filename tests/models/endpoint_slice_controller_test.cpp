@@ -75,7 +75,7 @@ struct Cluster {
   void run_to(Duration d) { sim.run_until(Time::zero() + d); }
 };
 
-bool lists(const std::vector<EndpointAddress>& addresses, PodId pod) {
+bool lists(std::span<const EndpointAddress> addresses, PodId pod) {
   return std::any_of(addresses.begin(), addresses.end(), [pod](const EndpointAddress& a) { return a.pod == pod; });
 }
 
@@ -90,8 +90,8 @@ TEST_CASE("the steady start seeds each selector Service's slice with its pods an
     const Endpoints* slice = c.api->endpoint_slice(s);
     REQUIRE(slice != nullptr);
     // The seeded slice lists what the Endpoints list (the Deployments seed them).
-    CHECK(slice->addresses == c.api->endpoints(s)->addresses);
-    CHECK(slice->addresses.size() == 2);
+    CHECK(slice->subsets == c.api->endpoints(s)->subsets);
+    CHECK(slice->addresses().size() == 2);
   }
   c.run_to(Duration::minutes(59));
   CHECK(c.slices().syncs_total() == 0);
@@ -124,9 +124,9 @@ TEST_CASE("a pod that stops being ready or starts terminating leads to one slice
     CHECK(writes[0].ready_ips.size() == 1);
     const Endpoints* slice = c.api->endpoint_slice(0);
     REQUIRE(slice != nullptr);
-    CHECK(!lists(slice->addresses, kFirstPod));
+    CHECK(!lists(slice->addresses(), kFirstPod));
     // Not ready: kept as a not-ready endpoint; terminating: left out (#89056).
-    CHECK(lists(slice->not_ready_addresses, kFirstPod) == !terminate);
+    CHECK(lists(slice->not_ready_addresses(), kFirstPod) == !terminate);
     // The other Services' slices are untouched.
     CHECK(c.slices().writes().writes_of(1).empty());
     CHECK(c.slices().writes().writes_of(2).empty());
@@ -285,6 +285,6 @@ TEST_CASE("a sync on a stale slice cache gets 409 Conflict and is retried after 
   CHECK(writes[1].ready_ips.empty());
   const Endpoints* slice = c.api->endpoint_slice(0);
   REQUIRE(slice != nullptr);
-  CHECK(slice->addresses.empty());
-  CHECK(slice->not_ready_addresses.size() == 2);
+  CHECK(slice->addresses().empty());
+  CHECK(slice->not_ready_addresses().size() == 2);
 }

@@ -37,8 +37,10 @@ struct UpdateLog : InformerHandler<Endpoints> {
   std::vector<PodIp> old_ips, new_ips;
   void on_add(const Endpoints&) override {}
   void on_update(const Endpoints& old_object, const Endpoints& new_object) override {
-    old_ips.push_back(old_object.addresses.at(0).ip);
-    new_ips.push_back(new_object.addresses.at(0).ip);
+    REQUIRE(old_object.addresses().size() == 1);
+    REQUIRE(new_object.addresses().size() == 1);
+    old_ips.push_back(old_object.addresses()[0].ip);
+    new_ips.push_back(new_object.addresses()[0].ip);
   }
   void on_delete(const Endpoints&) override {}
 };
@@ -137,7 +139,7 @@ TEST_CASE("object store: without readers, updates reuse two slab slots") {
     s.sim.run_until(s.sim.now() + Duration::seconds(1));
   }
   CHECK(api.writes_applied() == 10);
-  CHECK(api.endpoints(0)->addresses.at(0).ip == 20);
+  CHECK(api.endpoints(0)->addresses()[0].ip == 20);
   CHECK(api.endpoints_store().slab_slots() == 2);
   CHECK(api.endpoints_store().live_versions() == 1);
 }
@@ -164,8 +166,10 @@ TEST_CASE("object store: informers of one server share its versions; the old one
   s.update(endpoints(0, {11}));
   // Applied at 10 ms, delivered at 110 ms: in between the caches still hold the old version.
   s.sim.run_until(Time::zero() + Duration::milliseconds(50));
-  CHECK(api.endpoints(0)->addresses.at(0).ip == 11);
-  CHECK(a.get(0)->addresses.at(0).ip == 10);
+  REQUIRE(api.endpoints(0)->addresses().size() == 1);
+  REQUIRE(a.get(0)->addresses().size() == 1);
+  CHECK(api.endpoints(0)->addresses()[0].ip == 11);
+  CHECK(a.get(0)->addresses()[0].ip == 10);
   CHECK(api.endpoints_store().references(seeded) == 2);  // the caches
   CHECK(api.endpoints_store().live_versions() == 2);     // old + new (new held by server and event)
   s.sim.run_until(Time::zero() + Duration::seconds(1));

@@ -1,0 +1,122 @@
+// An Endpoints object's addresses (models/endpoint_addresses.h): both lists
+// in one block of exactly their length, ready ones first.
+#include <doctest/doctest.h>
+
+#include <utility>
+#include <vector>
+
+#include "models/endpoint_addresses.h"
+#include "models/objects.h"
+
+using namespace epsim::models;
+
+namespace {
+
+std::vector<EndpointAddress> addresses(std::vector<PodIp> ips) {
+  std::vector<EndpointAddress> out;
+  for (const PodIp ip : ips) out.push_back(EndpointAddress{ip, ip + 1000, ip % 7, ip * 10ULL});
+  return out;
+}
+
+std::vector<PodIp> ips(std::span<const EndpointAddress> list) {
+  std::vector<PodIp> out;
+  for (const auto& a : list) out.push_back(a.ip);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("endpoint addresses: each list reads back what was assigned, ready ones apart from not-ready ones") {
+  EndpointAddresses a;
+  CHECK(a.empty());
+  CHECK(a.ready().empty());
+  CHECK(a.not_ready().empty());
+
+  const auto ready = addresses({1, 2, 3});
+  const auto not_ready = addresses({9});
+  a.assign(ready, not_ready);
+  CHECK_FALSE(a.empty());
+  CHECK(ips(a.ready()) == std::vector<PodIp>{1, 2, 3});
+  CHECK(ips(a.not_ready()) == std::vector<PodIp>{9});
+  CHECK(a.ready()[1] == ready[1]);  // every field, not only the IP
+  CHECK(a.not_ready()[0] == not_ready[0]);
+
+  a.assign({}, not_ready);
+  CHECK(a.ready().empty());
+  CHECK(ips(a.not_ready()) == std::vector<PodIp>{9});
+  a.clear();
+  CHECK(a.empty());
+}
+
+TEST_CASE("endpoint addresses: equal means the same addresses in the same lists") {
+  EndpointAddresses split, all_ready, same_split;
+  split.assign(addresses({1}), addresses({2}));
+  all_ready.assign(addresses({1, 2}), {});
+  same_split.assign(addresses({1}), addresses({2}));
+  // One block holds both lists; where the ready ones end is part of the value.
+  CHECK_FALSE(split == all_ready);
+  CHECK(split == same_split);
+  CHECK(EndpointAddresses{} == EndpointAddresses{});
+
+  auto changed = addresses({1});
+  changed[0].target_ref_resource_version += 1;
+  EndpointAddresses other_rv;
+  other_rv.assign(changed, addresses({2}));
+  CHECK(split != other_rv);
+}
+
+TEST_CASE("endpoint addresses: a copy owns its own block; one of the same length reuses the block it has") {
+  EndpointAddresses source;
+  source.assign(addresses({1, 2}), addresses({3}));
+
+  EndpointAddresses copy(source);
+  CHECK(copy == source);
+  CHECK(copy.ready().data() != source.ready().data());
+
+  EndpointAddresses target;
+  target.assign(addresses({7, 8, 9}), {});
+  const EndpointAddress* block = target.ready().data();
+  target = source;  // three addresses over three: the block stays
+  CHECK(target == source);
+  CHECK(target.ready().data() == block);
+
+  source.assign(addresses({4}), {});  // the copies do not change with their source
+  CHECK(ips(copy.ready()) == std::vector<PodIp>{1, 2});
+  CHECK(ips(target.not_ready()) == std::vector<PodIp>{3});
+
+  target = source;  // one address over three: a block of one
+  CHECK(ips(target.ready()) == std::vector<PodIp>{4});
+  CHECK(target.not_ready().empty());
+
+  const EndpointAddresses& self = target;
+  target = self;
+  CHECK(ips(target.ready()) == std::vector<PodIp>{4});
+}
+
+TEST_CASE("endpoint addresses: a move hands the block over and leaves the source empty") {
+  EndpointAddresses source;
+  source.assign(addresses({5, 6}), addresses({7}));
+  const EndpointAddress* block = source.ready().data();
+
+  EndpointAddresses moved(std::move(source));
+  CHECK(moved.ready().data() == block);
+  CHECK(ips(moved.not_ready()) == std::vector<PodIp>{7});
+  CHECK(source.empty());  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+
+  EndpointAddresses target;
+  target.assign(addresses({1}), {});
+  target = std::move(moved);
+  CHECK(target.ready().data() == block);
+  CHECK(ips(target.ready()) == std::vector<PodIp>{5, 6});
+  CHECK(moved.empty());  // NOLINT(bugprone-use-after-move)
+}
+
+TEST_CASE("endpoint addresses: an Endpoints object is 40 bytes whatever its addresses") {
+  // 72 with two std::vector members; every stored version pays for it (issue 12).
+  CHECK(sizeof(EndpointAddresses) == 16);
+  CHECK(sizeof(Endpoints) == 40);
+  Endpoints e;
+  e.set_addresses(addresses({1, 2}), addresses({3}));
+  CHECK(ips(e.addresses()) == std::vector<PodIp>{1, 2});
+  CHECK(ips(e.not_ready_addresses()) == std::vector<PodIp>{3});
+}
