@@ -219,13 +219,15 @@ void check_counters(Context& ctx) {
     ctx.at_most(name + " PUTs inside episodes <= endpoint writes", static_cast<double>(episode_puts),
                 static_cast<double>(ec.endpoint_writes_total()));
 
+    models::PodId pod = 0;
     for (const models::PodRecord& r : c.deployments->pod_records()) {
+      const models::PodId id = pod++;
       all_ips.push_back(r.ip);
       const bool ok = r.created <= r.ready_at && r.created <= r.terminating_at && r.terminating_at <= r.dead_at &&
                       (r.ready_at == sim::Time::max() || r.ready_at <= ctx.end);
       if (!ok) {
         ctx.violations.add("times out of order",
-                           fmt::format("{} pod {}: created {} ready {} terminating {} dead {}", name, r.pod, at(r.created),
+                           fmt::format("{} pod {}: created {} ready {} terminating {} dead {}", name, id, at(r.created),
                                        at(r.ready_at), at(r.terminating_at), at(r.dead_at)));
       }
     }

@@ -49,7 +49,6 @@ Pod Deployments::pod(PodId id) const {
   Pod pod;
   pod.id = id;
   pod.service = record.service;
-  pod.resource_version = state.resource_version;
   pod.ip = record.ip;
   pod.node = id % kNodes;  // pods go round the nodes in creation order
   pod.ready = state.ready;
@@ -69,7 +68,6 @@ PodId Deployments::create_pod(ServiceId service, bool seeded) {
   (w.last_pod == kNone ? w.first_pod : next_pod_[w.last_pod]) = id;
   w.last_pod = id;
   PodRecord record;
-  record.pod = id;
   record.service = service;
   record.ip = next_ip_++;
   record.created = sim_.now();
@@ -79,7 +77,6 @@ PodId Deployments::create_pod(ServiceId service, bool seeded) {
     pods_[id].ready = true;
     records_[id].ready_at = sim_.now();
     api_.seed_pod(pod(id));
-    pods_[id].resource_version = api_.pod(id)->resource_version;
   } else {
     write(Op::create, id, Verb::create);
   }
@@ -236,9 +233,6 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
     return;
   }
   if (response.code >= 300) return;  // 404/409: the pod changed meanwhile; the next write carries the news
-  // Responses come back in the order the server applied the writes.
-  EPSIM_INVARIANT(response.resource_version > pods_[pod].resource_version, "a pod's resourceVersion went back");
-  pods_[pod].resource_version = response.resource_version;
   switch (op) {
     case Op::create: {
       const sim::Duration delay = spec_of(record.service).readiness_delay;

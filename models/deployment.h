@@ -35,9 +35,9 @@ struct WorkloadSpec {
   double max_unavailable_fraction = 0.25;  // rounded down
 };
 
-// One pod's life as the data plane will need it.
+// One pod's life as the data plane will need it; pod_records()[id] is pod
+// `id`'s. 40 bytes: one per pod ever created (issue 12).
 struct PodRecord {
-  PodId pod = 0;
   ServiceId service = 0;
   PodIp ip = 0;
   sim::Time created;
@@ -81,6 +81,7 @@ class Deployments : public ApiClient {
   void start_status_churn(double per_pod_per_hour, sim::Time until);
 
   const sim::ChunkedArray<PodRecord>& pod_records() const { return records_; }
+  static_assert(sizeof(PodRecord) <= 40, "a PodRecord grew: every pod ever created pays for it");
   const std::vector<RolloutRecord>& rollouts() const { return rollouts_; }
   std::size_t live_pods() const { return live_count_; }
 
@@ -98,11 +99,13 @@ class Deployments : public ApiClient {
     PodId first_pod = kNone;
     PodId last_pod = kNone;
   };
-  // What this model knows of a pod beyond its PodRecord (id, Service and IP
-  // are there; the node follows from the id): 32 bytes instead of a whole
-  // Pod, which pod() puts together when a write needs one.
+  // What this model knows of a pod beyond its PodRecord (Service and IP
+  // are there; the node follows from the id): 24 bytes instead of a whole
+  // Pod, which pod() puts together when a write needs one. No
+  // resourceVersion: a pod write carries no precondition
+  // (ApiServer::write_pod), and the endpoints a seed lists read the
+  // server's.
   struct PodState {
-    ResourceVersion resource_version = 0;
     sim::Time ready_transition;    // Ready condition lastTransitionTime
     sim::Time deletion_timestamp;
     std::uint32_t revision = 0;    // the Workload revision it was created for
