@@ -69,11 +69,15 @@ std::vector<Programming> ingress_programmings(const Pipeline& p, const ClusterRu
   return out;
 }
 
-WindowCauses::WindowCauses(const Pipeline& p) : pipeline_(p), pods_(p.clusters().size()) {
+WindowCauses::WindowCauses(const Pipeline& p) : pipeline_(p), dead_pods_(p.clusters().size()) {
   for (std::size_t ci = 0; ci < p.clusters().size(); ++ci) {
     const ClusterRuntime& c = *p.clusters()[ci];
-    pods_[ci].resize(c.service_names.size());
-    for (const auto& rec : c.deployments->pod_records()) pods_[ci][rec.service].push_back(&rec);
+    std::vector<DeadPod>& dead = dead_pods_[ci];
+    for (const auto& rec : c.deployments->pod_records()) {
+      if (rec.dead_at != sim::Time::max()) dead.emplace_back(rec.service, &rec);
+    }
+    std::stable_sort(dead.begin(), dead.end(),
+                     [](const DeadPod& a, const DeadPod& b) { return a.first < b.first; });
   }
 }
 
@@ -83,7 +87,11 @@ std::optional<WindowCause> WindowCauses::of(const models::TrafficWindow& w) cons
   const Backend& b = dp->backends[w.backend];
   const ClusterRuntime& c = *pipeline_.clusters()[b.cluster];
   std::optional<WindowCause> cause;
-  for (const models::PodRecord* rec : pods_[b.cluster][b.service]) {
+  const std::vector<DeadPod>& dead = dead_pods_[b.cluster];
+  const auto [first, last] = std::equal_range(dead.begin(), dead.end(), DeadPod{b.service, nullptr},
+                                              [](const DeadPod& x, const DeadPod& y) { return x.first < y.first; });
+  for (auto it = first; it != last; ++it) {
+    const models::PodRecord* rec = it->second;
     if (rec->dead_at > w.end) continue;
     auto chain = follow_change(pipeline_, c, b.service, rec->ip, rec->terminating_at, true);
     if (!chain || chain->all_workers < w.start) continue;

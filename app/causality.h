@@ -8,6 +8,7 @@
 
 #include <map>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -60,8 +61,11 @@ class WindowCauses {
 
  private:
   const Pipeline& pipeline_;
-  // Pod records by (cluster index, service).
-  std::vector<std::vector<std::vector<const models::PodRecord*>>> pods_;
+  // Per cluster index, the records of the pods that died, by service and
+  // then in pod-id order: only a pod that died can be a window's cause, and
+  // few do (a table of every pod by service would cost a vector per Service).
+  using DeadPod = std::pair<models::ServiceId, const models::PodRecord*>;
+  std::vector<std::vector<DeadPod>> dead_pods_;
 };
 
 // A stage a window's removal can wait in: its key in report.json's
