@@ -10,7 +10,7 @@ namespace epsim::models {
 
 namespace {
 constexpr std::uint64_t kOpShift = 32;
-constexpr std::uint32_t kNodes = 500;
+constexpr std::uint16_t kNodes = 500;
 }  // namespace
 
 Deployments::Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_t seed, const std::string& cluster,
@@ -50,11 +50,15 @@ Pod Deployments::pod(PodId id) const {
   pod.id = id;
   pod.service = record.service;
   pod.ip = record.ip;
-  pod.node = id % kNodes;  // pods go round the nodes in creation order
+  pod.node = static_cast<std::uint16_t>(id % kNodes);  // pods go round the nodes in creation order
   pod.ready = state.ready;
-  pod.ready_transition = state.ready_transition;
+  if (const auto it = ready_transitions_in_flight_.find(id); it != ready_transitions_in_flight_.end()) {
+    pod.ready_transition = it->second;
+  }
   pod.terminating = state.terminating;
-  pod.deletion_timestamp = state.deletion_timestamp;
+  if (const auto it = deletions_in_flight_.find(id); it != deletions_in_flight_.end()) {
+    pod.deletion_timestamp = it->second;
+  }
   return pod;
 }
 
@@ -136,7 +140,11 @@ void Deployments::retry(Op op, PodId pod) {
     case Op::terminate: write(op, pod, Verb::update); break;
     case Op::ready:  // as the first send (the readiness timer): not once terminating,
     case Op::churn:  // when the endpoints controller drops the pod whatever it reports
-      if (!p.terminating) write(op, pod, Verb::update);
+      if (!p.terminating) {
+        write(op, pod, Verb::update);
+      } else if (op == Op::ready) {
+        ready_transitions_in_flight_.erase(pod);  // the status write is given up
+      }
       break;
   }
 }
@@ -216,7 +224,7 @@ void Deployments::step(ServiceId service) {
 void Deployments::terminate(PodId pod) {
   PodState& p = pods_[pod];
   p.terminating = true;
-  p.deletion_timestamp = sim_.now();
+  deletions_in_flight_[pod] = sim_.now();
   write(Op::terminate, pod, Verb::update);
 }
 
@@ -232,6 +240,9 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
     sim_.schedule_after(response.retry_after, [this, op, pod] { retry(op, pod); });
     return;
   }
+  // The write is over: stored, or refused for good.
+  if (op == Op::ready) ready_transitions_in_flight_.erase(pod);
+  if (op == Op::terminate) deletions_in_flight_.erase(pod);
   if (response.code >= 300) return;  // 404/409: the pod changed meanwhile; the next write carries the news
   switch (op) {
     case Op::create: {
@@ -240,7 +251,7 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
         PodState& p = pods_[pod];
         if (p.terminating) return;
         p.ready = true;
-        p.ready_transition = sim_.now();
+        ready_transitions_in_flight_[pod] = sim_.now();
         write(Op::ready, pod, Verb::update);
       });
       break;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -100,14 +101,12 @@ class Deployments : public ApiClient {
     PodId last_pod = kNone;
   };
   // What this model knows of a pod beyond its PodRecord (Service and IP
-  // are there; the node follows from the id): 24 bytes instead of a whole
+  // are there; the node follows from the id): 8 bytes instead of a whole
   // Pod, which pod() puts together when a write needs one. No
   // resourceVersion: a pod write carries no precondition
   // (ApiServer::write_pod), and the endpoints a seed lists read the
-  // server's.
+  // server's. The two times a write sets live in in-flight tables below.
   struct PodState {
-    sim::Time ready_transition;    // Ready condition lastTransitionTime
-    sim::Time deletion_timestamp;
     std::uint32_t revision = 0;    // the Workload revision it was created for
     bool ready = false;
     bool terminating = false;
@@ -137,6 +136,14 @@ class Deployments : public ApiClient {
   // Per pod, by PodId; pods keep being created during rollouts, so these
   // grow in chunks instead of doubling.
   sim::ChunkedArray<PodState> pods_;
+  // The times a write in flight carries: the Ready condition's
+  // lastTransitionTime from the readiness probe until the status write is
+  // over, the deletionTimestamp from the graceful delete until that write
+  // is over (a 429 sends the same write again). Once stored, the server
+  // keeps them (ApiServer::updated), so no pod's state needs them after:
+  // few pods have such a write in flight at once.
+  std::map<PodId, sim::Time> ready_transitions_in_flight_;
+  std::map<PodId, sim::Time> deletions_in_flight_;
   sim::ChunkedArray<PodId> next_pod_;              // the next pod of its Service's list (kNone: the last)
   sim::ChunkedArray<PodRecord> records_;
   std::vector<RolloutRecord> rollouts_;

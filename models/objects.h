@@ -30,14 +30,16 @@ struct Pod {
   PodId id = 0;
   ServiceId service = 0;            // the Service whose selector matches the pod's labels
   PodIp ip = 0;
-  std::uint32_t node = 0;
+  // spec.nodeName as an index; 16 bits hold every node of a cluster within
+  // Kubernetes' supported 5,000 (the Deployments model uses 500).
+  std::uint16_t node = 0;
+  bool ready = false;
+  bool terminating = false;         // deletionTimestamp set
   ResourceVersion resource_version = 0;
   sim::Time ready_transition;       // Ready condition lastTransitionTime
   sim::Time deletion_timestamp;
-  bool ready = false;
-  bool terminating = false;         // deletionTimestamp set
 };
-static_assert(sizeof(Pod) <= 48, "a Pod grew: every pod version in the API server pays for it");
+static_assert(sizeof(Pod) <= 40, "a Pod grew: every pod version in the API server pays for it");
 
 // Fields are ordered for size, as Pod's.
 struct Endpoints {

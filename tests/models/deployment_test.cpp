@@ -117,3 +117,63 @@ TEST_CASE("deployments: status churn starts before any pod is deleted, and updat
   late.run_to(Duration::minutes(10));
   CHECK_THROWS_AS(late.deployments.start_status_churn(1.0, Time::zero() + Duration::hours(1)), std::logic_error);
 }
+
+namespace {
+
+// The pods the API server deleted, as their watch's DELETED events carry them.
+struct DeletedPods : WatchSink<Pod> {
+  std::vector<Pod> pods;
+  void on_watch_event(WatchEventType type, const ObjectStore<Pod>& store, VersionHandle version) override {
+    if (type == WatchEventType::deleted) pods.push_back(store.at(version));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("deployments: a status or delete write refused with 429 is sent again with the time it was first sent") {
+  // Two mutating requests in flight at most, a write processor at 2 per
+  // second: rollouts of 8 Services at once keep it refusing writes with
+  // Retry-After 1s. The Ready condition's lastTransitionTime is when the
+  // readiness probe passed and deletionTimestamp when the pod was deleted,
+  // not when the write finally landed.
+  Simulator sim;
+  MetricsRegistry metrics;
+  ApiServerConfig config = fixed_latency(Duration::milliseconds(10));
+  config.max_mutating_requests_inflight = 2;
+  config.mutating_throughput = 2;
+  ApiServer api{sim, metrics, 1, "idc", config};
+  Deployments deployments{sim, api, 1, "idc"};
+  DeletedPods deleted;
+  api.watch_pods(&deleted);
+  WorkloadSpec w;
+  w.replicas = 2;
+  deployments.add_services(Service{}, 8, w);
+  for (ServiceId s = 0; s < 8; ++s) deployments.schedule_rollout(s, Time::zero() + Duration::seconds(1));
+  sim.run_until(Time::zero() + Duration::minutes(30));
+
+  const auto& records = deployments.pod_records();
+  REQUIRE(records.size() == 32);  // 16 seeded, 16 new
+  int ready_retried = 0;
+  for (PodId id = 16; id < 32; ++id) {
+    const Pod* pod = api.pod(id);
+    REQUIRE(pod != nullptr);
+    REQUIRE(pod->ready);
+    // The probe passes readinessDelay (10 s) after the create landed, at or
+    // after the pod was created; the status write lands at ready_at.
+    CHECK(pod->ready_transition >= records[id].created + w.readiness_delay);
+    CHECK(pod->ready_transition <= records[id].ready_at);
+    if (records[id].ready_at - pod->ready_transition >= Duration::seconds(1)) ++ready_retried;
+  }
+  CHECK(ready_retried > 0);  // some status writes waited out a Retry-After
+
+  REQUIRE(deleted.pods.size() == 16);  // every seeded pod
+  int delete_retried = 0;
+  for (const Pod& pod : deleted.pods) {
+    REQUIRE(pod.id < 16);
+    CHECK(pod.terminating);
+    CHECK(pod.deletion_timestamp > Time::zero() + Duration::seconds(1));  // after the rollout began
+    CHECK(pod.deletion_timestamp <= records[pod.id].terminating_at);
+    if (records[pod.id].terminating_at - pod.deletion_timestamp >= Duration::seconds(1)) ++delete_retried;
+  }
+  CHECK(delete_retried > 0);  // some graceful deletes waited out a Retry-After
+}
