@@ -95,7 +95,7 @@ DataPlane& Pipeline::access_cluster() {
       c.backend_offset = static_cast<std::uint32_t>(dp->backends.size());
       models::ServiceId id = 0;
       for (const ServiceGroupSpec& g : c.spec->services) {
-        for (std::uint32_t k = 0; k < g.count; ++k, ++id) dp->backends.push_back(Backend{i, id, g.requests_per_second});
+        for (std::uint32_t k = 0; k < g.count; ++k, ++id) dp->backends.push_back(Backend{static_cast<std::uint32_t>(i), id, g.requests_per_second});
       }
     }
   }

@@ -25,8 +25,9 @@ namespace epsim::app {
 
 // A Service of a business cluster as the data plane sees it: one backend of
 // ingress-nginx, one selector-less Service in the access cluster.
+// 16 bytes: one per Service of every synced cluster.
 struct Backend {
-  std::size_t cluster = 0;        // index into Pipeline::clusters()
+  std::uint32_t cluster = 0;      // index into Pipeline::clusters()
   models::ServiceId service = 0;  // in its business cluster
   double requests_per_second = 0; // through ingress-nginx
 };

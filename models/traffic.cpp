@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/invariant.h"
+
 // Modelling notes (the choices the header promises to explain).
 //
 // Pointer on a list change. ingress-nginx's balancer/resty.lua sync() compares
@@ -223,8 +225,9 @@ Traffic::Flows Traffic::orbit_flows(const Worker& w) const {
   if (w.list == UpstreamLists::kEmpty) {
     f.f503 = first;
   } else if (!delays(w)) {
-    const double orbit_502 = w.faults ? w.faults->orbit_502 : 0.0;
-    const double orbit_504 = w.faults ? w.faults->orbit_504 : 0.0;
+    const Faults* faults = faults_of(w);
+    const double orbit_502 = faults != nullptr ? faults->orbit_502 : 0.0;
+    const double orbit_504 = faults != nullptr ? faults->orbit_504 : 0.0;
     f.f502 = first * orbit_502;
     f.f504 = first * orbit_504;
     f.ok = first - f.f502 - f.f504;
@@ -238,8 +241,9 @@ Traffic::Flows Traffic::orbit_flows(const Worker& w) const {
 bool Traffic::compute_worker(Worker& w) {
   const double first = 1.0 / workers_;  // first attempts per unit rate
   double incoming = 0;
-  if (w.faults) {
-    for (double m : w.faults->incoming) incoming += m;
+  const Faults* faults = faults_of(w);
+  if (faults != nullptr) {
+    for (double m : faults->incoming) incoming += m;
   }
   Flows random;
   std::vector<double> out;
@@ -263,8 +267,8 @@ bool Traffic::compute_worker(Worker& w) {
       out.assign(static_cast<std::size_t>(rule_.tries), 0.0);
       round_robin::UniformRuns::Finals finals;
       if (waits) runs_.spread(rule_.tries, first, finals, out);
-      for (std::size_t r = 1; w.faults && r < w.faults->incoming.size(); ++r) {
-        const double m = w.faults->incoming[r];
+      for (std::size_t r = 1; faults != nullptr && r < faults->incoming.size(); ++r) {
+        const double m = faults->incoming[r];
         if (m > 0) runs_.spread(static_cast<int>(r), m, finals, out);
       }
       random.ok = finals.ok;
@@ -273,11 +277,15 @@ bool Traffic::compute_worker(Worker& w) {
       if (std::all_of(out.begin(), out.end(), [](double m) { return m == 0; })) out.clear();
     }
   }
-  if (!w.faults && !waits && orbit_502 == 0 && orbit_504 == 0 && random.total() == 0 && out.empty()) {
+  if (faults == nullptr && !waits && orbit_502 == 0 && orbit_504 == 0 && random.total() == 0 && out.empty()) {
     return false;  // the common case: every peer live, nothing delayed
   }
-  if (!w.faults) w.faults = std::make_unique<Faults>();
-  Faults& r = *w.faults;
+  if (faults == nullptr) {
+    w.faults = static_cast<std::uint32_t>(faults_.size());
+    EPSIM_INVARIANT(w.faults != kNoFaults, "more workers with faults than 32 bits count");
+    faults_.emplace_back();
+  }
+  Faults& r = faults_[w.faults];
   r.delays = waits;
   r.orbit_502 = orbit_502;
   r.orbit_504 = orbit_504;
@@ -294,9 +302,9 @@ bool Traffic::compute_worker(Worker& w) {
 }
 
 // incoming = what left one connect timeout ago; older history is dropped.
-void Traffic::update_incoming(Worker& w) const {
-  if (!w.faults) return;
-  Faults& r = *w.faults;
+void Traffic::update_incoming(Worker& w) {
+  if (w.faults == kNoFaults) return;
+  Faults& r = faults_[w.faults];
   const sim::Time back = sim_.now() - config_.proxy_connect_timeout;
   std::size_t i = 0;
   while (i < r.outgoing.size() && r.outgoing[i].from <= back) ++i;
@@ -380,9 +388,9 @@ void Traffic::flush(std::uint32_t backend) {
   const double mean = b.rate / workers_ * dt;
   Counts total;
   for (Worker& w : workers_of(backend)) {
-    if (w.faults) {
+    if (const Faults* faults = faults_of(w)) {
       // Runs that start at a uniform peer: a Poisson count per status.
-      const Flows& f = w.faults->random;
+      const Flows& f = faults->random;
       const double flows[4] = {f.ok, f.f502, f.f503, f.f504};
       double counts[4] = {0, 0, 0, 0};
       for (int k = 0; k < 4; ++k) {
@@ -423,7 +431,7 @@ void Traffic::refresh(std::uint32_t backend) {
   Flows sum;
   for (const Worker& w : workers_of(backend)) {
     sum.add(orbit_flows(w));
-    if (w.faults) sum.add(w.faults->random);
+    if (const Faults* faults = faults_of(w)) sum.add(faults->random);
   }
   const double old_fail = b.fail, old_fail_flow = b.fail_flow, old_504 = b.flow_504;
   const double total = sum.total();
@@ -486,7 +494,8 @@ void Traffic::update_window(std::uint32_t backend) {
         w.backend = backend;
         w.start = now;
         w.end = now;
-        b.window = static_cast<std::int64_t>(windows_.size());
+        EPSIM_INVARIANT(windows_.size() < static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()), "more windows than 31 bits count");
+        b.window = static_cast<std::int32_t>(windows_.size());
         windows_.push_back(w);
         window_gaps_.emplace_back();
       }

@@ -204,12 +204,14 @@ class Traffic {
     std::vector<double> incoming;    // delayed retries arriving now, per tries left (empty: none)
     std::vector<OutFlow> outgoing;   // what left in the last connect timeout (empty: nothing)
   };
+  static constexpr std::uint32_t kNoFaults = 0xffffffffU;
+  // 20 bytes: a million backends carry workers × this.
   struct Worker {
     UpstreamLists::Id list = UpstreamLists::kEmpty;  // its upstream IPs, in lists_
     std::uint32_t pointer = 0;  // next peer; valid when the list is not empty
     std::uint32_t reinits = 0;  // roundrobin instances built so far (keys the random start)
     std::uint32_t dead = 0;     // dead IPs in the list (0: every request succeeds at once)
-    std::unique_ptr<Faults> faults;
+    std::uint32_t faults = kNoFaults;  // its entry in faults_, made the first time it needs one
   };
   struct Backend {
     double rate = 0;
@@ -217,7 +219,7 @@ class Traffic {
     double fail_flow = 0, flow_504 = 0;   // failing and 504 completions per second
     sim::Time segment_start;              // fluid: accounted up to here
     sim::Time retry_event_at;             // latest scheduled retry-flow update (dedup)
-    std::int64_t window = -1;             // index in windows_ of its latest window
+    std::int32_t window = -1;             // index in windows_ of its latest window
     bool window_open = false;
   };
 
@@ -226,7 +228,12 @@ class Traffic {
   std::span<Worker> workers_of(std::uint32_t backend);
   const Worker& worker_at(std::uint32_t backend, int worker) const;  // checked
   std::span<const PodIp> ips_of(const Worker& w) const { return lists_.ips(w.list); }
-  static bool delays(const Worker& w) { return w.faults && w.faults->delays; }
+  Faults* faults_of(const Worker& w) { return w.faults == kNoFaults ? nullptr : &faults_[w.faults]; }
+  const Faults* faults_of(const Worker& w) const { return w.faults == kNoFaults ? nullptr : &faults_[w.faults]; }
+  bool delays(const Worker& w) const {
+    const Faults* f = faults_of(w);
+    return f != nullptr && f->delays;
+  }
   std::uint8_t kind_of(PodIp ip) const;  // 0 live, 1 timeout (504), 2 error (502)
   bool retried(std::uint8_t kind) const;
   bool retry_waits() const;  // a retried timeout waits proxy-connect-timeout (> 0, tries >= 2)
@@ -234,7 +241,7 @@ class Traffic {
   WorkerFractions orbit_fractions(const std::vector<std::uint8_t>& kinds, std::uint32_t pointer) const;
   Flows orbit_flows(const Worker& w) const;  // per unit rate: first attempts decided at arrival
   bool compute_worker(Worker& w);  // true: its outgoing retries changed
-  void update_incoming(Worker& w) const;
+  void update_incoming(Worker& w);
   void after_change(std::uint32_t backend, bool retries_changed);
   void on_retry_flows(std::uint32_t backend);
   void run_exact(std::uint32_t backend, std::size_t worker, int tries);
@@ -259,6 +266,7 @@ class Traffic {
   std::uint64_t start_key_;        // stream_seed(seed, "traffic/start"): keyed random starts
   std::vector<Backend> backends_;
   std::vector<Worker> worker_states_;  // [backend × workers_ + worker]
+  std::vector<Faults> faults_;         // the workers' that have one (they keep it)
   std::vector<sim::EventId> pending_arrivals_;  // exact mode: each backend's next arrival (fluid: empty)
   UpstreamLists lists_;                // every worker's upstream list, shared where equal
   std::vector<TrafficWindow> windows_;
