@@ -3,72 +3,119 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <new>
 #include <utility>
 
 #include "sim/invariant.h"
 
 namespace epsim::models {
 
+// A header and then ready + not_ready addresses, in one allocation.
+struct EndpointAddresses::Block {
+  std::uint32_t references;
+  std::uint32_t ready;
+  std::uint32_t not_ready;
+  std::uint32_t unused = 0;
+
+  EndpointAddress* addresses() { return reinterpret_cast<EndpointAddress*>(this + 1); }
+  const EndpointAddress* addresses() const { return reinterpret_cast<const EndpointAddress*>(this + 1); }
+  std::size_t size() const { return std::size_t{ready} + not_ready; }
+  static std::size_t bytes(std::size_t addresses) { return sizeof(Block) + addresses * sizeof(EndpointAddress); }
+};
+
 namespace {
-std::allocator<EndpointAddress> allocator;
+
+constexpr std::uint32_t kMaxReferences = std::numeric_limits<std::uint32_t>::max();
+
 }  // namespace
 
-EndpointAddresses::EndpointAddresses(const EndpointAddresses& other) { assign(other.ready(), other.not_ready()); }
+EndpointAddresses::EndpointAddresses(const EndpointAddresses& other) noexcept : block_(other.block_) {
+  if (block_ != nullptr) {
+    EPSIM_INVARIANT(block_->references < kMaxReferences, "an address block shared by 2^32 objects");
+    ++block_->references;
+  }
+}
 
 EndpointAddresses::EndpointAddresses(EndpointAddresses&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)),
-      ready_(std::exchange(other.ready_, 0)),
-      not_ready_(std::exchange(other.not_ready_, 0)) {}
+    : block_(std::exchange(other.block_, nullptr)) {}
 
-EndpointAddresses& EndpointAddresses::operator=(const EndpointAddresses& other) {
-  if (this != &other) assign(other.ready(), other.not_ready());
+EndpointAddresses& EndpointAddresses::operator=(const EndpointAddresses& other) noexcept {
+  if (block_ != other.block_) {
+    release();
+    block_ = other.block_;
+    if (block_ != nullptr) {
+      EPSIM_INVARIANT(block_->references < kMaxReferences, "an address block shared by 2^32 objects");
+      ++block_->references;
+    }
+  }
   return *this;
 }
 
 EndpointAddresses& EndpointAddresses::operator=(EndpointAddresses&& other) noexcept {
   if (this != &other) {
-    resize_block(0);
-    data_ = std::exchange(other.data_, nullptr);
-    ready_ = std::exchange(other.ready_, 0);
-    not_ready_ = std::exchange(other.not_ready_, 0);
+    release();
+    block_ = std::exchange(other.block_, nullptr);
   }
   return *this;
 }
 
-EndpointAddresses::~EndpointAddresses() { resize_block(0); }
-
-bool EndpointAddresses::inside_block(std::span<const EndpointAddress> list) const {
-  const EndpointAddress* end = data_ + ready_ + not_ready_;
-  return !list.empty() && data_ != nullptr && list.data() < end && list.data() + list.size() > data_;
+std::span<const EndpointAddress> EndpointAddresses::ready() const {
+  if (block_ == nullptr) return {};
+  return {block_->addresses(), block_->ready};
 }
 
-void EndpointAddresses::resize_block(std::size_t total) {
-  const std::size_t held = std::size_t{ready_} + not_ready_;
-  if (total == held) return;
-  if (data_ != nullptr) allocator.deallocate(data_, held);
-  data_ = nullptr;
-  ready_ = not_ready_ = 0;
-  if (total > 0) data_ = allocator.allocate(total);
+std::span<const EndpointAddress> EndpointAddresses::not_ready() const {
+  if (block_ == nullptr) return {};
+  return {block_->addresses() + block_->ready, block_->not_ready};
+}
+
+std::uint32_t EndpointAddresses::sharers() const { return block_ == nullptr ? 0 : block_->references; }
+
+void EndpointAddresses::release() {
+  if (block_ == nullptr) return;
+  if (--block_->references == 0) {
+    const std::size_t bytes = Block::bytes(block_->size());
+    block_->~Block();
+    ::operator delete(static_cast<void*>(block_), bytes);
+  }
+  block_ = nullptr;
+}
+
+bool EndpointAddresses::inside_block(std::span<const EndpointAddress> list) const {
+  if (block_ == nullptr || list.empty()) return false;
+  const EndpointAddress* begin = block_->addresses();
+  const EndpointAddress* end = begin + block_->size();
+  return list.data() < end && list.data() + list.size() > begin;
 }
 
 void EndpointAddresses::assign(std::span<const EndpointAddress> ready, std::span<const EndpointAddress> not_ready) {
   EPSIM_INVARIANT(ready.size() <= std::numeric_limits<std::uint32_t>::max() &&
                       not_ready.size() <= std::numeric_limits<std::uint32_t>::max() - ready.size(),
                   "an Endpoints object with more than 2^32 addresses");
-  // A source inside this block would be released before it is read.
+  // A source inside the block would be released or overwritten before it is read.
   EPSIM_INVARIANT(!inside_block(ready) && !inside_block(not_ready), "addresses assigned from their own block");
-  resize_block(ready.size() + not_ready.size());
-  // EndpointAddress is trivially copyable: copying into the fresh block
+  static_assert(sizeof(Block) % alignof(EndpointAddress) == 0, "the addresses after a block's header must be aligned");
+  const std::size_t total = ready.size() + not_ready.size();
+  // A block no other object reads may be written over in place.
+  const bool reuse = block_ != nullptr && block_->references == 1 && block_->size() == total;
+  if (!reuse) {
+    release();
+    if (total == 0) return;
+    block_ = ::new (::operator new(Block::bytes(total))) Block{1, 0, 0};
+  }
+  block_->ready = static_cast<std::uint32_t>(ready.size());
+  block_->not_ready = static_cast<std::uint32_t>(not_ready.size());
+  // EndpointAddress is trivially copyable: copying into the raw storage
   // starts the addresses' lifetimes.
-  std::uninitialized_copy(ready.begin(), ready.end(), data_);
-  std::uninitialized_copy(not_ready.begin(), not_ready.end(), data_ + ready.size());
-  ready_ = static_cast<std::uint32_t>(ready.size());
-  not_ready_ = static_cast<std::uint32_t>(not_ready.size());
+  std::uninitialized_copy(ready.begin(), ready.end(), block_->addresses());
+  std::uninitialized_copy(not_ready.begin(), not_ready.end(), block_->addresses() + ready.size());
 }
 
 bool operator==(const EndpointAddresses& a, const EndpointAddresses& b) {
-  return a.ready_ == b.ready_ && a.not_ready_ == b.not_ready_ &&
-         std::equal(a.data_, a.data_ + a.ready_ + a.not_ready_, b.data_);
+  if (a.block_ == b.block_) return true;
+  const std::span<const EndpointAddress> ar = a.ready(), br = b.ready();
+  const std::span<const EndpointAddress> an = a.not_ready(), bn = b.not_ready();
+  return std::ranges::equal(ar, br) && std::ranges::equal(an, bn);
 }
 
 }  // namespace epsim::models

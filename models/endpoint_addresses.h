@@ -4,12 +4,15 @@
 // each sorted by IP as RepackSubsets leaves them
 // (pkg/api/v1/endpoints/util.go).
 //
-// Every Endpoints version the API server stores, every request in flight and
-// every desired object a sync builds carries them, so both lists share one
-// heap block of exactly their length, ready ones first: 16 bytes in the
-// object instead of two 24-byte vectors, one block instead of two (issue 12).
-// A copy into an object whose block has the same length reuses the block, as
-// a store slot overwritten by the next version of an object usually does.
+// Every Endpoints version the API server stores, every request in flight,
+// every desired object a sync builds and every copy another cluster gets
+// carries them, mostly unchanged from the object they were copied from. So
+// the lists are one immutable block, ready addresses first, shared by
+// reference count between every object that holds the same lists: a copy
+// (a request, a stored version, the sync component's copy into the access
+// cluster) takes a reference instead of copying addresses, and an object is
+// one 8-byte pointer (issue 12). Each scenario runs on one thread, so the
+// count is a plain integer.
 #pragma once
 
 #include <cstdint>
@@ -33,31 +36,32 @@ struct EndpointAddress {
 class EndpointAddresses {
  public:
   EndpointAddresses() = default;
-  EndpointAddresses(const EndpointAddresses& other);
+  EndpointAddresses(const EndpointAddresses& other) noexcept;
   EndpointAddresses(EndpointAddresses&& other) noexcept;
-  EndpointAddresses& operator=(const EndpointAddresses& other);
+  EndpointAddresses& operator=(const EndpointAddresses& other) noexcept;
   EndpointAddresses& operator=(EndpointAddresses&& other) noexcept;
-  ~EndpointAddresses();
+  ~EndpointAddresses() { release(); }
 
-  std::span<const EndpointAddress> ready() const { return {data_, ready_}; }
-  std::span<const EndpointAddress> not_ready() const { return {data_ + ready_, not_ready_}; }
-  bool empty() const { return ready_ + not_ready_ == 0; }
+  std::span<const EndpointAddress> ready() const;
+  std::span<const EndpointAddress> not_ready() const;
+  bool empty() const { return block_ == nullptr; }
 
-  // Replaces both lists (the caller has sorted each).
+  // Replaces both lists (the caller has sorted each): a block of its own
+  // (the one it holds, when no other object shares it and the length is the
+  // same), or none for two empty lists.
   void assign(std::span<const EndpointAddress> ready, std::span<const EndpointAddress> not_ready);
-  void clear() { assign({}, {}); }
+  void clear() { release(); }
 
+  // Objects sharing this one's block, itself included (0: no block).
+  std::uint32_t sharers() const;
   friend bool operator==(const EndpointAddresses& a, const EndpointAddresses& b);
 
  private:
-  // Makes the block hold `total` addresses (contents undefined), keeping it
-  // when it already has that length.
-  void resize_block(std::size_t total);
+  struct Block;
+  void release();
   bool inside_block(std::span<const EndpointAddress> list) const;
 
-  EndpointAddress* data_ = nullptr;  // ready_ + not_ready_ addresses; null when both are empty
-  std::uint32_t ready_ = 0;
-  std::uint32_t not_ready_ = 0;
+  Block* block_ = nullptr;  // null: both lists empty
 };
 
 }  // namespace epsim::models

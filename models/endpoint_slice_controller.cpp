@@ -69,13 +69,13 @@ void EndpointSliceController::enqueue_after_batch_period(ServiceId id) {
   pool_->queue().add_after(id, config_.endpoint_slice_updates_batch_period);
 }
 
-Endpoints EndpointSliceController::desired_slice(ServiceId id, const Service& service) const {
+Endpoints EndpointSliceController::desired_slice(ServiceId id, const Service& service, const Endpoints* current) const {
   // podToEndpoint (utils.go, release-1.19): ready = publishNotReadyAddresses
   // || IsPodReady; terminating pods are left out unless
   // publishNotReadyAddresses (ShouldPodBeInEndpoints, #89056): the lists the
   // endpoints controller computes. A not-ready endpoint is modelled in
   // `not_ready_addresses`.
-  return desired_endpoints(id, service, pods_by_service_.pods(id), *pods_);
+  return desired_endpoints(id, service, pods_by_service_.pods(id), *pods_, current);
 }
 
 std::optional<ClientWrite> EndpointSliceController::sync_service(ServiceId id) {
@@ -84,8 +84,8 @@ std::optional<ClientWrite> EndpointSliceController::sync_service(ServiceId id) {
   // (the garbage collector), not through this controller; a Service without
   // a selector is left to the mirroring controller.
   if (service == nullptr || !service->has_selector) return std::nullopt;
-  Endpoints desired = desired_slice(id, *service);
   const Endpoints* current = slices_->get(id);
+  Endpoints desired = desired_slice(id, *service, current);
   if (current != nullptr) {
     // reconcileByAddressType: a slice is updated only when an endpoint was
     // added, removed, or changed beyond its hash (endpointsEqualBeyondHash:

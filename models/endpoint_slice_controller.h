@@ -70,7 +70,8 @@ class EndpointSliceController {
 
   // The slice syncService wants for a Service with a selector: its pods'
   // addresses (what the steady start seeds).
-  Endpoints desired_slice(ServiceId id, const Service& service) const;
+  // `current`: the cached slice, whose address block an unchanged slice shares.
+  Endpoints desired_slice(ServiceId id, const Service& service, const Endpoints* current = nullptr) const;
 
   // The workqueue "endpoint_slice", the workers and the client.
   const ClientWorkerPool& pool() const { return *pool_; }

@@ -157,7 +157,7 @@ std::optional<ClientWrite> EndpointsController::sync_service(ServiceId id) {
   }
   if (!service->has_selector) return std::nullopt;
 
-  Endpoints desired = desired_endpoints(id, *service, pods_by_service_.pods(id), *pods_);
+  Endpoints desired = desired_endpoints(id, *service, pods_by_service_.pods(id), *pods_, current);
   // ComputeEndpointLastChangeTriggerTime is called on every sync, even a no-op one.
   const std::optional<sim::Time> trigger = trigger_time(id, *service);
 

@@ -13,8 +13,8 @@
 // (sim/large_allocations.h); its slots are constructed as they are first
 // handed out, not all when the chunk is made. Each version has a reference
 // count; at zero its slot goes to a free list and the next version reuses it
-// (and, for Endpoints, its address block when the length is the same,
-// models/endpoint_addresses.h). Tearing the store down
+// (an Endpoints version shares its address block with the object it was
+// copied from, models/endpoint_addresses.h). Tearing the store down
 // frees the chunks without walking references.
 #pragma once
 

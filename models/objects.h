@@ -51,7 +51,7 @@ struct Endpoints {
   bool has_trigger_time = false;
   ResourceVersion resource_version = 0;
   sim::Time trigger_time;
-  EndpointAddresses subsets;  // addresses and notReadyAddresses, each sorted by IP (RepackSubsets)
+  EndpointAddresses subsets;  // addresses and notReadyAddresses, each sorted by IP (RepackSubsets); shared by copies
 
   std::span<const EndpointAddress> addresses() const { return subsets.ready(); }
   std::span<const EndpointAddress> not_ready_addresses() const { return subsets.not_ready(); }
@@ -66,6 +66,6 @@ struct Endpoints {
            (!has_trigger_time || trigger_time == o.trigger_time);
   }
 };
-static_assert(sizeof(Endpoints) <= 40, "Endpoints grew: every version in the API server pays for it");
+static_assert(sizeof(Endpoints) <= 32, "Endpoints grew: every version in the API server pays for it");
 
 }  // namespace epsim::models

@@ -70,7 +70,7 @@ bool less_by_ip(const EndpointAddress& a, const EndpointAddress& b) { return a.i
 }  // namespace
 
 Endpoints desired_endpoints(ServiceId id, const Service& service, const ServicePodIndex::Pods& pods,
-                            const Informer<Pod>& informer) {
+                            const Informer<Pod>& informer, const Endpoints* current) {
   // The lists are built here and then copied into the object's one block
   // (models/endpoint_addresses.h); kept per thread, a sync allocates nothing
   // for them (a sweep runs scenarios on several threads).
@@ -100,7 +100,12 @@ Endpoints desired_endpoints(ServiceId id, const Service& service, const ServiceP
 #endif
   Endpoints desired;
   desired.service = id;
-  desired.set_addresses(ready, not_ready);
+  if (current != nullptr && std::ranges::equal(current->addresses(), ready) &&
+      std::ranges::equal(current->not_ready_addresses(), not_ready)) {
+    desired.subsets = current->subsets;
+  } else {
+    desired.set_addresses(ready, not_ready);
+  }
   return desired;
 }
 

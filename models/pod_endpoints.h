@@ -92,8 +92,11 @@ class ServicePodIndex : public InformerHandler<Pod> {
 // (ShouldPodBeInEndpoints, #89056 for EndpointSlices); Ready pods (every pod
 // with publishNotReadyAddresses) in `addresses`, the rest in
 // `not_ready_addresses`, each sorted by IP, TargetRef carrying the pod RV.
+// When both lists are exactly `current`'s (a resync's sync of an unchanged
+// Service), the desired object shares current's address block instead of
+// a new one (models/endpoint_addresses.h).
 Endpoints desired_endpoints(ServiceId id, const Service& service, const ServicePodIndex::Pods& pods,
-                            const Informer<Pod>& informer);
+                            const Informer<Pod>& informer, const Endpoints* current = nullptr);
 
 // Whether two address lists are equal; the TargetRef resourceVersion counts
 // only with `compare_target_ref_rv` (every release before #108078, 1.24).
