@@ -114,7 +114,7 @@ void Deployments::add_services(const Service& first, std::uint32_t count, const 
     for (int i = 0; i < spec.replicas; ++i) {
       const PodId p = create_pod(service.id, true);
       const Pod& seeded = *api_.pod(p);
-      addresses.push_back(EndpointAddress{seeded.ip, p, seeded.node, seeded.resource_version});
+      addresses.push_back(EndpointAddress{seeded.ip, p, seeded.resource_version});
     }
     std::sort(addresses.begin(), addresses.end(),
               [](const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; });

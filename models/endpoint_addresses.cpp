@@ -4,18 +4,20 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <stdexcept>
 #include <utility>
 
 #include "sim/invariant.h"
 
 namespace epsim::models {
 
-// A header and then ready + not_ready addresses, in one allocation.
+// An 8-byte header and then ready + not_ready addresses, in one allocation:
+// a one-address block is 24 bytes, what malloc serves from its smallest
+// (32-byte) chunk.
 struct EndpointAddresses::Block {
   std::uint32_t references;
-  std::uint32_t ready;
-  std::uint32_t not_ready;
-  std::uint32_t unused = 0;
+  std::uint16_t ready;
+  std::uint16_t not_ready;
 
   EndpointAddress* addresses() { return reinterpret_cast<EndpointAddress*>(this + 1); }
   const EndpointAddress* addresses() const { return reinterpret_cast<const EndpointAddress*>(this + 1); }
@@ -89,9 +91,9 @@ bool EndpointAddresses::inside_block(std::span<const EndpointAddress> list) cons
 }
 
 void EndpointAddresses::assign(std::span<const EndpointAddress> ready, std::span<const EndpointAddress> not_ready) {
-  EPSIM_INVARIANT(ready.size() <= std::numeric_limits<std::uint32_t>::max() &&
-                      not_ready.size() <= std::numeric_limits<std::uint32_t>::max() - ready.size(),
-                  "an Endpoints object with more than 2^32 addresses");
+  if (ready.size() > kMaxAddressesPerList || not_ready.size() > kMaxAddressesPerList) {
+    throw std::length_error("an Endpoints subset of more than 65,535 addresses");
+  }
   // A source inside the block would be released or overwritten before it is read.
   EPSIM_INVARIANT(!inside_block(ready) && !inside_block(not_ready), "addresses assigned from their own block");
   static_assert(sizeof(Block) % alignof(EndpointAddress) == 0, "the addresses after a block's header must be aligned");
@@ -103,8 +105,8 @@ void EndpointAddresses::assign(std::span<const EndpointAddress> ready, std::span
     if (total == 0) return;
     block_ = ::new (::operator new(Block::bytes(total))) Block{1, 0, 0};
   }
-  block_->ready = static_cast<std::uint32_t>(ready.size());
-  block_->not_ready = static_cast<std::uint32_t>(not_ready.size());
+  block_->ready = static_cast<std::uint16_t>(ready.size());
+  block_->not_ready = static_cast<std::uint16_t>(not_ready.size());
   // EndpointAddress is trivially copyable: copying into the raw storage
   // starts the addresses' lifetimes.
   std::uninitialized_copy(ready.begin(), ready.end(), block_->addresses());

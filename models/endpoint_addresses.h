@@ -15,6 +15,7 @@
 // count is a plain integer.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -25,10 +26,11 @@ using PodIp = std::uint32_t;  // 0 = no IP yet; IPs are never reused
 using ResourceVersion = std::uint64_t;
 
 // One address of an Endpoints subset, with the TargetRef fields that matter.
+// Its nodeName is its pod's (Pod::node), which never changes for a pod in
+// the model, so naming the pod says it: 16 bytes an address (issue 12).
 struct EndpointAddress {
   PodIp ip = 0;
   PodId pod = 0;
-  std::uint32_t node = 0;
   ResourceVersion target_ref_resource_version = 0;  // pod RV at the sync that wrote it
   friend bool operator==(const EndpointAddress&, const EndpointAddress&) = default;
 };
@@ -46,9 +48,14 @@ class EndpointAddresses {
   std::span<const EndpointAddress> not_ready() const;
   bool empty() const { return block_ == nullptr; }
 
+  // Each list holds at most this many (a scenario's Service has at most
+  // 10,000 pods): a block's header counts them in 16 bits.
+  static constexpr std::size_t kMaxAddressesPerList = 0xffff;
+
   // Replaces both lists (the caller has sorted each): a block of its own
   // (the one it holds, when no other object shares it and the length is the
-  // same), or none for two empty lists.
+  // same), or none for two empty lists. std::length_error beyond
+  // kMaxAddressesPerList.
   void assign(std::span<const EndpointAddress> ready, std::span<const EndpointAddress> not_ready);
   void clear() { release(); }
 

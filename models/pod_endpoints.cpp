@@ -83,7 +83,7 @@ Endpoints desired_endpoints(ServiceId id, const Service& service, const ServiceP
     if (pod == nullptr || pod->ip == 0) continue;
     // Terminating pods leave both lists unless the Service tolerates unready.
     if (pod->terminating && !service.publish_not_ready) continue;
-    const EndpointAddress address{pod->ip, pod->id, pod->node, pod->resource_version};
+    const EndpointAddress address{pod->ip, pod->id, pod->resource_version};
     if (pod->ready || service.publish_not_ready) {
       ready.push_back(address);
     } else {
@@ -113,7 +113,8 @@ bool addresses_equal(std::span<const EndpointAddress> a, std::span<const Endpoin
                      bool compare_target_ref_rv) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].ip != b[i].ip || a[i].pod != b[i].pod || a[i].node != b[i].node) return false;
+    // The node is the pod's (EndpointAddress): the same pod, the same node.
+    if (a[i].ip != b[i].ip || a[i].pod != b[i].pod) return false;
     if (compare_target_ref_rv && a[i].target_ref_resource_version != b[i].target_ref_resource_version) return false;
   }
   return true;

@@ -37,7 +37,7 @@ struct EndpointsWatch : WatchSink<Endpoints> {
 Endpoints endpoints_with(PodIp ip) {
   Endpoints e;
   e.service = 0;
-  e.set_addresses(std::vector<EndpointAddress>{{ip, 1, 0, 7}});
+  e.set_addresses(std::vector<EndpointAddress>{{ip, 1, 7}});
   return e;
 }
 

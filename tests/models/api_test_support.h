@@ -24,14 +24,14 @@ inline models::ApiServerConfig fixed_latency(sim::Duration latency,
 }
 
 // Endpoints of `service` listing `ready` and `not_ready` pod IPs (a pod's id
-// is its IP, on node 0, at resourceVersion 1), as a test writes them by hand.
+// is its IP, at resourceVersion 1), as a test writes them by hand.
 inline models::Endpoints endpoints(models::ServiceId service, const std::vector<models::PodIp>& ready,
                                    const std::vector<models::PodIp>& not_ready = {}) {
   models::Endpoints e;
   e.service = service;
   std::vector<models::EndpointAddress> ready_addresses, not_ready_addresses;
-  for (const models::PodIp ip : ready) ready_addresses.push_back(models::EndpointAddress{ip, ip, 0, 1});
-  for (const models::PodIp ip : not_ready) not_ready_addresses.push_back(models::EndpointAddress{ip, ip, 0, 1});
+  for (const models::PodIp ip : ready) ready_addresses.push_back(models::EndpointAddress{ip, ip, 1});
+  for (const models::PodIp ip : not_ready) not_ready_addresses.push_back(models::EndpointAddress{ip, ip, 1});
   e.set_addresses(ready_addresses, not_ready_addresses);
   return e;
 }

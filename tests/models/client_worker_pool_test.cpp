@@ -54,7 +54,7 @@ struct Bench {
                                                 ClientWrite w;
                                                 w.verb = Verb::create;
                                                 w.object.service = key;
-                                                w.object.set_addresses(std::vector<EndpointAddress>{{key + 1, key, 0, 0}});
+                                                w.object.set_addresses(std::vector<EndpointAddress>{{key + 1, key, 0}});
                                                 return w;
                                               });
     pool->set_listener(&counts);

@@ -2,6 +2,7 @@
 // in one immutable block, ready ones first, shared by every copy.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -14,7 +15,7 @@ namespace {
 
 std::vector<EndpointAddress> addresses(std::vector<PodIp> ips) {
   std::vector<EndpointAddress> out;
-  for (const PodIp ip : ips) out.push_back(EndpointAddress{ip, ip + 1000, ip % 7, ip * 10ULL});
+  for (const PodIp ip : ips) out.push_back(EndpointAddress{ip, ip + 1000, ip * 10ULL});
   return out;
 }
 
@@ -134,8 +135,26 @@ TEST_CASE("endpoint addresses: an Endpoints object is 32 bytes whatever its addr
   // 72 with two std::vector members; every stored version pays for it (issue 12).
   CHECK(sizeof(EndpointAddresses) == sizeof(void*));
   CHECK(sizeof(Endpoints) == 32);
+  CHECK(sizeof(EndpointAddress) == 16);
   Endpoints e;
   e.set_addresses(addresses({1, 2}), addresses({3}));
   CHECK(ips(e.addresses()) == std::vector<PodIp>{1, 2});
   CHECK(ips(e.not_ready_addresses()) == std::vector<PodIp>{3});
+}
+
+TEST_CASE("endpoint addresses: each list holds up to 65,535 addresses; one more is refused") {
+  const std::size_t most = EndpointAddresses::kMaxAddressesPerList;
+  CHECK(most == 65535);  // what a block's 16-bit counts hold
+  std::vector<EndpointAddress> many(most);
+  for (std::size_t i = 0; i < most; ++i) many[i].ip = static_cast<PodIp>(i + 1);
+  EndpointAddresses a;
+  a.assign(many, many);
+  CHECK(a.ready().size() == most);
+  CHECK(a.not_ready().size() == most);
+  CHECK(a.not_ready().back().ip == most);
+
+  many.push_back(EndpointAddress{70000, 1, 1});
+  CHECK_THROWS_AS(a.assign(many, {}), std::length_error);
+  CHECK_THROWS_AS(a.assign({}, many), std::length_error);
+  CHECK(a.ready().size() == most);  // a refused assignment leaves the lists as they were
 }

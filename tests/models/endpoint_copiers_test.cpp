@@ -27,7 +27,7 @@ Endpoints endpoints(ServiceId service, std::vector<PodIp> ips) {
   Endpoints e;
   e.service = service;
   std::vector<EndpointAddress> addresses;
-  for (const PodIp ip : ips) addresses.push_back(EndpointAddress{ip, ip, 0, 1});
+  for (const PodIp ip : ips) addresses.push_back(EndpointAddress{ip, ip, 1});
   e.set_addresses(addresses);
   return e;
 }
