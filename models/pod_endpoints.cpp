@@ -72,8 +72,9 @@ bool less_by_ip(const EndpointAddress& a, const EndpointAddress& b) { return a.i
 Endpoints desired_endpoints(ServiceId id, const Service& service, const ServicePodIndex::Pods& pods,
                             const Informer<Pod>& informer, const Endpoints* current) {
   // The lists are built here and then copied into the object's one block
-  // (models/endpoint_addresses.h); kept per thread, a sync allocates nothing
-  // for them (a sweep runs scenarios on several threads).
+  // (models/endpoint_addresses.h), or not at all when they are the current
+  // object's. Kept per thread (a sweep runs scenarios on several threads),
+  // they stop allocating once they have grown.
   thread_local std::vector<EndpointAddress> ready;
   thread_local std::vector<EndpointAddress> not_ready;
   ready.clear();
