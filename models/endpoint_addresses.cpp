@@ -76,9 +76,9 @@ std::uint32_t EndpointAddresses::sharers() const { return block_ == nullptr ? 0 
 void EndpointAddresses::release() {
   if (block_ == nullptr) return;
   if (--block_->references == 0) {
-    const std::size_t bytes = Block::bytes(block_->size());
     block_->~Block();
-    ::operator delete(static_cast<void*>(block_), bytes);
+    // Unsized: clang enables sized deallocation only with -fsized-deallocation.
+    ::operator delete(static_cast<void*>(block_));
   }
   block_ = nullptr;
 }
