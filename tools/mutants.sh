@@ -20,7 +20,7 @@ mutants=(
   "a walk whose tries run out takes the first attempt's status|models/round_robin.cpp|status_[p] = kinds[(p + tries - 1) % n];|status_[p] = kinds[p];"
   "token bucket refills twice as fast|models/token_bucket.cpp|return go_seconds(d) * qps_;|return go_seconds(d) * qps_ * 2;"
   "workqueue adds a dirty key again|models/work_queue.cpp|if (s.dirty_since_ns != kNone) return;|if (false) return;"
-  "no-op elision ignores notReadyAddresses|models/endpoints_controller.cpp|addresses_equal(current->not_ready_addresses, desired.not_ready_addresses, compare_rv);|true;"
+  "no-op elision ignores notReadyAddresses|models/endpoints_controller.cpp|addresses_equal(current->not_ready_addresses(), desired.not_ready_addresses(), compare_rv);|true;"
   "rate limiter backoff doubled|models/rate_limiter.cpp|const double backoff = std::ldexp(static_cast<double>(config_.base.ns()), exp);|const double backoff = std::ldexp(static_cast<double>(config_.base.ns()), exp + 1);"
   "blackholed peers give 502 and refused ones 504|models/traffic.cpp|return it->second == DeadIpBehavior::blackhole ? 1 : 2;|return it->second == DeadIpBehavior::blackhole ? 2 : 1;"
   "windows exactly 1 s apart merge|models/traffic.cpp|constexpr sim::Duration kMergeGap = sim::Duration::nanoseconds(1'000'000'000);|constexpr sim::Duration kMergeGap = sim::Duration::nanoseconds(1'000'000'001);"
