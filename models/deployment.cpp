@@ -251,6 +251,9 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
         PodState& p = pods_[pod];
         if (p.terminating) return;
         p.ready = true;
+        // The kubelet stamps the Ready condition's lastTransitionTime when the
+        // probe result flips (pkg/kubelet/status/status_manager.go
+        // updateLastTransitionTime) and resends that status until it is stored.
         ready_transitions_in_flight_[pod] = sim_.now();
         write(Op::ready, pod, Verb::update);
       });

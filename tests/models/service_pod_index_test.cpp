@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "models/informer.h"
+#include "models/object_store.h"
 #include "models/pod_endpoints.h"
 
 namespace {
@@ -57,4 +59,39 @@ TEST_CASE("the Service pod index keeps delivery order through adds and deletes")
   CHECK(enqueued == std::vector<ServiceId>{1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 2});
   index.clear();
   for (ServiceId s = 0; s < 3; ++s) CHECK(listed(index, s).empty());
+}
+
+TEST_CASE("desired endpoints share the current object's address block only when the lists are exactly its") {
+  using namespace epsim::models;
+  ObjectStore<Pod> store;
+  for (PodId id = 0; id < 2; ++id) {
+    Pod p = pod(id, 0);
+    p.ip = 10 + id;
+    p.ready = true;
+    const VersionHandle v = store.add_version(p, 5);
+    store.set_current(id, v);
+    store.release(v);
+  }
+  Informer<Pod> informer("pods");
+  informer.list(store, false);
+  ServicePodIndex index(1, [](ServiceId) {});
+  index.rebuild(informer);
+  const Service service;
+
+  // Ready pods 10 and 11 at resourceVersion 5: exactly what `current` lists.
+  Endpoints current;
+  current.set_addresses(std::vector<EndpointAddress>{{10, 0, 5}, {11, 1, 5}});
+  const Endpoints same = desired_endpoints(0, service, index.pods(0), informer, &current);
+  CHECK(same.subsets == current.subsets);
+  CHECK(same.addresses().data() == current.addresses().data());  // one block, two readers
+  CHECK(current.subsets.sharers() == 2);
+
+  // The same pods at another TargetRef resourceVersion: a block of its own.
+  Endpoints older;
+  older.set_addresses(std::vector<EndpointAddress>{{10, 0, 4}, {11, 1, 5}});
+  const Endpoints fresh = desired_endpoints(0, service, index.pods(0), informer, &older);
+  CHECK(fresh.subsets == current.subsets);
+  CHECK(fresh.addresses().data() != older.addresses().data());
+  CHECK(older.subsets.sharers() == 1);
+  informer.release_all();
 }
