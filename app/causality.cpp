@@ -74,7 +74,7 @@ WindowCauses::WindowCauses(const Pipeline& p) : pipeline_(p), dead_pods_(p.clust
     const ClusterRuntime& c = *p.clusters()[ci];
     std::vector<DeadPod>& dead = dead_pods_[ci];
     for (const auto& rec : c.deployments->pod_records()) {
-      if (rec.dead_at != sim::Time::max()) dead.emplace_back(rec.service, &rec);
+      if (rec.dead_at != sim::Time::max()) dead.emplace_back(rec.service, rec);
     }
     std::stable_sort(dead.begin(), dead.end(),
                      [](const DeadPod& a, const DeadPod& b) { return a.first < b.first; });
@@ -88,12 +88,12 @@ std::optional<WindowCause> WindowCauses::of(const models::TrafficWindow& w) cons
   const ClusterRuntime& c = *pipeline_.clusters()[b.cluster];
   std::optional<WindowCause> cause;
   const std::vector<DeadPod>& dead = dead_pods_[b.cluster];
-  const auto [first, last] = std::equal_range(dead.begin(), dead.end(), DeadPod{b.service, nullptr},
+  const auto [first, last] = std::equal_range(dead.begin(), dead.end(), DeadPod{b.service, {}},
                                               [](const DeadPod& x, const DeadPod& y) { return x.first < y.first; });
   for (auto it = first; it != last; ++it) {
-    const models::PodRecord* rec = it->second;
-    if (rec->dead_at > w.end) continue;
-    auto chain = follow_change(pipeline_, c, b.service, rec->ip, rec->terminating_at, true);
+    const models::PodRecord& rec = it->second;
+    if (rec.dead_at > w.end) continue;
+    auto chain = follow_change(pipeline_, c, b.service, rec.ip, rec.terminating_at, true);
     if (!chain || chain->all_workers < w.start) continue;
     if (!cause || std::min(chain->all_workers, w.end) > std::min(cause->chain.all_workers, w.end)) {
       cause = WindowCause{rec, *chain};

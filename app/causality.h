@@ -51,7 +51,7 @@ std::vector<Programming> ingress_programmings(const Pipeline& pipeline, const Cl
 // died before the window ended, the one whose removal reached the last nginx
 // worker latest within the window.
 struct WindowCause {
-  const models::PodRecord* pod = nullptr;
+  models::PodRecord pod;
   PropagationChain chain;
 };
 class WindowCauses {
@@ -64,7 +64,7 @@ class WindowCauses {
   // Per cluster index, the records of the pods that died, by service and
   // then in pod-id order: only a pod that died can be a window's cause, and
   // few do (a table of every pod by service would cost a vector per Service).
-  using DeadPod = std::pair<models::ServiceId, const models::PodRecord*>;
+  using DeadPod = std::pair<models::ServiceId, models::PodRecord>;
   std::vector<std::vector<DeadPod>> dead_pods_;
 };
 

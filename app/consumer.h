@@ -37,7 +37,7 @@ struct ChainStep {
 // The pod removal that kept a window open and the steps it took through the
 // stages, in time order, with the seconds of the window each stage held it.
 struct WindowExplanation {
-  const models::PodRecord* pod = nullptr;
+  std::optional<models::PodRecord> pod;
   std::vector<ChainStep> steps;
   StageBreakdown stages;
 };

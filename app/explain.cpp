@@ -39,7 +39,7 @@ bool matches(const std::string& name, const std::string& wanted) {
 struct ExplainedWindow {
   const BuiltStage* stage = nullptr;
   ConsumerWindow window;
-  const models::PodRecord* pod = nullptr;  // null: no cause found
+  std::optional<models::PodRecord> pod;  // none: no cause found
   std::vector<ChainStep> steps;            // in time order
   StageBreakdown stages;
 };
@@ -61,7 +61,7 @@ std::optional<StageShare> dominant_stage(const ExplainedWindow& e) {
   const auto shares = stage_shares(e.stages);
   const auto top = std::max_element(shares.begin(), shares.end(),
                                     [](const auto& a, const auto& b) { return a.seconds_value < b.seconds_value; });
-  if (e.pod == nullptr || top->seconds_value <= 0 || e.window.end <= e.window.start) return std::nullopt;
+  if (!e.pod || top->seconds_value <= 0 || e.window.end <= e.window.start) return std::nullopt;
   return *top;
 }
 
@@ -71,7 +71,7 @@ void explain_text(std::string& out, const ExplainedWindow& e, std::size_t number
   out += fmt::format("\n{} window {} of {}: {} in cluster {}\n", t.window, number, total,
                      w.cluster->service_names[w.service], w.cluster->spec->name);
   out += fmt::format("  {} to {} ({}): {}\n", clock(w.start), clock(w.end), seconds_text(w.end - w.start), t.counts(w));
-  if (e.pod == nullptr) {
+  if (!e.pod) {
     out += fmt::format("  no pod removal of this service reached every {} before the run ended;\n"
                        "  the window lasts until the end of the run\n",
                        t.instance);
@@ -99,7 +99,7 @@ nlohmann::ordered_json explain_json(const ExplainedWindow& e, std::size_t number
   j["requests_504"] = std::llround(w.requests_504);
   j["requests_502"] = std::llround(w.requests_502);
   j["failed"] = std::llround(w.failed);
-  if (e.pod == nullptr) {
+  if (!e.pod) {
     j["pod_ip"] = nullptr;  // no removal reached every consumer instance before the run ended
     j["chain"] = nlohmann::ordered_json::array();
     return j;
@@ -121,7 +121,7 @@ nlohmann::ordered_json explain_json(const ExplainedWindow& e, std::size_t number
 }
 
 ExplainedWindow explain(const Pipeline& p, const StageWindow& sw) {
-  ExplainedWindow e{sw.stage, sw.window, nullptr, {}, {}};
+  ExplainedWindow e{sw.stage, sw.window, std::nullopt, {}, {}};
   if (auto why = sw.stage->hooks.consumer->explain(p, sw.window)) {
     e.pod = why->pod;
     e.steps = std::move(why->steps);

@@ -394,8 +394,9 @@ void check_propagation(Context& ctx) {
       if (dp->mirroring) path.queues.push_back(&dp->mirroring->pool().queue());
     }
     const std::size_t services = c.service_names.size();
-    std::vector<std::vector<const models::PodRecord*>> pods(services);
-    for (const models::PodRecord& r : c.deployments->pod_records()) pods[r.service].push_back(&r);
+    const models::PodRecords records = c.deployments->pod_records();
+    std::vector<std::vector<models::PodId>> pods(services);
+    for (models::PodId id = 0; id < records.size(); ++id) pods[records[id].service].push_back(id);
     // A service without changes counts as settled since before the start.
     std::vector<sim::Time> last_change(services, sim::Time::zero() - ctx.options.in_flight);
     for (const models::RolloutRecord& r : c.deployments->rollouts()) {
@@ -407,24 +408,25 @@ void check_propagation(Context& ctx) {
       const bool publish = service->publish_not_ready;
       std::vector<PodChange> changes;
       std::vector<models::PodIp> expected;
-      for (const models::PodRecord* r : pods[s]) {
-        const bool seeded = r->created == sim::Time::zero() && r->ready_at == sim::Time::zero();
-        for (sim::Time t : {r->created, r->ready_at, r->terminating_at, r->dead_at}) {
+      for (const models::PodId id : pods[s]) {
+        const models::PodRecord r = records[id];
+        const bool seeded = r.created == sim::Time::zero() && r.ready_at == sim::Time::zero();
+        for (sim::Time t : {r.created, r.ready_at, r.terminating_at, r.dead_at}) {
           if (t <= ctx.end && !seeded) last_change[s] = std::max(last_change[s], t);
         }
         if (publish) {
           // Listed from creation (ready or not) until the pod object is gone.
-          if (!seeded) changes.push_back({r->created, r->ip, false});
-          if (r->dead_at < ctx.end) changes.push_back({r->dead_at, r->ip, true});
-          if (r->dead_at == sim::Time::max()) expected.push_back(r->ip);
+          if (!seeded) changes.push_back({r.created, r.ip, false});
+          if (r.dead_at < ctx.end) changes.push_back({r.dead_at, r.ip, true});
+          if (r.dead_at == sim::Time::max()) expected.push_back(r.ip);
         } else {
           // Routed from Ready until deletionTimestamp; a pod that never was
           // Ready never was routed, so its removal changes no routing.
-          if (r->ready_at > sim::Time::zero() && r->ready_at < ctx.end) changes.push_back({r->ready_at, r->ip, false});
-          if (r->terminating_at < ctx.end && r->ready_at < r->terminating_at) {
-            changes.push_back({r->terminating_at, r->ip, true});
+          if (r.ready_at > sim::Time::zero() && r.ready_at < ctx.end) changes.push_back({r.ready_at, r.ip, false});
+          if (r.terminating_at < ctx.end && r.ready_at < r.terminating_at) {
+            changes.push_back({r.terminating_at, r.ip, true});
           }
-          if (r->ready_at <= ctx.end && r->terminating_at == sim::Time::max()) expected.push_back(r->ip);
+          if (r.ready_at <= ctx.end && r.terminating_at == sim::Time::max()) expected.push_back(r.ip);
         }
       }
       std::sort(expected.begin(), expected.end());

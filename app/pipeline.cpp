@@ -183,7 +183,6 @@ void Pipeline::build_cluster(const ClusterSpec& spec) {
   rt->deployments = std::make_unique<models::Deployments>(simulator_, *rt->api, scenario_.seed, spec.name, first_ip);
 
   rt->service_names = ServiceNames(spec);
-  rt->deployments->reserve_services(rt->service_names.size());
   models::ServiceId next = 0;
   double churn = -1;
   for (const ServiceGroupSpec& g : spec.services) {

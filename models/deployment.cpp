@@ -20,6 +20,7 @@ Deployments::Deployments(sim::Simulator& simulator, ApiServer& api, std::uint64_
       cluster_(cluster),
       deploy_rng_(seed, "deployments/" + cluster + "/deploys"),
       churn_rng_(seed, "deployments/" + cluster + "/status-churn"),
+      first_ip_(first_ip),
       next_ip_(first_ip) {}
 
 void Deployments::add_live(PodId pod) {
@@ -41,80 +42,162 @@ void Deployments::remove_live(PodId pod) {
   live_.pop_back();
 }
 
-void Deployments::reserve_services(std::size_t services) { workloads_.reserve(services); }
+const Deployments::SeededGroup& Deployments::group_of_service(ServiceId service) const {
+  auto it = group_by_first_service_.upper_bound(service);
+  if (it != group_by_first_service_.begin()) {
+    const SeededGroup& g = groups_[std::prev(it)->second];
+    if (service - g.first_service < g.services) return g;
+  }
+  throw std::logic_error("Deployments: Service " + std::to_string(service) + " of cluster " + cluster_ +
+                         " was never seeded");
+}
+
+const Deployments::SeededGroup& Deployments::group_of_pod(PodId pod) const {
+  EPSIM_INVARIANT(pod < seeded_end_, "a seeded group asked for a pod a rollout created");
+  // The last group starting at or before the pod: groups without pods start
+  // where the next one does, so this one holds it.
+  const auto it = std::upper_bound(groups_.begin(), groups_.end(), pod,
+                                   [](PodId p, const SeededGroup& g) { return p < g.first_pod; });
+  EPSIM_INVARIANT(it != groups_.begin(), "a seeded pod before the first group");
+  return *std::prev(it);
+}
+
+Deployments::PodEntry Deployments::seeded_entry(PodId pod) const {
+  const SeededGroup& g = group_of_pod(pod);
+  const std::uint32_t k = pod - g.first_pod;
+  PodEntry e;
+  e.record.service = g.first_service + k / g.replicas;
+  e.record.ip = first_ip_ + pod;  // IPs go up with pod ids, one each
+  e.record.created = g.created;
+  e.record.ready_at = g.created;
+  e.state.ready = true;
+  e.next = k % g.replicas + 1 < g.replicas ? pod + 1 : kNone;
+  return e;
+}
+
+Deployments::PodEntry Deployments::entry(PodId pod) const {
+  if (pod >= seeded_end_) return created_[pod - seeded_end_];
+  const PodEntry seeded = seeded_entry(pod);
+  if (!is_touched_[seeded.record.service]) return seeded;
+  return touched_seeded_pods_.at(pod);
+}
+
+Deployments::PodEntry& Deployments::stored_entry(PodId pod) {
+  if (pod >= seeded_end_) return created_[pod - seeded_end_];
+  const auto it = touched_seeded_pods_.find(pod);
+  EPSIM_INVARIANT(it != touched_seeded_pods_.end(), "a change to a seeded pod of a Service no rollout touched");
+  return it->second;
+}
+
+Deployments::Workload& Deployments::touch(ServiceId service) {
+  if (service < is_touched_.size() && is_touched_[service]) return touched_.find(service)->second;
+  const SeededGroup& g = group_of_service(service);
+  Workload w;
+  w.spec = g.spec;
+  for (std::uint32_t r = 0; r < g.replicas; ++r) {
+    const PodId p = g.first_pod + (service - g.first_service) * g.replicas + r;
+    touched_seeded_pods_.emplace(p, seeded_entry(p));
+    if (w.first_pod == kNone) w.first_pod = p;
+    w.last_pod = p;
+  }
+  is_touched_[service] = true;
+  return touched_.emplace(service, w).first->second;
+}
+
+const WorkloadSpec& Deployments::spec_of(ServiceId service) const { return specs_[group_of_service(service).spec]; }
+
+PodRecord Deployments::pod_record(PodId id) const {
+  if (id >= pod_count()) throw std::out_of_range("Deployments: no pod " + std::to_string(id));
+  return entry(id).record;
+}
 
 Pod Deployments::pod(PodId id) const {
-  const PodState& state = pods_[id];
-  const PodRecord& record = records_[id];
+  const PodEntry e = entry(id);
   Pod pod;
   pod.id = id;
-  pod.service = record.service;
-  pod.ip = record.ip;
+  pod.service = e.record.service;
+  pod.ip = e.record.ip;
   pod.node = static_cast<std::uint16_t>(id % kNodes);  // pods go round the nodes in creation order
-  pod.ready = state.ready;
+  pod.ready = e.state.ready;
   if (const auto it = ready_transitions_in_flight_.find(id); it != ready_transitions_in_flight_.end()) {
     pod.ready_transition = it->second;
   }
-  pod.terminating = state.terminating;
+  pod.terminating = e.state.terminating;
   if (const auto it = deletions_in_flight_.find(id); it != deletions_in_flight_.end()) {
     pod.deletion_timestamp = it->second;
   }
   return pod;
 }
 
-PodId Deployments::create_pod(ServiceId service, bool seeded) {
-  const auto id = static_cast<PodId>(pods_.size());
-  Workload& w = workloads_[service];
-  PodState state;
-  state.revision = w.revision;
-  pods_.push_back(state);
-  next_pod_.push_back(kNone);
-  (w.last_pod == kNone ? w.first_pod : next_pod_[w.last_pod]) = id;
+PodId Deployments::create_pod(ServiceId service) {
+  const auto id = static_cast<PodId>(pod_count());
+  Workload& w = touch(service);
+  PodEntry e;
+  e.state.revision = w.revision;
+  e.record.service = service;
+  e.record.ip = next_ip_++;
+  e.record.created = sim_.now();
+  created_.push_back(e);
+  (w.last_pod == kNone ? w.first_pod : stored_entry(w.last_pod).next) = id;
   w.last_pod = id;
-  PodRecord record;
-  record.service = service;
-  record.ip = next_ip_++;
-  record.created = sim_.now();
-  records_.push_back(record);
   add_live(id);
-  if (seeded) {
-    pods_[id].ready = true;
-    records_[id].ready_at = sim_.now();
-    api_.seed_pod(pod(id));
-  } else {
-    write(Op::create, id, Verb::create);
-  }
+  write(Op::create, id, Verb::create);
   return id;
 }
 
 void Deployments::unlink(Workload& w, PodId pod) {
   PodId previous = kNone;
-  for (PodId p = w.first_pod; p != kNone; previous = p, p = next_pod_[p]) {
+  for (PodId p = w.first_pod; p != kNone; previous = p, p = stored_entry(p).next) {
     if (p != pod) continue;
-    (previous == kNone ? w.first_pod : next_pod_[previous]) = next_pod_[p];
+    (previous == kNone ? w.first_pod : stored_entry(previous).next) = stored_entry(p).next;
     if (w.last_pod == pod) w.last_pod = previous;
     return;
   }
 }
 
 void Deployments::add_services(const Service& first, std::uint32_t count, const WorkloadSpec& spec) {
+  if (count == 0) return;
+  if (!created_.empty()) throw std::logic_error("Deployments: Services are seeded before a rollout creates pods");
+  const std::uint64_t end = std::uint64_t{first.id} + count;
+  if (end > std::uint64_t{kNone}) throw std::length_error("Deployments: Service ids past 2^32 - 1");
+  if (const auto next = group_by_first_service_.lower_bound(first.id);
+      (next != group_by_first_service_.end() && next->first < end) ||
+      (next != group_by_first_service_.begin() &&
+       groups_[std::prev(next)->second].first_service + std::uint64_t{groups_[std::prev(next)->second].services} >
+           first.id)) {
+    throw std::logic_error("Deployments: Service " + std::to_string(first.id) + " of cluster " + cluster_ +
+                           " seeded twice");
+  }
+  if (spec.replicas < 0) throw std::invalid_argument("Deployments: negative replicas");
+  const auto replicas = static_cast<std::uint32_t>(spec.replicas);
+  if (std::uint64_t{seeded_end_} + std::uint64_t{count} * replicas >= kNone) {
+    throw std::length_error("Deployments: more than 2^32 - 1 pods");
+  }
   const auto spec_index = static_cast<std::uint32_t>(specs_.size());
   specs_.push_back(spec);
-  if (first.id + count > workloads_.size()) workloads_.resize(first.id + count);
+  group_by_first_service_.emplace(first.id, static_cast<std::uint32_t>(groups_.size()));
+  groups_.push_back(SeededGroup{first.id, count, seeded_end_, replicas, spec_index, sim_.now()});
+  if (end > is_touched_.size()) is_touched_.resize(end, false);
+
   Service service = first;
   Endpoints endpoints;
   std::vector<EndpointAddress> addresses;  // reused: it keeps its capacity from one Service to the next
   for (std::uint32_t k = 0; k < count; ++k) {
     service.id = first.id + k;
-    workloads_[service.id].spec = spec_index;
     api_.seed_service(service);
     endpoints.service = service.id;
     endpoints.headless_label = service.headless;
     addresses.clear();
-    for (int i = 0; i < spec.replicas; ++i) {
-      const PodId p = create_pod(service.id, true);
-      const Pod& seeded = *api_.pod(p);
-      addresses.push_back(EndpointAddress{seeded.ip, p, seeded.resource_version});
+    for (std::uint32_t i = 0; i < replicas; ++i) {
+      Pod pod;
+      pod.id = seeded_end_++;
+      pod.service = service.id;
+      pod.ip = next_ip_++;
+      pod.node = static_cast<std::uint16_t>(pod.id % kNodes);  // pods go round the nodes in creation order
+      pod.ready = true;
+      add_live(pod.id);
+      api_.seed_pod(pod);
+      addresses.push_back(EndpointAddress{pod.ip, pod.id, api_.pod(pod.id)->resource_version});
     }
     std::sort(addresses.begin(), addresses.end(),
               [](const EndpointAddress& a, const EndpointAddress& b) { return a.ip < b.ip; });
@@ -133,14 +216,13 @@ void Deployments::write(Op op, PodId pod, Verb verb) {
 }
 
 void Deployments::retry(Op op, PodId pod) {
-  const PodState& p = pods_[pod];
   switch (op) {
     case Op::create: write(op, pod, Verb::create); break;
     case Op::remove: write(op, pod, Verb::remove); break;
     case Op::terminate: write(op, pod, Verb::update); break;
     case Op::ready:  // as the first send (the readiness timer): not once terminating,
     case Op::churn:  // when the endpoints controller drops the pod whatever it reports
-      if (!p.terminating) {
+      if (!entry(pod).state.terminating) {
         write(op, pod, Verb::update);
       } else if (op == Op::ready) {
         ready_transitions_in_flight_.erase(pod);  // the status write is given up
@@ -154,7 +236,7 @@ void Deployments::schedule_rollout(ServiceId service, sim::Time at) {
 }
 
 void Deployments::rollout(ServiceId service) {
-  Workload& w = workloads_[service];
+  Workload& w = touch(service);
   ++w.revision;  // a mid-rollout update makes the current new pods old too
   if (w.rollout == kNone) {
     w.rollout = static_cast<std::uint32_t>(rollouts_.size());
@@ -167,7 +249,7 @@ void Deployments::rollout(ServiceId service) {
 // reconcileOldReplicaSets), run at the start and whenever a pod of the
 // service becomes ready.
 void Deployments::step(ServiceId service) {
-  Workload& w = workloads_[service];
+  Workload& w = touch(service);
   const WorkloadSpec& spec = specs_[w.spec];
   const int replicas = spec.replicas;
   const int max_surge = static_cast<int>(std::ceil(replicas * spec.max_surge_fraction));
@@ -175,8 +257,8 @@ void Deployments::step(ServiceId service) {
   if (max_surge == 0 && max_unavailable == 0) max_unavailable = 1;  // validation forbids both 0
 
   int old_live = 0, old_ready = 0, new_live = 0, new_ready = 0;
-  for (PodId p = w.first_pod; p != kNone; p = next_pod_[p]) {
-    const PodState& pod = pods_[p];
+  for (PodId p = w.first_pod; p != kNone; p = stored_entry(p).next) {
+    const PodState& pod = stored_entry(p).state;
     if (pod.terminating) continue;
     const bool is_new = pod.revision == w.revision;
     (is_new ? new_live : old_live) += 1;
@@ -185,16 +267,16 @@ void Deployments::step(ServiceId service) {
   // Scale up the new ReplicaSet within replicas + maxSurge.
   const int can_create = std::min(replicas - new_live, replicas + max_surge - (old_live + new_live));
   for (int i = 0; i < can_create; ++i) {
-    create_pod(service, false);
+    create_pod(service);
     ++new_live;
   }
   // Scale down old pods while replicas − maxUnavailable stay available;
   // unready old pods go first.
   int can_remove = std::min(old_live, old_ready + new_ready - (replicas - max_unavailable));
   for (int pass = 0; pass < 2 && can_remove > 0; ++pass) {
-    for (PodId p = w.first_pod; p != kNone; p = next_pod_[p]) {
+    for (PodId p = w.first_pod; p != kNone; p = stored_entry(p).next) {
       if (can_remove <= 0) break;
-      const PodState& pod = pods_[p];
+      const PodState& pod = stored_entry(p).state;
       if (pod.terminating || pod.revision == w.revision) continue;
       if ((pass == 0) == pod.ready) continue;  // pass 0: unready, pass 1: ready
       terminate(p);
@@ -206,10 +288,11 @@ void Deployments::step(ServiceId service) {
   // replicas - maxUnavailable (unless fewer were ready to begin with).
 #if EPSIM_INVARIANTS_ENABLED  // O(pods of the service): checked builds only
   int live_after = 0, ready_after = 0;
-  for (PodId p = w.first_pod; p != kNone; p = next_pod_[p]) {
-    if (pods_[p].terminating) continue;
+  for (PodId p = w.first_pod; p != kNone; p = stored_entry(p).next) {
+    const PodState& pod = stored_entry(p).state;
+    if (pod.terminating) continue;
     ++live_after;
-    if (pods_[p].ready) ++ready_after;
+    if (pod.ready) ++ready_after;
   }
   EPSIM_INVARIANT(live_after <= replicas + max_surge, "a rollout exceeded replicas + maxSurge");
   EPSIM_INVARIANT(ready_after >= std::min(replicas - max_unavailable, old_ready + new_ready),
@@ -222,8 +305,7 @@ void Deployments::step(ServiceId service) {
 }
 
 void Deployments::terminate(PodId pod) {
-  PodState& p = pods_[pod];
-  p.terminating = true;
+  stored_entry(pod).state.terminating = true;
   deletions_in_flight_[pod] = sim_.now();
   write(Op::terminate, pod, Verb::update);
 }
@@ -231,7 +313,6 @@ void Deployments::terminate(PodId pod) {
 void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
   const auto op = static_cast<Op>(tag >> kOpShift);
   const auto pod = static_cast<PodId>(tag & 0xffffffffULL);
-  PodRecord& record = records_[pod];
   if (response.code == 429) {
     // An overloaded API server (max-mutating-requests-inflight) refuses with
     // Retry-After; client-go's rest client waits and sends again
@@ -244,11 +325,13 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
   if (op == Op::ready) ready_transitions_in_flight_.erase(pod);
   if (op == Op::terminate) deletions_in_flight_.erase(pod);
   if (response.code >= 300) return;  // 404/409: the pod changed meanwhile; the next write carries the news
+  if (op == Op::churn) return;       // a seeded pod's churn changes nothing this model holds
+  PodRecord& record = stored_entry(pod).record;
   switch (op) {
     case Op::create: {
       const sim::Duration delay = spec_of(record.service).readiness_delay;
       sim_.schedule_after(delay, [this, pod] {
-        PodState& p = pods_[pod];
+        PodState& p = stored_entry(pod).state;
         if (p.terminating) return;
         p.ready = true;
         // The kubelet stamps the Ready condition's lastTransitionTime when the
@@ -269,15 +352,16 @@ void Deployments::on_response(std::uint64_t tag, const ApiResponse& response) {
       // over; preStop runs inside it (core/v1 types.go; docs/model.md §8).
       const sim::Duration grace = spec_of(record.service).termination_grace_period;
       sim_.schedule_after(grace, [this, pod] {
-        records_[pod].dead_at = sim_.now();
-        if (on_ip_dead_) on_ip_dead_(records_[pod].ip);
+        PodRecord& dead = stored_entry(pod).record;
+        dead.dead_at = sim_.now();
+        if (on_ip_dead_) on_ip_dead_(dead.ip);
         write(Op::remove, pod, Verb::remove);
       });
       step(record.service);
       break;
     }
     case Op::remove: {
-      unlink(workloads_[record.service], pod);
+      unlink(touch(record.service), pod);
       remove_live(pod);
       break;
     }
@@ -322,8 +406,8 @@ void Deployments::start_status_churn(double per_pod_per_hour, sim::Time until) {
     // now, it is the list kept from the start only while none was deleted.
     if (removed_ > 0) throw std::logic_error("status churn must start before any pod is deleted");
     tracking_live_ = true;
-    live_index_.grow_to(pods_.size(), 0);
-    for (PodId pod = 0; pod < pods_.size(); ++pod) {
+    live_index_.grow_to(pod_count(), 0);
+    for (PodId pod = 0; pod < pod_count(); ++pod) {
       live_index_[pod] = static_cast<std::uint32_t>(live_.size());
       live_.push_back(pod);
     }
@@ -344,7 +428,7 @@ void Deployments::next_churn() {
       const auto i = churn_rng_.uniform_int(0, static_cast<std::int64_t>(live_.size()) - 1);
       const PodId pod = live_[static_cast<std::size_t>(i)];
       // An update that changes only the pod's resourceVersion (#108078).
-      if (!pods_[pod].terminating) write(Op::churn, pod, Verb::update);
+      if (!entry(pod).state.terminating) write(Op::churn, pod, Verb::update);
     }
     next_churn();
   });

@@ -42,7 +42,7 @@ class IngressNginxConsumer final : public Consumer {
     const std::string failing = "requests";
     WindowExplanation e;
     e.pod = cause->pod;
-    e.steps = writer_steps(*cause->pod, window.start, failing, "endpoints controller", "Endpoints", ch.change,
+    e.steps = writer_steps(cause->pod, window.start, failing, "endpoints controller", "Endpoints", ch.change,
                            ch.controller_started, ch.controller_sent, ch.controller_stored);
     e.steps.push_back({ch.sync_stored, "sync_stored",
                        fmt::format("sync component writes the access copy (+{})",

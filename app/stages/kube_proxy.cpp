@@ -46,7 +46,7 @@ class KubeProxyConsumer final : public Consumer {
   // Among the Service's pods that died before the window ended, the one
   // whose removal reached the last node latest within the window.
   std::optional<WindowExplanation> explain(const Pipeline&, const ConsumerWindow& window) const override {
-    const models::PodRecord* pod = nullptr;
+    std::optional<models::PodRecord> pod;
     std::optional<NodesChain> cause;
     for (const models::PodRecord& rec : cluster_.deployments->pod_records()) {
       if (rec.service != window.service || rec.dead_at > window.end) continue;
@@ -54,7 +54,7 @@ class KubeProxyConsumer final : public Consumer {
       if (!chain || chain->all_nodes < window.start) continue;
       if (!cause || std::min(chain->all_nodes, window.end) > std::min(cause->all_nodes, window.end)) {
         cause = std::move(chain);
-        pod = &rec;
+        pod = rec;
       }
     }
     if (!cause) return std::nullopt;

@@ -128,7 +128,7 @@ class ToyConsumer final : public epsim::app::Consumer {
   std::optional<epsim::app::WindowExplanation> explain(const Pipeline&,
                                                        const epsim::app::ConsumerWindow& window) const override {
     epsim::app::WindowExplanation e;
-    e.pod = &cluster_.deployments->pod_records()[0];
+    e.pod = cluster_.deployments->pod_records()[0];
     e.steps.push_back({window.end, "toy_applied", "the toy consumer applies the write"});
     epsim::app::close_chain(e.steps, window.end, "toy calls");
     return e;

@@ -177,3 +177,95 @@ TEST_CASE("deployments: a status or delete write refused with 429 is sent again 
   }
   CHECK(delete_retried > 0);  // some graceful deletes waited out a Retry-After
 }
+
+TEST_CASE("deployments: a seeded pod's record follows from its seeding, its IP from the cluster's first IP") {
+  Simulator sim;
+  MetricsRegistry metrics;
+  ApiServer api{sim, metrics, 1, "idc", fixed_latency(Duration::milliseconds(10))};
+  const PodIp first_ip = (PodIp{2} << 24) + 1;  // a second business cluster's range
+  Deployments deployments{sim, api, 1, "idc", first_ip};
+  WorkloadSpec three;
+  three.replicas = 3;
+  WorkloadSpec none;
+  none.replicas = 0;
+  WorkloadSpec two;
+  two.replicas = 2;
+  Service first;
+  deployments.add_services(first, 2, three);  // Services 0, 1: pods 0-2, 3-5
+  first.id = 2;
+  deployments.add_services(first, 1, none);   // Service 2: no pods
+  first.id = 3;
+  deployments.add_services(first, 2, two);    // Services 3, 4: pods 6-7, 8-9
+  const ServiceId expected_service[] = {0, 0, 0, 1, 1, 1, 3, 3, 4, 4};
+
+  const PodRecords records = deployments.pod_records();
+  REQUIRE(records.size() == 10);
+  PodId id = 0;
+  for (const PodRecord& r : records) {  // iteration and indexing agree
+    CHECK(r.service == records[id].service);
+    CHECK(r.ip == records[id].ip);
+    CHECK(r.service == expected_service[id]);
+    CHECK(r.ip == first_ip + id);
+    CHECK(r.created == Time::zero());
+    CHECK(r.ready_at == Time::zero());
+    CHECK(r.terminating_at == Time::max());
+    CHECK(r.dead_at == Time::max());
+    const Pod* pod = api.pod(id);
+    REQUIRE(pod != nullptr);
+    CHECK(pod->ip == r.ip);
+    CHECK(pod->service == r.service);
+    ++id;
+  }
+  CHECK(id == 10);
+  CHECK(deployments.touched_services() == 0);
+  CHECK_THROWS_AS(records[10], std::out_of_range);
+}
+
+TEST_CASE("deployments: a rollout holds the pods of the Service it touches, and the others stay as seeded") {
+  // Three Services of two pods; Service 1 (pods 2, 3) rolls out at 1 s:
+  // maxSurge ceil(0.5) = 1, maxUnavailable floor(0.5) = 0, so pods 6 and 7
+  // replace pods 2 and 3 one at a time.
+  Bench b(3, 2);
+  b.deployments.schedule_rollout(1, Time::zero() + Duration::seconds(1));
+  b.run_to(Duration::minutes(10));
+  CHECK(b.deployments.touched_services() == 1);
+  const PodRecords records = b.deployments.pod_records();
+  REQUIRE(records.size() == 8);
+  for (const PodId untouched : {0u, 1u, 4u, 5u}) {
+    CHECK(records[untouched].service == untouched / 2);
+    CHECK(records[untouched].terminating_at == Time::max());
+    CHECK(records[untouched].dead_at == Time::max());
+    CHECK(b.api.pod(untouched) != nullptr);
+  }
+  for (const PodId replaced : {2u, 3u}) {
+    CHECK(records[replaced].service == 1);
+    CHECK(records[replaced].terminating_at > Time::zero() + Duration::seconds(1));
+    // Dead a grace period (30 s) after its deletionTimestamp was stored.
+    CHECK(records[replaced].dead_at - records[replaced].terminating_at == Duration::seconds(30));
+    CHECK(b.api.pod(replaced) == nullptr);
+  }
+  for (const PodId created : {6u, 7u}) {
+    CHECK(records[created].service == 1);
+    CHECK(records[created].ip == created + 1);  // the default first IP is 1
+    CHECK(records[created].ready_at < Time::max());
+    CHECK(b.api.pod(created)->ready);
+  }
+  CHECK(b.deployments.live_pods() == 6);
+}
+
+TEST_CASE("deployments: a Service seeded twice, or seeded once a rollout created pods, is refused") {
+  Bench b(3, 1);
+  WorkloadSpec w;
+  Service again;
+  again.id = 2;
+  CHECK_THROWS_AS(b.deployments.add_services(again, 1, w), std::logic_error);
+  Service overlapping;  // Services 0 and 1 overlap the seeded 0-2 from below
+  CHECK_THROWS_AS(b.deployments.add_services(overlapping, 2, w), std::logic_error);
+  Service next;
+  next.id = 3;
+  b.deployments.add_services(next, 1, w);  // adjacent: fine
+  b.deployments.schedule_rollout(0, Time::zero() + Duration::seconds(1));
+  b.run_to(Duration::minutes(1));
+  next.id = 4;
+  CHECK_THROWS_AS(b.deployments.add_services(next, 1, w), std::logic_error);
+}
