@@ -88,11 +88,14 @@ void ClientWorkerPool::wake_workers() {
 // The workqueue's own state of a key (and its rate limiter's) is loaded with
 // stage 0, writer or not.
 void ClientWorkerPool::look_ahead() const {
+  if (takes_++ % kLookAheadBatch != 0) return;
   for (std::size_t stage = 0; stage < kLookAhead.size(); ++stage) {
-    Key next;
-    if (!queue_->peek(kLookAhead[stage] - 1, next)) continue;
-    if (stage == 0) queue_->prefetch(next);
-    if (prefetch_) prefetch_(next, static_cast<int>(stage));
+    for (std::size_t k = 0; k < kLookAheadBatch; ++k) {
+      Key next;
+      if (!queue_->peek(kLookAhead[stage] - 1 + k, next)) break;
+      if (stage == 0) queue_->prefetch(next);
+      if (prefetch_) prefetch_(next, static_cast<int>(stage));
+    }
   }
 }
 

@@ -81,13 +81,20 @@ class ClientWorkerPool : public ApiClient {
   using Sync = std::function<std::optional<ClientWrite>(Key key)>;
   // A look-ahead: the workers take keys in FIFO order, and a sync reads a
   // chain of tables at random places (a storm's keys come in Go's map
-  // order), each a cache miss at a million Services. So when a worker takes
-  // a key, the key that will be taken kLookAhead[stage] takes later gets
-  // prefetch(key, stage): stage 0 loads the first link of each chain (sim/load_ahead.h),
-  // stage 1 follows those links (in cache by then) and loads the next, and
-  // so on. A look-ahead reads and changes nothing a sync sees.
+  // order), each a cache miss at a million Services. So at every
+  // kLookAheadBatch-th key a worker takes (the first included), the
+  // kLookAheadBatch keys that will be taken kLookAhead[stage] takes later
+  // and on get prefetch(key, stage): stage 0 loads the first link of each
+  // chain (sim/load_ahead.h), stage 1 follows those links (in cache by then)
+  // and loads the next, and so on. A batch's loads are independent, so they
+  // overlap (one at a time, each stalled the worker: issue 12). A
+  // look-ahead reads and changes nothing a sync sees.
   using Prefetch = std::function<void(Key key, int stage)>;
   static constexpr std::array<std::size_t, 3> kLookAhead{24, 16, 8};  // each >= 1
+  static constexpr std::size_t kLookAheadBatch = 8;  // <= the gap between two stages
+  static_assert(kLookAhead[0] - kLookAhead[1] >= kLookAheadBatch && kLookAhead[1] - kLookAhead[2] >= kLookAheadBatch &&
+                    kLookAhead[2] >= kLookAheadBatch,
+                "a stage must load a batch before the next stage follows its links");
 
   ClientWorkerPool(sim::Simulator& simulator, sim::MetricsRegistry& metrics, ApiServer& target,
                    ClientWorkerPoolConfig config, std::size_t key_space, Sync sync);
@@ -135,6 +142,7 @@ class ClientWorkerPool : public ApiClient {
 
   void on_item_available();
   void look_ahead() const;
+  mutable std::uint64_t takes_ = 0;  // keys taken, for the look-ahead's batches
   void wake_workers();
   void send(std::uint32_t worker);
   void submit(std::uint32_t worker);

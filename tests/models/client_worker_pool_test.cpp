@@ -208,10 +208,12 @@ TEST_CASE("client worker pool: rest_client metrics only when asked, labelled as 
 }
 
 TEST_CASE("client worker pool: the look-ahead gets each key kLookAhead[stage] takes before the key is synced") {
-  // One worker takes the keys in FIFO order, so the key the look-ahead sees
-  // at stage s when the n-th key is taken must be the (n + kLookAhead[s])-th
-  // key synced. The keys are queued in a shuffled order, as a resync's.
+  // One worker takes the keys in FIFO order. At every kLookAheadBatch-th
+  // take (the first included: n = 0, B, 2B...), stage s sees the keys that
+  // will be synced kLookAhead[s] to kLookAhead[s] + B - 1 takes later.
+  // The keys are queued in a shuffled order, as a resync's.
   constexpr std::size_t kKeys = 40;
+  constexpr std::size_t kBatch = ClientWorkerPool::kLookAheadBatch;
   struct Seen {
     std::size_t take;  // keys synced before it
     Key key;
@@ -233,13 +235,20 @@ TEST_CASE("client worker pool: the look-ahead gets each key kLookAhead[stage] ta
   for (const Key k : order) b.pool->queue().add(k);
   b.run_to(Duration::seconds(10));
   REQUIRE(synced == order);
+  std::vector<std::vector<Key>> per_stage(ClientWorkerPool::kLookAhead.size());
   for (const Seen& s : seen) {
     const std::size_t ahead = ClientWorkerPool::kLookAhead[static_cast<std::size_t>(s.stage)];
-    REQUIRE(s.take + ahead < synced.size());
-    CHECK(synced[s.take + ahead] == s.key);
+    CHECK(s.take % kBatch == 0);
+    const std::size_t synced_at =
+        static_cast<std::size_t>(std::find(synced.begin(), synced.end(), s.key) - synced.begin());
+    CHECK(synced_at >= s.take + ahead);
+    CHECK(synced_at < s.take + ahead + kBatch);
+    per_stage[static_cast<std::size_t>(s.stage)].push_back(s.key);
   }
-  // Every stage saw every key at least that far behind the first.
-  std::size_t expected = 0;
-  for (const std::size_t ahead : ClientWorkerPool::kLookAhead) expected += kKeys - ahead;
-  CHECK(seen.size() == expected);
+  // Every stage saw every key at least that far behind the first, once, in
+  // the order they are synced.
+  for (std::size_t stage = 0; stage < per_stage.size(); ++stage) {
+    const std::size_t ahead = ClientWorkerPool::kLookAhead[stage];
+    CHECK(per_stage[stage] == std::vector<Key>(synced.begin() + static_cast<std::ptrdiff_t>(ahead), synced.end()));
+  }
 }
