@@ -55,6 +55,10 @@ class ObjectStore {
     sim::load_ahead(&chunks_[version / kChunk][version % kChunk]);
     sim::load_ahead(&references_[version]);
   }
+  // Loads only the object (a reader that takes no reference).
+  void load_ahead_object(VersionHandle version) const {
+    if (version < used_) sim::load_ahead(&chunks_[version / kChunk][version % kChunk]);
+  }
   bool live(VersionHandle version) const { return version < references_.size() && references_[version] > 0; }
   std::uint32_t references(VersionHandle version) const {
     return version < references_.size() ? references_[version] : 0;

@@ -64,6 +64,10 @@ class ServicePodIndex : public InformerHandler<Pod> {
   void on_add(const Pod& pod) override;
   void on_update(const Pod& old_pod, const Pod& pod) override;
   void on_delete(const Pod& pod) override;
+  // updatePod returns at once when the resourceVersions are equal
+  // (endpoints_controller.go, "Periodic resync will send update events for
+  // all known pods"), and a resync hands over the cached pod as both.
+  bool ignores_resync() const override { return true; }
   void clear();
   // From the informer cache, in id order (after a silent list).
   void rebuild(const Informer<Pod>& pods);

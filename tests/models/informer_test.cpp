@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/informer.h"
+#include "sim/random.h"
 
 using namespace epsim::models;
 
@@ -62,11 +63,13 @@ TEST_CASE("informer: a resync hands every cached object over once, in a new rand
   std::vector<std::uint32_t> ids;
   for (const auto& s : services()) ids.push_back(s.id);
 
-  const auto first = informer.resync();
-  CHECK(order.updated == first);          // the handlers saw the order returned
+  informer.resync();
+  const auto first = order.updated;
   CHECK(sorted(first) == ids);            // a permutation of the cached ids
   CHECK(first != ids);                    // not id order (1 chance in 171!)
-  const auto second = informer.resync();
+  order.updated.clear();
+  informer.resync();
+  const auto second = order.updated;
   CHECK(sorted(second) == ids);
   CHECK(second != first);                 // a new walk, a new order
   // Uniform enough: the first slot over 2,000 walks takes many different ids.
@@ -89,4 +92,50 @@ TEST_CASE("informer: the order is a function of the seed and the informer's name
   plain.list(service_store(), false);
   const auto keys = plain.list_keys();
   CHECK(std::is_sorted(keys.begin(), keys.end()));
+}
+
+TEST_CASE("informer: a walk is the Fisher-Yates shuffle of the ids on the informer's stream") {
+  // The same draws, done one swap at a time on a stream of the same name:
+  // the look-ahead that draws a batch of swaps first must not change them.
+  const std::string name = "idc/services/term-3";
+  Informer<Service> informer(name, 11);
+  informer.list(service_store(), false);
+  epsim::sim::RandomStream stream(11, "informer/" + name + "/walk-order");
+  for (int walk = 0; walk < 3; ++walk) {
+    std::vector<std::uint32_t> expected;
+    for (const auto& s : services()) expected.push_back(s.id);
+    for (std::size_t i = expected.size(); i > 1; --i) {
+      const auto j = static_cast<std::size_t>(stream.uniform_int(0, static_cast<std::int64_t>(i) - 1));
+      std::swap(expected[i - 1], expected[j]);
+    }
+    CHECK(informer.list_keys() == expected);
+  }
+}
+
+namespace {
+
+struct IgnoresResync : Order {
+  bool ignores_resync() const override { return true; }
+};
+
+}  // namespace
+
+TEST_CASE("informer: a resync no handler acts on walks nothing, and the next walks come as if it had") {
+  Informer<Service> walking("idc/services/term-1", 5);
+  Order order;
+  walking.add_handler(&order);
+  Informer<Service> skipping("idc/services/term-1", 5);
+  IgnoresResync ignored;
+  skipping.add_handler(&ignored);
+  Informer<Service> bare("idc/services/term-1", 5);  // no handler at all
+  for (auto* i : {&walking, &skipping, &bare}) i->list(service_store(), false);
+
+  walking.resync();
+  skipping.resync();
+  bare.resync();
+  CHECK(order.updated.size() == services().size());
+  CHECK(ignored.updated.empty());
+  const auto next = walking.list_keys();
+  CHECK(skipping.list_keys() == next);
+  CHECK(bare.list_keys() == next);
 }
