@@ -10,14 +10,14 @@ namespace epsim::models {
 ControllerRateLimiter::ControllerRateLimiter(Config config, sim::Time now, std::size_t key_space)
     // default_rate_limiters.go builds the bucket with rate.NewLimiter(rate.Limit(10), 100):
     // a float64 limit, not flowcontrol's float32.
-    : config_(config), bucket_(config.bucket_qps, config.bucket_burst, now), failures_(key_space, 0) {
+    : config_(config), bucket_(config.bucket_qps, config.bucket_burst, now), key_space_(key_space) {
   if (config.base.is_negative() || config.max.is_negative()) {
     throw std::invalid_argument("rate limiter base and max must be >= 0");
   }
 }
 
 void ControllerRateLimiter::check_key(std::uint32_t key) const {
-  if (key >= failures_.size()) throw std::out_of_range("rate limiter key out of range");
+  if (key >= key_space_) throw std::out_of_range("rate limiter key out of range");
 }
 
 sim::Duration ControllerRateLimiter::when(std::uint32_t key, sim::Time now) {
@@ -44,12 +44,14 @@ sim::Duration ControllerRateLimiter::when(std::uint32_t key, sim::Time now) {
 
 void ControllerRateLimiter::forget(std::uint32_t key) {
   check_key(key);
-  failures_[key] = 0;  // ItemExponentialFailureRateLimiter.Forget: delete(failures, item)
+  failures_.erase(key);  // ItemExponentialFailureRateLimiter.Forget: delete(failures, item)
 }
 
 int ControllerRateLimiter::num_requeues(std::uint32_t key) const {
   check_key(key);
-  return failures_[key];  // MaxOfRateLimiter.NumRequeues: max(failures, 0 from the bucket)
+  // MaxOfRateLimiter.NumRequeues: max(failures, 0 from the bucket).
+  const auto it = failures_.find(key);
+  return it == failures_.end() ? 0 : it->second;
 }
 
 }  // namespace epsim::models

@@ -8,10 +8,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <map>
 
 #include "models/token_bucket.h"
-#include "sim/load_ahead.h"
 #include "sim/time.h"
 
 namespace epsim::models {
@@ -25,7 +24,9 @@ class ControllerRateLimiter {
     int bucket_burst = 100;
   };
 
-  // Keys are dense, 0..key_space-1; per-key state is one int.
+  // Keys are dense, 0..key_space-1. Only keys that failed have state: the
+  // failure counts are a map, as upstream's `failures map[interface{}]int`,
+  // so a success's Forget reads no per-key table (issue 12).
   ControllerRateLimiter(Config config, sim::Time now, std::size_t key_space);
 
   // MaxOfRateLimiter.When: asks every limiter (each has its side effect) and
@@ -36,21 +37,19 @@ class ControllerRateLimiter {
   void forget(std::uint32_t key);
   // The per-item failure count (the bucket reports 0).
   int num_requeues(std::uint32_t key) const;
-  // Loads ahead of a read of `key`'s failure count (sim/load_ahead.h).
-  void prefetch(std::uint32_t key) const {
-    if (key < failures_.size()) sim::load_ahead(&failures_[key]);
-  }
-
   const Config& config() const { return config_; }
   const TokenBucket& bucket() const { return bucket_; }
-  std::size_t key_space() const { return failures_.size(); }
+  std::size_t key_space() const { return key_space_; }
+  // Keys with a failure count (failed since their last forget).
+  std::size_t failing_keys() const { return failures_.size(); }
 
  private:
   void check_key(std::uint32_t key) const;
 
   Config config_;
   TokenBucket bucket_;
-  std::vector<int> failures_;
+  std::size_t key_space_;
+  std::map<std::uint32_t, int> failures_;  // by key; absent: 0
 };
 
 }  // namespace epsim::models

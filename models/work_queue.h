@@ -72,13 +72,8 @@ class WorkQueue {
     out = fifo_[ahead];
     return true;
   }
-  // Loads ahead of a read of `key`'s state (sim/load_ahead.h): the
-  // queue's and its rate limiter's, or (prefetch_add) what an add() reads.
+  // Loads ahead of a read of `key`'s state (sim/load_ahead.h).
   void prefetch(Key key) const {
-    prefetch_add(key);
-    limiter_.prefetch(key);
-  }
-  void prefetch_add(Key key) const {
     if (key < keys_.size()) sim::load_ahead(&keys_[key]);
   }
   // The 1-based place of `key` in the FIFO (1 = next out); nullopt when it is

@@ -37,6 +37,15 @@ TEST_CASE("rate limiter per-item delay doubles from 5ms and caps at 1000s") {
   CHECK(limiter.num_requeues(2) == 20);
   // Other keys are untouched.
   CHECK(limiter.num_requeues(1) == 0);
+  // Only a key that failed has a count, until Forget deletes it (a map, as
+  // upstream's failures), and a forgotten key starts again from 5 ms.
+  CHECK(limiter.failing_keys() == 1);
+  limiter.forget(1);
+  CHECK(limiter.failing_keys() == 1);
+  limiter.forget(2);
+  CHECK(limiter.failing_keys() == 0);
+  CHECK(limiter.num_requeues(2) == 0);
+  CHECK(limiter.when(2, Time::zero()) == ms(5));  // 21 of the bucket's 100 tokens: no wait
 }
 
 TEST_CASE("rate limiter per-item delay stays at max when 2^failures overflows") {
