@@ -25,11 +25,9 @@ const StageWrite& StageLog::Writes::operator[](std::size_t i) const {
 }
 
 void StageLog::record(std::uint32_t object, const StageWrite& write) {
-  if (object >= first_.size()) {
-    first_.resize(std::size_t{object} + 1, kNone);
-    last_.resize(std::size_t{object} + 1, kNone);
-  }
-  const std::uint32_t last = last_[object];
+  if (object >= ends_.size()) ends_.resize(std::size_t{object} + 1);
+  Ends& ends = ends_[object];
+  const std::uint32_t last = ends.last;
   EPSIM_INVARIANT(last == kNone || entries_[last].write.stored <= write.stored,
                   "stage writes recorded out of stored order");
   EPSIM_INVARIANT(entries_.size() < kNone, "stage log full");
@@ -37,8 +35,8 @@ void StageLog::record(std::uint32_t object, const StageWrite& write) {
   StageWrite kept = write;
   kept.ready_ips = keep(write.ready_ips);
   entries_.push_back(Entry{kept, kNone});
-  (last == kNone ? first_[object] : entries_[last].next) = at;
-  last_[object] = at;
+  (last == kNone ? ends.first : entries_[last].next) = at;
+  ends.last = at;
 }
 
 const StageWrite* StageLog::first_stored_from(std::uint32_t object, sim::Time after, PodIp ip, bool listed) const {

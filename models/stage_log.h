@@ -93,17 +93,22 @@ class StageLog {
   const StageWrite* first_with(std::uint32_t object, PodIp ip, sim::Time after) const {
     return first_stored_from(object, after, ip, true);
   }
-  std::size_t objects() const { return first_.size(); }
+  std::size_t objects() const { return ends_.size(); }
   // Every recorded write of `object`, in the order stored.
-  Writes writes_of(std::uint32_t object) const { return {this, object < first_.size() ? first_[object] : kNone}; }
+  Writes writes_of(std::uint32_t object) const { return {this, object < ends_.size() ? ends_[object].first : kNone}; }
 
  private:
   const StageWrite* first_stored_from(std::uint32_t object, sim::Time after, PodIp ip, bool listed) const;
   std::span<const PodIp> keep(std::span<const PodIp> ips);
 
   sim::ChunkedArray<Entry> entries_;
-  std::vector<std::uint32_t> first_;  // by object: its first write (kNone: none)
-  std::vector<std::uint32_t> last_;   // by object: its last write
+  // By object: its first and last write (kNone: none), side by side, as
+  // a write reads both (one cache line, not two, at a million objects).
+  struct Ends {
+    std::uint32_t first = kNone;
+    std::uint32_t last = kNone;
+  };
+  std::vector<Ends> ends_;
   // The written addresses, packed in chunks that never move.
   std::vector<std::unique_ptr<PodIp[]>> ip_chunks_;
   PodIp* ip_next_ = nullptr;
