@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "models/api_server.h"
@@ -199,9 +200,11 @@ class Deployments : public ApiClient {
   std::vector<SeededGroup> groups_;  // one per add_services call with Services, first_pod ascending
   std::map<ServiceId, std::uint32_t> group_by_first_service_;  // into groups_
   PodId seeded_end_ = 0;             // pods [0, seeded_end_) were seeded; the rest a rollout created
-  std::map<ServiceId, Workload> touched_;
-  std::vector<bool> is_touched_;  // by ServiceId: whether touched_ holds it (a bit a Service, no tree walk)
-  std::map<PodId, PodEntry> touched_seeded_pods_;  // the seeded pods of touched Services
+  // Looked up only, never walked, so their hash order reaches nothing;
+  // node-based, so an entry stays where it is while others are added.
+  std::unordered_map<ServiceId, Workload> touched_;
+  std::vector<bool> is_touched_;  // by ServiceId: whether touched_ holds it (a bit a Service)
+  std::unordered_map<PodId, PodEntry> touched_seeded_pods_;  // the seeded pods of touched Services
   // Pods a rollout created, by PodId - seeded_end_; they keep being
   // created during the run, so they grow in chunks instead of doubling.
   sim::ChunkedArray<PodEntry> created_;
