@@ -13,7 +13,7 @@ class EndpointSliceController::ServiceHandler : public InformerHandler<Service> 
   void on_add(const Service& s) override { c_.enqueue(s.id); }
   void on_update(const Service&, const Service& s) override { c_.enqueue(s.id); }
   void on_delete(const Service& s) override { c_.enqueue(s.id); }
-  void prefetch(std::uint32_t id) const override { c_.pool().queue().prefetch(id); }
+  void prefetch_update(std::uint32_t id) const override { c_.pool().queue().prefetch(id); }
 
  private:
   EndpointSliceController& c_;

@@ -19,7 +19,7 @@ class EndpointSync::SourceHandler : public InformerHandler<Endpoints> {
   void on_add(const Endpoints& e) override { sync_.enqueue(offset_ + e.service); }
   void on_update(const Endpoints&, const Endpoints& e) override { sync_.enqueue(offset_ + e.service); }
   void on_delete(const Endpoints& e) override { sync_.enqueue(offset_ + e.service); }
-  void prefetch(std::uint32_t service) const override { sync_.pool().queue().prefetch(offset_ + service); }
+  void prefetch_update(std::uint32_t service) const override { sync_.pool().queue().prefetch(offset_ + service); }
 
  private:
   EndpointSync& sync_;

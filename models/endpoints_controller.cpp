@@ -14,7 +14,7 @@ class EndpointsController::ServiceHandler : public InformerHandler<Service> {
   void on_add(const Service& s) override { add(s.id); }
   void on_update(const Service&, const Service& s) override { add(s.id); }
   void on_delete(const Service& s) override { add(s.id); }
-  void prefetch(std::uint32_t id) const override { c_.pool_->queue().prefetch(id); }
+  void prefetch_update(std::uint32_t id) const override { c_.pool_->queue().prefetch(id); }
 
  private:
   void add(ServiceId id) {

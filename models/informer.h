@@ -43,7 +43,7 @@ class InformerHandler {
   virtual void on_delete(const Object& object) = 0;
   // Loads ahead of an on_update of object `id` that comes soon (a resync's
   // walk, sim/load_ahead.h): the handler's own state of it, if any.
-  virtual void prefetch(std::uint32_t /*id*/) const {}
+  virtual void prefetch_update(std::uint32_t /*id*/) const {}
   // Whether on_update(x, x), what a resync delivers, does nothing: a
   // resync then need not walk the objects for this handler.
   virtual bool ignores_resync() const { return false; }
@@ -248,7 +248,7 @@ class Informer : public WatchSink<Object> {
     for (std::size_t j = at + 2 * kWalkBatch; j < handles_end; ++j) sim::load_ahead(&cache_[ids[j]]);
     for (std::size_t j = at + kWalkBatch; j < objects_end; ++j) {
       store_->load_ahead_object(cache_[ids[j]]);
-      for (const auto* h : handlers_) h->prefetch(ids[j]);
+      for (const auto* h : handlers_) h->prefetch_update(ids[j]);
     }
   }
 };

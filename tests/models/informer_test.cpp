@@ -139,3 +139,31 @@ TEST_CASE("informer: a resync no handler acts on walks nothing, and the next wal
   CHECK(skipping.list_keys() == next);
   CHECK(bare.list_keys() == next);
 }
+
+namespace {
+
+// Records, per id, how many updates came before the walk loaded it ahead.
+struct LoadedAhead : Order {
+  mutable std::vector<std::pair<std::uint32_t, std::size_t>> loaded;  // id, updates before
+  void prefetch_update(std::uint32_t id) const override { loaded.emplace_back(id, updated.size()); }
+};
+
+}  // namespace
+
+TEST_CASE("informer: a resync loads a handler's state ahead of the update it hands over, with the object's id") {
+  Informer<Service> informer("idc/services/term-1", 9);
+  LoadedAhead handler;
+  informer.add_handler(&handler);
+  informer.list(service_store(), false);
+  informer.resync();
+  const std::vector<std::uint32_t>& walk = handler.updated;
+  REQUIRE(walk.size() == services().size());  // 171: more than two batches of 16
+  // Every key after the first batch is loaded ahead, once, before its update.
+  CHECK(handler.loaded.size() == walk.size() - 16);
+  for (const auto& [id, updates_before] : handler.loaded) {
+    const auto at = static_cast<std::size_t>(std::find(walk.begin(), walk.end(), id) - walk.begin());
+    REQUIRE(at < walk.size());
+    CHECK(updates_before < at);
+    CHECK(at - updates_before <= 32);  // at most two batches ahead
+  }
+}
