@@ -147,11 +147,15 @@ PodId Deployments::create_pod(ServiceId service) {
 
 void Deployments::unlink(Workload& w, PodId pod) {
   PodId previous = kNone;
-  for (PodId p = w.first_pod; p != kNone; previous = p, p = stored_entry(p).next) {
-    if (p != pod) continue;
-    (previous == kNone ? w.first_pod : stored_entry(previous).next) = stored_entry(p).next;
-    if (w.last_pod == pod) w.last_pod = previous;
-    return;
+  for (PodId p = w.first_pod; p != kNone;) {
+    const PodId next = stored_entry(p).next;  // one lookup a pod
+    if (p == pod) {
+      (previous == kNone ? w.first_pod : stored_entry(previous).next) = next;
+      if (w.last_pod == pod) w.last_pod = previous;
+      return;
+    }
+    previous = p;
+    p = next;
   }
 }
 
@@ -257,8 +261,10 @@ void Deployments::step(ServiceId service) {
   if (max_surge == 0 && max_unavailable == 0) max_unavailable = 1;  // validation forbids both 0
 
   int old_live = 0, old_ready = 0, new_live = 0, new_ready = 0;
-  for (PodId p = w.first_pod; p != kNone; p = stored_entry(p).next) {
-    const PodState& pod = stored_entry(p).state;
+  for (PodId p = w.first_pod; p != kNone;) {
+    const PodEntry& e = stored_entry(p);  // one lookup a pod
+    const PodState& pod = e.state;
+    p = e.next;
     if (pod.terminating) continue;
     const bool is_new = pod.revision == w.revision;
     (is_new ? new_live : old_live) += 1;
@@ -274,9 +280,11 @@ void Deployments::step(ServiceId service) {
   // unready old pods go first.
   int can_remove = std::min(old_live, old_ready + new_ready - (replicas - max_unavailable));
   for (int pass = 0; pass < 2 && can_remove > 0; ++pass) {
-    for (PodId p = w.first_pod; p != kNone; p = stored_entry(p).next) {
+    for (PodId p = w.first_pod, next; p != kNone; p = next) {
       if (can_remove <= 0) break;
-      const PodState& pod = stored_entry(p).state;
+      const PodEntry& e = stored_entry(p);  // one lookup a pod; terminate() changes no link
+      next = e.next;
+      const PodState& pod = e.state;
       if (pod.terminating || pod.revision == w.revision) continue;
       if ((pass == 0) == pod.ready) continue;  // pass 0: unready, pass 1: ready
       terminate(p);
@@ -288,8 +296,10 @@ void Deployments::step(ServiceId service) {
   // replicas - maxUnavailable (unless fewer were ready to begin with).
 #if EPSIM_INVARIANTS_ENABLED  // O(pods of the service): checked builds only
   int live_after = 0, ready_after = 0;
-  for (PodId p = w.first_pod; p != kNone; p = stored_entry(p).next) {
-    const PodState& pod = stored_entry(p).state;
+  for (PodId p = w.first_pod; p != kNone;) {
+    const PodEntry& e = stored_entry(p);
+    const PodState& pod = e.state;
+    p = e.next;
     if (pod.terminating) continue;
     ++live_after;
     if (pod.ready) ++ready_after;

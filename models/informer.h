@@ -181,7 +181,7 @@ class Informer : public WatchSink<Object> {
   // nothing reads the objects; the walk's order is still drawn, as the
   // stream must go on the same.
   void resync() {
-    if (std::none_of(handlers_.begin(), handlers_.end(), [](const auto* h) { return !h->ignores_resync(); })) {
+    if (std::all_of(handlers_.begin(), handlers_.end(), [](const auto* h) { return h->ignores_resync(); })) {
       skip_walk_order();
       return;
     }
