@@ -55,22 +55,39 @@ std::uint32_t EventQueue::grow_slots(const Callback& callback) {
 }
 
 void EventQueue::push_late(const Entry& e) {
+  if (!late_is_heap_ && late_.size() == kLateSorted) {
+    // Descending order is not a min-heap order: rebuild as one.
+    std::make_heap(late_.begin(), late_.end(), after);
+    late_is_heap_ = true;
+  }
   late_.push_back(e);
-  std::push_heap(late_.begin(), late_.end(), after);
+  if (late_is_heap_) {
+    std::push_heap(late_.begin(), late_.end(), after);
+    return;
+  }
+  // Shift the earlier keys one place towards the end, past the new one.
+  std::size_t i = late_.size() - 1;
+  for (; i > 0 && before(late_[i - 1], e); --i) late_[i] = late_[i - 1];
+  late_[i] = e;
+}
+
+void EventQueue::pop_late() {
+  if (late_is_heap_) std::pop_heap(late_.begin(), late_.end(), after);
+  late_.pop_back();
+  if (late_.empty()) late_is_heap_ = false;
 }
 
 bool EventQueue::pop_merged(std::int64_t end_ns, Event& out) {
   // late_ is not empty. Everything bucketed is >= run_limit_ > every late
   // entry, so only the run's head competes with the heap's top.
-  const Entry& top = late_.front();
+  const Entry& top = late_top();
   if (run_pos_ != run_end_ && before(*run_pos_, top)) {
     if (run_pos_->time_ns > end_ns) return false;
     take(*run_pos_++, out);
   } else {
     if (top.time_ns > end_ns) return false;
     take(top, out);
-    std::pop_heap(late_.begin(), late_.end(), after);
-    late_.pop_back();
+    pop_late();
   }
   return true;
 }
@@ -81,8 +98,8 @@ const EventQueue::Entry& EventQueue::peek() {
     if (run_pos_ == run_end_) refill_run();
     return *run_pos_;
   }
-  if (run_pos_ != run_end_ && before(*run_pos_, late_.front())) return *run_pos_;
-  return late_.front();
+  if (run_pos_ != run_end_ && before(*run_pos_, late_top())) return *run_pos_;
+  return late_top();
 }
 
 // Every bucket holds its equal-time entries in sequence order: pushes come in

@@ -166,3 +166,30 @@ TEST_CASE("event queue: hold model with many pending events matches the referenc
   }
   h.drain();
 }
+
+// Few pending events far apart: the one far ahead becomes the run, and every
+// push before it goes to the late keys, first a sorted array, past
+// kLateSorted (32) keys a heap, and a sorted array again once they are all
+// popped. Times come scrambled and with ties, so both orders are checked.
+TEST_CASE("event queue: pushes before a far run go to the late keys, sorted or as a heap") {
+  Harness h;
+  std::uint64_t rng = 11;
+  const std::int64_t far = std::int64_t{1} << 40;
+  h.push(1);
+  h.push(far);
+  REQUIRE(h.pop());  // the event at 1
+  h.check_peek();    // the run is now the event far ahead
+  for (const int late_keys : {5, 31, 32, 33, 200, 3}) {
+    CAPTURE(late_keys);
+    for (int i = 0; i < late_keys; ++i) h.push(h.now + 1 + static_cast<std::int64_t>(splitmix(rng) % 16));
+    // Pop all but the far one, with a push between some pops.
+    for (int i = 0; i < late_keys; ++i) {
+      REQUIRE(h.pop());
+      if (i % 7 == 0) h.push(h.now + static_cast<std::int64_t>(splitmix(rng) % 3));
+    }
+    while (h.reference.size() > 1) REQUIRE(h.pop());
+    h.check_peek();
+    REQUIRE(h.reference.top().first == far);
+  }
+  h.drain();
+}
