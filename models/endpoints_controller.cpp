@@ -34,8 +34,7 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
       service_space_(service_space),
       service_handler_(std::make_unique<ServiceHandler>(*this)),
       pods_by_service_(service_space, [this](ServiceId id) { enqueue_pod_services(id); }),
-      tracker_seen_(service_space, false),
-      tracker_last_transition_(service_space) {
+      tracker_(service_space, kNotSeen) {
   if (config_.concurrent_endpoint_syncs < 1) throw std::invalid_argument("concurrent endpoint syncs must be >= 1");
   ClientWorkerPoolConfig pool;
   pool.queue_name = "endpoint";
@@ -71,15 +70,12 @@ void EndpointsController::attach(Informer<Service>& services, Informer<Pod>& pod
 void EndpointsController::begin_term(sim::Time now, bool fresh_tracker) {
   pool_->begin_term(now);
   pods_by_service_.clear();
-  if (fresh_tracker) {
-    tracker_seen_.assign(service_space_, false);
-    tracker_last_transition_.assign(service_space_, sim::Time::zero());
-  }
+  if (fresh_tracker) tracker_.assign(service_space_, kNotSeen);
 }
 
 void EndpointsController::mark_seen(ServiceId id, sim::Time max_ready_transition) {
-  tracker_seen_[id] = true;
-  tracker_last_transition_[id] = max_ready_transition;
+  EPSIM_INVARIANT(max_ready_transition != kNotSeen, "a Ready transition at the tracker's not-seen mark");
+  tracker_[id] = max_ready_transition;
 }
 
 void EndpointsController::rebuild_pod_index() { pods_by_service_.rebuild(*pods_); }
@@ -103,19 +99,20 @@ std::optional<sim::Time> EndpointsController::trigger_time(ServiceId id, const S
   // The first time this process sees a service the trigger time is its
   // creation time; later, the earliest pod Ready transition newer than the
   // last call, or zero when nothing moved.
-  sim::Time latest = tracker_last_transition_[id];
+  sim::Time& tracked = tracker_[id];
+  const bool seen = tracked != kNotSeen;
+  const sim::Time last = seen ? tracked : sim::Time::zero();
+  sim::Time latest = last;
   sim::Time earliest_new = sim::Time::max();
   for (PodId p : pods_by_service_.pods(id)) {
     const Pod* pod = pods_->get(p);
     if (pod == nullptr) continue;
-    if (pod->ready_transition > tracker_last_transition_[id]) earliest_new = std::min(earliest_new, pod->ready_transition);
+    if (pod->ready_transition > last) earliest_new = std::min(earliest_new, pod->ready_transition);
     latest = std::max(latest, pod->ready_transition);
   }
-  tracker_last_transition_[id] = latest;
-  if (!tracker_seen_[id]) {
-    tracker_seen_[id] = true;
-    return service.creation_time;
-  }
+  EPSIM_INVARIANT(latest != kNotSeen, "a Ready transition at the tracker's not-seen mark");
+  tracked = latest;
+  if (!seen) return service.creation_time;
   if (earliest_new == sim::Time::max()) return std::nullopt;
   return earliest_new;
 }
@@ -131,7 +128,7 @@ void EndpointsController::prefetch(ServiceId id, int stage) const {
       endpoints_->prefetch_handle(id);
       pods_by_service_.prefetch(id);
       api_.endpoints_store().prefetch_current(id);
-      sim::load_ahead(&tracker_last_transition_[id]);
+      sim::load_ahead(&tracker_[id]);
       break;
     case 1:
       services_->prefetch_object(id);

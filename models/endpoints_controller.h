@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -119,9 +120,13 @@ class EndpointsController : private ClientWorkerPoolListener {
   ServicePodIndex pods_by_service_;  // the pod lister's index
   std::unique_ptr<ClientWorkerPool> pool_;
 
-  // TriggerTimeTracker (pkg/controller/util/endpoint/trigger_time_tracker.go)
-  std::vector<bool> tracker_seen_;
-  std::vector<sim::Time> tracker_last_transition_;
+  // TriggerTimeTracker (pkg/controller/util/endpoint/trigger_time_tracker.go):
+  // per Service, the latest pod Ready transition it saw, or kNotSeen for a
+  // Service it has not seen. One table, not a seen-bit beside it: a storm's
+  // syncs read it at random places, and each table is one more cache miss
+  // (issue 12).
+  static constexpr sim::Time kNotSeen = sim::Time::from_ns(std::numeric_limits<std::int64_t>::min());
+  std::vector<sim::Time> tracker_;
 
   std::vector<SyncEpisode> episodes_;
   bool episode_open_ = false;
