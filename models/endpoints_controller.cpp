@@ -119,7 +119,10 @@ std::optional<sim::Time> EndpointsController::trigger_time(ServiceId id, const S
 
 // What sync_service(id) reads, for the pool's look-ahead: the cached Service
 // and Endpoints, the Service's first pod, the trigger-time tracker, and the
-// server's current Endpoints that the write replaces.
+// server's current Endpoints that the write replaces. Of the cached
+// objects only the Endpoints has its reference count loaded too: the
+// write's response releases that version soon after, the Service and the
+// Pod are only read.
 void EndpointsController::prefetch(ServiceId id, int stage) const {
   if (services_ == nullptr || id >= service_space_) return;
   switch (stage) {
@@ -131,13 +134,13 @@ void EndpointsController::prefetch(ServiceId id, int stage) const {
       sim::load_ahead(&tracker_[id]);
       break;
     case 1:
-      services_->prefetch_object(id);
+      services_->load_ahead_object(id);
       endpoints_->prefetch_object(id);
       pods_->prefetch_handle(pods_by_service_.first_pod(id));
       pods_by_service_.prefetch_next(pods_by_service_.first_pod(id));
       break;
     default:
-      pods_->prefetch_object(pods_by_service_.first_pod(id));
+      pods_->load_ahead_object(pods_by_service_.first_pod(id));
       if (const Endpoints* cached = endpoints_->get(id); cached != nullptr && !cached->subsets.empty()) {
         sim::load_ahead(cached->addresses().data());
       }

@@ -204,6 +204,11 @@ class Informer : public WatchSink<Object> {
   void prefetch_object(std::uint32_t id) const {
     if (id < cache_.size() && cache_[id] != kNoVersion) store_->prefetch(cache_[id]);
   }
+  // The object without its reference count, for a get(id) whose caller
+  // keeps no reference.
+  void load_ahead_object(std::uint32_t id) const {
+    if (id < cache_.size() && cache_[id] != kNoVersion) store_->load_ahead_object(cache_[id]);
+  }
   std::size_t size() const { return count_; }
   // The newest resourceVersion this informer has seen (list or watch).
   ResourceVersion last_resource_version() const { return last_event_rv_; }
