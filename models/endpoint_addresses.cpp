@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "models/address_block_pool.h"
 #include "sim/invariant.h"
 
 namespace epsim::models {
@@ -76,9 +77,14 @@ std::uint32_t EndpointAddresses::sharers() const { return block_ == nullptr ? 0 
 void EndpointAddresses::release() {
   if (block_ == nullptr) return;
   if (--block_->references == 0) {
+    const std::size_t addresses = block_->size();
     block_->~Block();
-    // Unsized: clang enables sized deallocation only with -fsized-deallocation.
-    ::operator delete(static_cast<void*>(block_));
+    if (address_block_pool::pooled(addresses)) {
+      address_block_pool::deallocate(block_, addresses);
+    } else {
+      // Unsized: clang enables sized deallocation only with -fsized-deallocation.
+      ::operator delete(static_cast<void*>(block_));
+    }
   }
   block_ = nullptr;
 }
@@ -103,7 +109,9 @@ void EndpointAddresses::assign(std::span<const EndpointAddress> ready, std::span
   if (!reuse) {
     release();
     if (total == 0) return;
-    block_ = ::new (::operator new(Block::bytes(total))) Block{1, 0, 0};
+    void* storage = address_block_pool::pooled(total) ? address_block_pool::allocate(total, Block::bytes(total))
+                                                      : ::operator new(Block::bytes(total));
+    block_ = ::new (storage) Block{1, 0, 0};
   }
   block_->ready = static_cast<std::uint16_t>(ready.size());
   block_->not_ready = static_cast<std::uint16_t>(not_ready.size());
