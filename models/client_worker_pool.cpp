@@ -89,13 +89,14 @@ void ClientWorkerPool::wake_workers() {
 // stage 0, writer or not.
 void ClientWorkerPool::look_ahead() const {
   if (takes_++ % kLookAheadBatch != 0) return;
+  std::array<Key, kLookAheadBatch> keys;
   for (std::size_t stage = 0; stage < kLookAhead.size(); ++stage) {
-    for (std::size_t k = 0; k < kLookAheadBatch; ++k) {
-      Key next;
-      if (!queue_->peek(kLookAhead[stage] - 1 + k, next)) break;
-      if (stage == 0) queue_->prefetch(next);
-      if (prefetch_) prefetch_(next, static_cast<int>(stage));
+    std::size_t n = 0;
+    for (; n < kLookAheadBatch; ++n) {
+      if (!queue_->peek(kLookAhead[stage] - 1 + n, keys[n])) break;
+      if (stage == 0) queue_->prefetch(keys[n]);
     }
+    if (n > 0 && prefetch_) prefetch_(std::span<const Key>(keys.data(), n), static_cast<int>(stage));
   }
 }
 

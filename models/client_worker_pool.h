@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -84,12 +85,13 @@ class ClientWorkerPool : public ApiClient {
   // order), each a cache miss at a million Services. So at every
   // kLookAheadBatch-th key a worker takes (the first included), the
   // kLookAheadBatch keys that will be taken kLookAhead[stage] takes later
-  // and on get prefetch(key, stage): stage 0 loads the first link of each
+  // go to one prefetch(keys, stage): stage 0 loads the first link of each
   // chain (sim/load_ahead.h), stage 1 follows those links (in cache by then)
   // and loads the next, and so on. A batch's loads are independent, so they
-  // overlap (one at a time, each stalled the worker: issue 12). A
-  // look-ahead reads and changes nothing a sync sees.
-  using Prefetch = std::function<void(Key key, int stage)>;
+  // overlap (one at a time, each stalled the worker: issue 12), and one call
+  // per batch keeps the loop between them short. A look-ahead reads and
+  // changes nothing a sync sees.
+  using Prefetch = std::function<void(std::span<const Key> keys, int stage)>;
   static constexpr std::array<std::size_t, 3> kLookAhead{24, 16, 8};  // each >= 1
   static constexpr std::size_t kLookAheadBatch = 8;  // <= the gap between two stages
   static_assert(kLookAhead[0] - kLookAhead[1] >= kLookAheadBatch && kLookAhead[1] - kLookAhead[2] >= kLookAheadBatch &&

@@ -48,7 +48,7 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
   pool_ = std::make_unique<ClientWorkerPool>(simulator, metrics, api, std::move(pool), service_space,
                                              [this](Key key) { return sync_service(key); });
   pool_->set_listener(this);
-  pool_->set_prefetch([this](Key key, int stage) { prefetch(key, stage); });
+  pool_->set_prefetch([this](std::span<const Key> keys, int stage) { prefetch(keys, stage); });
   // Registered in 1.17 but its updater is a TODO: always 0.
   metrics.gauge("endpoint_controller_rate_limiter_use", "A metric measuring the saturation of the rate limiter",
                  {{"cluster", cluster_}});
@@ -123,26 +123,35 @@ std::optional<sim::Time> EndpointsController::trigger_time(ServiceId id, const S
 // objects only the Endpoints has its reference count loaded too: the
 // write's response releases that version soon after, the Service and the
 // Pod are only read.
-void EndpointsController::prefetch(ServiceId id, int stage) const {
-  if (services_ == nullptr || id >= service_space_) return;
+void EndpointsController::prefetch(std::span<const ServiceId> ids, int stage) const {
+  if (services_ == nullptr) return;
   switch (stage) {
     case 0:
-      services_->prefetch_handle(id);
-      endpoints_->prefetch_handle(id);
-      pods_by_service_.prefetch(id);
-      api_.endpoints_store().prefetch_current(id);
-      sim::load_ahead(&tracker_[id]);
+      for (const ServiceId id : ids) {
+        if (id >= service_space_) continue;
+        services_->prefetch_handle(id);
+        endpoints_->prefetch_handle(id);
+        pods_by_service_.prefetch(id);
+        api_.endpoints_store().prefetch_current(id);
+        sim::load_ahead(&tracker_[id]);
+      }
       break;
     case 1:
-      services_->load_ahead_object(id);
-      endpoints_->prefetch_object(id);
-      pods_->prefetch_handle(pods_by_service_.first_pod(id));
-      pods_by_service_.prefetch_next(pods_by_service_.first_pod(id));
+      for (const ServiceId id : ids) {
+        if (id >= service_space_) continue;
+        services_->load_ahead_object(id);
+        endpoints_->prefetch_object(id);
+        pods_->prefetch_handle(pods_by_service_.first_pod(id));
+        pods_by_service_.prefetch_next(pods_by_service_.first_pod(id));
+      }
       break;
     default:
-      pods_->load_ahead_object(pods_by_service_.first_pod(id));
-      if (const Endpoints* cached = endpoints_->get(id); cached != nullptr && !cached->subsets.empty()) {
-        sim::load_ahead(cached->addresses().data());
+      for (const ServiceId id : ids) {
+        if (id >= service_space_) continue;
+        pods_->load_ahead_object(pods_by_service_.first_pod(id));
+        if (const Endpoints* cached = endpoints_->get(id); cached != nullptr && !cached->subsets.empty()) {
+          sim::load_ahead(cached->addresses().data());
+        }
       }
       break;
   }

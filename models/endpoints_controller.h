@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -100,7 +101,7 @@ class EndpointsController : private ClientWorkerPoolListener {
   void enqueue_pod_services(ServiceId service);
   std::optional<ClientWrite> sync_service(ServiceId id);
   std::optional<sim::Time> trigger_time(ServiceId id, const Service& service);
-  void prefetch(ServiceId id, int stage) const;
+  void prefetch(std::span<const ServiceId> ids, int stage) const;
   void note_depth();
   void close_episode_if_idle();
   // ClientWorkerPoolListener: episodes count the settled writes.

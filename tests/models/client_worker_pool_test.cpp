@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <memory>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "api_test_support.h"
@@ -228,7 +229,11 @@ TEST_CASE("client worker pool: the look-ahead gets each key kLookAhead[stage] ta
                                                 return std::nullopt;
                                               });
   // Called after a key is taken and before it is synced.
-  b.pool->set_prefetch([&](Key key, int stage) { seen.push_back({synced.size(), key, stage}); });
+  b.pool->set_prefetch([&](std::span<const Key> keys, int stage) {
+    CHECK(!keys.empty());
+    CHECK(keys.size() <= kBatch);
+    for (const Key key : keys) seen.push_back({synced.size(), key, stage});
+  });
   b.pool->begin_term(Time::zero());
   std::vector<Key> order(kKeys);
   for (Key k = 0; k < kKeys; ++k) order[k] = (k * 17) % kKeys;  // 17 is prime to 40: a permutation
