@@ -379,3 +379,39 @@ TEST_CASE("Endpoints deleted behind the controller's back are created again at t
   CHECK(c.controller().episodes()[0].puts == 1);
   CHECK(c.controller().endpoint_writes_total() == 1);
 }
+
+TEST_CASE("the trigger-time tracker: a Service a process has not seen gets its creation time, a seen one nothing") {
+  // TriggerTimeTracker.ComputeEndpointLastChangeTriggerTime
+  // (pkg/controller/util/endpoint/trigger_time_tracker.go): a Service new to
+  // the tracker takes its creation time; a known one the earliest pod change
+  // since the last call, none here (no pod moves). 1.17.3 PUTs the headless
+  // Service at every sync, so each sync's annotation reaches the store.
+  ControllerSwitches s = *switches_for_version("1.17.3");
+  s.trigger_time_annotation_rewrite = true;
+  Cluster c(Setup{.headless = 1, .switches = s});
+  // A rollout first, so the pods' Ready transitions come after the
+  // Service's creation and the two answers differ.
+  const Time rollout_at = Time::zero() + Duration::seconds(10);
+  c.deployments->schedule_rollout(0, rollout_at);
+  // A new leader's fresh tracker has seen nothing; its term's first resync
+  // comes an hour later.
+  const Time leader_change = Time::zero() + Duration::minutes(30);
+  c.cm->schedule_leader_change(leader_change);
+  c.run_to(Duration::minutes(31));
+  const Service* service = c.api->service(0);
+  REQUIRE(service != nullptr);
+  REQUIRE(c.deployments->rollouts().size() == 1);
+  REQUIRE(c.deployments->rollouts()[0].finished < leader_change);
+  CHECK(service->creation_time < rollout_at);
+  const Endpoints* first = c.api->endpoints(0);
+  REQUIRE(first != nullptr);
+  REQUIRE(first->has_trigger_time);
+  CHECK(first->trigger_time == service->creation_time);
+  c.run_to(Duration::minutes(91));
+  REQUIRE(c.controller().episodes().size() >= 2);
+  CHECK(c.controller().episodes().back().at == leader_change + Duration::hours(1));
+  CHECK(c.controller().episodes().back().puts == 1);
+  const Endpoints* second = c.api->endpoints(0);
+  REQUIRE(second != nullptr);
+  CHECK_FALSE(second->has_trigger_time);
+}
