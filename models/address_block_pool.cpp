@@ -7,7 +7,6 @@
 #include <new>
 #include <vector>
 
-#include "sim/invariant.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define EPSIM_POOL_ADDRESS_BLOCKS 0
@@ -104,9 +103,10 @@ Pool& pool() {
 bool pooled(std::size_t addresses) { return addresses >= 1 && addresses <= kPooledAddresses; }
 
 void* allocate(std::size_t addresses, std::size_t bytes) {
-  EPSIM_INVARIANT(pooled(addresses), "an address block too large for the pool");
+  if (!pooled(addresses)) return ::operator new(bytes);
   static_assert(alignof(FreeBlock) <= alignof(std::max_align_t));
-  SizeClass& c = pool().classes[addresses - 1];
+  Pool& p = pool();
+  SizeClass& c = p.classes[addresses - 1];
   if (c.free != nullptr) {
     FreeBlock* block = c.free;
     c.free = block->next;
@@ -119,7 +119,7 @@ void* allocate(std::size_t addresses, std::size_t bytes) {
     c.next_slab_bytes = std::min(kLastSlabBytes, slab_bytes * 2);
     c.unused = static_cast<char*>(::operator new(slab_bytes));
     c.unused_end = c.unused + slab_bytes;
-    pool().slabs.push_back(c.unused);
+    p.slabs.push_back(c.unused);
   }
   void* block = c.unused;
   c.unused += size;
@@ -127,7 +127,11 @@ void* allocate(std::size_t addresses, std::size_t bytes) {
 }
 
 void deallocate(void* block, std::size_t addresses) {
-  EPSIM_INVARIANT(pooled(addresses), "an address block too large for the pool");
+  if (!pooled(addresses)) {
+    // Unsized: clang enables sized deallocation only with -fsized-deallocation.
+    ::operator delete(block);
+    return;
+  }
   // After the thread's end its pool is in the reserve: leave the block be.
   if (thread_pool == nullptr && thread_ended) return;
   SizeClass& c = pool().classes[addresses - 1];
@@ -138,6 +142,7 @@ void deallocate(void* block, std::size_t addresses) {
 
 bool pooled(std::size_t) { return false; }
 void* allocate(std::size_t, std::size_t bytes) { return ::operator new(bytes); }
+// Unsized: clang enables sized deallocation only with -fsized-deallocation.
 void deallocate(void* block, std::size_t) { ::operator delete(block); }
 
 #endif

@@ -25,7 +25,8 @@ inline constexpr std::size_t kPooledAddresses = 8;
 // Whether blocks of `addresses` addresses (1 or more) come from the pool.
 bool pooled(std::size_t addresses);
 // Storage for a block of `bytes` bytes holding `addresses` addresses,
-// aligned for it; pooled(addresses) must hold.
+// aligned for it: from the pool when pooled(addresses), else from
+// operator new.
 void* allocate(std::size_t addresses, std::size_t bytes);
 // Gives back what allocate(addresses, ...) returned.
 void deallocate(void* block, std::size_t addresses);

@@ -79,12 +79,7 @@ void EndpointAddresses::release() {
   if (--block_->references == 0) {
     const std::size_t addresses = block_->size();
     block_->~Block();
-    if (address_block_pool::pooled(addresses)) {
-      address_block_pool::deallocate(block_, addresses);
-    } else {
-      // Unsized: clang enables sized deallocation only with -fsized-deallocation.
-      ::operator delete(static_cast<void*>(block_));
-    }
+    address_block_pool::deallocate(block_, addresses);
   }
   block_ = nullptr;
 }
@@ -109,9 +104,7 @@ void EndpointAddresses::assign(std::span<const EndpointAddress> ready, std::span
   if (!reuse) {
     release();
     if (total == 0) return;
-    void* storage = address_block_pool::pooled(total) ? address_block_pool::allocate(total, Block::bytes(total))
-                                                      : ::operator new(Block::bytes(total));
-    block_ = ::new (storage) Block{1, 0, 0};
+    block_ = ::new (address_block_pool::allocate(total, Block::bytes(total))) Block{1, 0, 0};
   }
   block_->ready = static_cast<std::uint16_t>(ready.size());
   block_->not_ready = static_cast<std::uint16_t>(not_ready.size());

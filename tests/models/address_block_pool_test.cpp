@@ -39,7 +39,14 @@ TEST_CASE("address block pool: a freed block is the next of its size handed out,
   void* two = pool::allocate(2, block_bytes(2));
   CHECK(two != one);  // a block of 2 addresses is not the freed block of 1
   CHECK(pool::allocate(1, block_bytes(1)) == one);
+  // A block too large for the pool is an allocation of its own, not the
+  // freed pooled one.
+  const std::size_t large = pool::kPooledAddresses + 1;
   pool::deallocate(one, 1);
+  void* own = pool::allocate(large, block_bytes(large));
+  CHECK(own != one);
+  std::memset(own, 0xcd, block_bytes(large));
+  pool::deallocate(own, large);
   pool::deallocate(two, 2);
 }
 
