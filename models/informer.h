@@ -201,6 +201,8 @@ class Informer : public WatchSink<Object> {
   void prefetch_handle(std::uint32_t id) const {
     if (id < cache_.size()) sim::load_ahead(&cache_[id]);
   }
+  // The object and its reference count, for a version that work coming
+  // soon releases (an Endpoints a sync's write replaces).
   void prefetch_object(std::uint32_t id) const {
     if (id < cache_.size() && cache_[id] != kNoVersion) store_->prefetch(cache_[id]);
   }
