@@ -14,6 +14,8 @@ class EndpointSliceController::ServiceHandler : public InformerHandler<Service> 
   void on_update(const Service&, const Service& s) override { c_.enqueue(s.id); }
   void on_delete(const Service& s) override { c_.enqueue(s.id); }
   void prefetch_update(std::uint32_t id) const override { c_.pool().queue().prefetch(id); }
+  ResyncUse resync_use() const override { return ResyncUse::key_only; }
+  void on_resync_key(std::uint32_t id) override { c_.enqueue(id); }
 
  private:
   EndpointSliceController& c_;

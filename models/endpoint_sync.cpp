@@ -20,6 +20,8 @@ class EndpointSync::SourceHandler : public InformerHandler<Endpoints> {
   void on_update(const Endpoints&, const Endpoints& e) override { sync_.enqueue(offset_ + e.service); }
   void on_delete(const Endpoints& e) override { sync_.enqueue(offset_ + e.service); }
   void prefetch_update(std::uint32_t service) const override { sync_.pool().queue().prefetch(offset_ + service); }
+  ResyncUse resync_use() const override { return ResyncUse::key_only; }
+  void on_resync_key(std::uint32_t service) override { sync_.enqueue(offset_ + service); }
 
  private:
   EndpointSync& sync_;

@@ -15,6 +15,8 @@ class EndpointsController::ServiceHandler : public InformerHandler<Service> {
   void on_update(const Service&, const Service& s) override { add(s.id); }
   void on_delete(const Service& s) override { add(s.id); }
   void prefetch_update(std::uint32_t id) const override { c_.pool_->queue().prefetch(id); }
+  ResyncUse resync_use() const override { return ResyncUse::key_only; }
+  void on_resync_key(std::uint32_t id) override { add(id); }
 
  private:
   void add(ServiceId id) {

@@ -44,9 +44,17 @@ class InformerHandler {
   // Loads ahead of an on_update of object `id` that comes soon (a resync's
   // walk, sim/load_ahead.h): the handler's own state of it, if any.
   virtual void prefetch_update(std::uint32_t /*id*/) const {}
-  // Whether on_update(x, x), what a resync delivers, does nothing: a
-  // resync then need not walk the objects for this handler.
-  virtual bool ignores_resync() const { return false; }
+
+  // What the handler does with on_update(x, x), what a resync delivers:
+  // nothing (ignores), only act on the object's key, the same for every
+  // object (key_only: a controller that queues the key), or something that
+  // reads the object. A resync whose handlers all ignore it or use the key
+  // only need not read the cached objects: a million random reads at a
+  // million objects (issue 12).
+  enum class ResyncUse { ignores, key_only, object };
+  virtual ResyncUse resync_use() const { return ResyncUse::object; }
+  // For a key_only handler: what on_update(x, x) does for object `id`.
+  virtual void on_resync_key(std::uint32_t /*id*/) {}
 };
 
 template <class Object>
@@ -179,13 +187,31 @@ class Informer : public WatchSink<Object> {
   // When no handler acts on a resync (1.17's Endpoints informer has none,
   // a pod handler ignores an update with an unchanged resourceVersion)
   // nothing reads the objects; the walk's order is still drawn, as the
-  // stream must go on the same.
+  // stream must go on the same. When the handlers that act on it use only
+  // the key (the endpoints controller's Service handler queues it), the walk
+  // hands them the ids without reading the objects or their handles.
   void resync() {
-    if (std::all_of(handlers_.begin(), handlers_.end(), [](const auto* h) { return h->ignores_resync(); })) {
+    bool reads_objects = false;
+    bool uses_keys = false;
+    for (const auto* h : handlers_) {
+      const auto use = h->resync_use();
+      reads_objects = reads_objects || use == InformerHandler<Object>::ResyncUse::object;
+      uses_keys = uses_keys || use == InformerHandler<Object>::ResyncUse::key_only;
+    }
+    if (!reads_objects && !uses_keys) {
       skip_walk_order();
       return;
     }
     const std::vector<std::uint32_t> ids = list_keys();
+    if (!reads_objects) {
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (i % kWalkBatch == 0) load_ahead_walk_keys(ids, i);
+        for (auto* h : handlers_) {
+          if (h->resync_use() == InformerHandler<Object>::ResyncUse::key_only) h->on_resync_key(ids[i]);
+        }
+      }
+      return;
+    }
     for (std::size_t i = 0; i < ids.size(); ++i) {
       if (i % kWalkBatch == 0) load_ahead_walk(ids, i);
       const Object& cached = store_->at(cache_[ids[i]]);
@@ -249,6 +275,14 @@ class Informer : public WatchSink<Object> {
   }
   // A resync walk at `at` (a multiple of kWalkBatch) loads ahead of the
   // next two batches: see resync().
+  // A key-only walk at `at` loads ahead of the handlers' state of the batch
+  // after next.
+  void load_ahead_walk_keys(const std::vector<std::uint32_t>& ids, std::size_t at) const {
+    const std::size_t end = std::min(ids.size(), at + 2 * kWalkBatch);
+    for (std::size_t j = at + kWalkBatch; j < end; ++j) {
+      for (const auto* h : handlers_) h->prefetch_update(ids[j]);
+    }
+  }
   void load_ahead_walk(const std::vector<std::uint32_t>& ids, std::size_t at) const {
     const std::size_t objects_end = std::min(ids.size(), at + 2 * kWalkBatch);
     const std::size_t handles_end = std::min(ids.size(), at + 3 * kWalkBatch);

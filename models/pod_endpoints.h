@@ -67,7 +67,7 @@ class ServicePodIndex : public InformerHandler<Pod> {
   // updatePod returns at once when the resourceVersions are equal
   // (endpoints_controller.go, "Periodic resync will send update events for
   // all known pods"), and a resync hands over the cached pod as both.
-  bool ignores_resync() const override { return true; }
+  ResyncUse resync_use() const override { return ResyncUse::ignores; }
   void clear();
   // From the informer cache, in id order (after a silent list).
   void rebuild(const Informer<Pod>& pods);

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <initializer_list>
 #include <numeric>
 #include <set>
 #include <vector>
@@ -115,7 +116,7 @@ TEST_CASE("informer: a walk is the Fisher-Yates shuffle of the ids on the inform
 namespace {
 
 struct IgnoresResync : Order {
-  bool ignores_resync() const override { return true; }
+  ResyncUse resync_use() const override { return ResyncUse::ignores; }
 };
 
 }  // namespace
@@ -138,6 +139,65 @@ TEST_CASE("informer: a resync no handler acts on walks nothing, and the next wal
   const auto next = walking.list_keys();
   CHECK(skipping.list_keys() == next);
   CHECK(bare.list_keys() == next);
+}
+
+namespace {
+
+// Acts on a resync by the key alone: records the keys and any on_update.
+struct KeyOnly : Order {
+  std::vector<std::uint32_t> keys;
+  mutable std::vector<std::pair<std::uint32_t, std::size_t>> loaded;  // id, keys before
+  ResyncUse resync_use() const override { return ResyncUse::key_only; }
+  void on_resync_key(std::uint32_t id) override { keys.push_back(id); }
+  void prefetch_update(std::uint32_t id) const override { loaded.emplace_back(id, keys.size()); }
+};
+
+}  // namespace
+
+TEST_CASE("informer: a resync whose handlers use only the key hands them the ids, in the walk's order") {
+  // The same seed walks the same permutation: an object-reading handler's
+  // on_update ids are what the key-only handlers must get.
+  Informer<Service> reading("idc/services/term-1", 11);
+  Order order;
+  reading.add_handler(&order);
+  Informer<Service> keyed("idc/services/term-1", 11);
+  KeyOnly first;
+  IgnoresResync ignored;
+  KeyOnly second;
+  for (InformerHandler<Service>* h : std::initializer_list<InformerHandler<Service>*>{&first, &ignored, &second}) {
+    keyed.add_handler(h);
+  }
+  for (auto* i : {&reading, &keyed}) i->list(service_store(), false);
+
+  reading.resync();
+  keyed.resync();
+  REQUIRE(order.updated.size() == services().size());
+  CHECK(first.keys == order.updated);
+  CHECK(second.keys == order.updated);
+  CHECK(first.updated.empty());  // on_resync_key, not on_update
+  CHECK(ignored.updated.empty());
+  // Each key after the first batch of 16 is loaded ahead once, at most two
+  // batches before its turn.
+  CHECK(first.loaded.size() == order.updated.size() - 16);
+  for (const auto& [id, keys_before] : first.loaded) {
+    const auto at = static_cast<std::size_t>(std::find(first.keys.begin(), first.keys.end(), id) - first.keys.begin());
+    REQUIRE(at < first.keys.size());
+    CHECK(keys_before < at);
+    CHECK(at - keys_before <= 32);
+  }
+  CHECK(reading.list_keys() == keyed.list_keys());
+
+  // Beside a handler that reads the object, a key-only one gets on_update.
+  Informer<Service> mixed("idc/services/term-1", 11);
+  KeyOnly keys;
+  Order reader;
+  mixed.add_handler(&keys);
+  mixed.add_handler(&reader);
+  mixed.list(service_store(), false);
+  mixed.resync();
+  CHECK(keys.updated == order.updated);
+  CHECK(keys.keys.empty());
+  CHECK(reader.updated == order.updated);
 }
 
 namespace {
