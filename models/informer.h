@@ -271,7 +271,7 @@ class Informer : public WatchSink<Object> {
   // Draws what list_keys() would, without the permutation nobody reads.
   void skip_walk_order() {
     if (!order_) return;
-    for (std::size_t i = count_; i > 1; --i) order_->uniform_int(0, static_cast<std::int64_t>(i) - 1);
+    order_->discard_shuffle(count_);
   }
   // A resync walk at `at` (a multiple of kWalkBatch) loads ahead of the
   // next two batches: see resync().

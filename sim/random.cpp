@@ -9,6 +9,7 @@
 #include <boost/random/uniform_real_distribution.hpp>
 #include <cassert>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace epsim::sim {
@@ -60,6 +61,45 @@ double RandomStream::uniform(double lo, double hi) {
 std::int64_t RandomStream::uniform_int(std::int64_t lo, std::int64_t hi) {
   if (lo > hi) throw std::invalid_argument("uniform_int: lo > hi");
   return boost::random::uniform_int_distribution<std::int64_t>(lo, hi)(engine_->mt);
+}
+
+namespace {
+
+// Draws from `mt` what boost::random::uniform_int_distribution's
+// generate_uniform_int draws for a range of `range` + 1 values (0 < range <
+// 2^64 - 1), without computing the number. For mt19937_64 (min 0, max
+// 2^64 - 1) it sets bucket = max / (range + 1), one more when range + 1
+// divides 2^64, and draws until draw / bucket <= range. That holds for every
+// draw below max - range (bucket · (range + 1) = max - (max mod (range + 1)),
+// and max mod (range + 1) <= range), so only a draw among the top `range`
+// values needs the division.
+inline void discard_bounded(boost::random::mt19937_64& mt, std::uint64_t range) {
+  static_assert(boost::random::mt19937_64::word_size == 64, "the engine's draws span 0 .. 2^64 - 1");
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  for (;;) {
+    const std::uint64_t draw = mt();
+    if (draw < kMax - range) return;
+    std::uint64_t bucket = kMax / (range + 1);
+    if (kMax % (range + 1) == range) ++bucket;
+    if (draw / bucket <= range) return;
+  }
+}
+
+}  // namespace
+
+void RandomStream::discard_uniform_int(std::int64_t lo, std::int64_t hi) {
+  if (lo > hi) throw std::invalid_argument("uniform_int: lo > hi");
+  const std::uint64_t range = static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo);
+  if (range == 0) return;  // boost draws nothing for a single value
+  if (range == std::numeric_limits<std::uint64_t>::max()) {
+    engine_->mt();  // the whole engine range: one draw as it is
+    return;
+  }
+  discard_bounded(engine_->mt, range);
+}
+
+void RandomStream::discard_shuffle(std::size_t n) {
+  for (std::size_t i = n; i > 1; --i) discard_bounded(engine_->mt, i - 1);
 }
 
 double RandomStream::exponential(double mean) {
