@@ -35,8 +35,8 @@ EndpointsController::EndpointsController(sim::Simulator& simulator, sim::Metrics
       config_(config),
       service_space_(service_space),
       service_handler_(std::make_unique<ServiceHandler>(*this)),
-      pods_by_service_(service_space, [this](ServiceId id) { enqueue_pod_services(id); }),
-      tracker_(service_space, kNotSeen) {
+      pods_by_service_(service_space, [this](ServiceId id) { enqueue_pod_services(id); }) {
+  pods_by_service_.reset_tracked(kNotSeen);
   if (config_.concurrent_endpoint_syncs < 1) throw std::invalid_argument("concurrent endpoint syncs must be >= 1");
   ClientWorkerPoolConfig pool;
   pool.queue_name = "endpoint";
@@ -72,12 +72,12 @@ void EndpointsController::attach(Informer<Service>& services, Informer<Pod>& pod
 void EndpointsController::begin_term(sim::Time now, bool fresh_tracker) {
   pool_->begin_term(now);
   pods_by_service_.clear();
-  if (fresh_tracker) tracker_.assign(service_space_, kNotSeen);
+  if (fresh_tracker) pods_by_service_.reset_tracked(kNotSeen);
 }
 
 void EndpointsController::mark_seen(ServiceId id, sim::Time max_ready_transition) {
   EPSIM_INVARIANT(max_ready_transition != kNotSeen, "a Ready transition at the tracker's not-seen mark");
-  tracker_[id] = max_ready_transition;
+  pods_by_service_.tracked(id) = max_ready_transition;
 }
 
 void EndpointsController::rebuild_pod_index() { pods_by_service_.rebuild(*pods_); }
@@ -101,7 +101,7 @@ std::optional<sim::Time> EndpointsController::trigger_time(ServiceId id, const S
   // The first time this process sees a service the trigger time is its
   // creation time; later, the earliest pod Ready transition newer than the
   // last call, or zero when nothing moved.
-  sim::Time& tracked = tracker_[id];
+  sim::Time& tracked = pods_by_service_.tracked(id);
   const bool seen = tracked != kNotSeen;
   const sim::Time last = seen ? tracked : sim::Time::zero();
   sim::Time latest = last;
@@ -135,7 +135,6 @@ void EndpointsController::prefetch(std::span<const ServiceId> ids, int stage) co
         endpoints_->prefetch_handle(id);
         pods_by_service_.prefetch(id);
         api_.endpoints_store().prefetch_current(id);
-        sim::load_ahead(&tracker_[id]);
       }
       break;
     case 1:
@@ -144,7 +143,6 @@ void EndpointsController::prefetch(std::span<const ServiceId> ids, int stage) co
         services_->load_ahead_object(id);
         endpoints_->prefetch_object(id);
         pods_->prefetch_handle(pods_by_service_.first_pod(id));
-        pods_by_service_.prefetch_next(pods_by_service_.first_pod(id));
       }
       break;
     default:

@@ -123,11 +123,11 @@ class EndpointsController : private ClientWorkerPoolListener {
 
   // TriggerTimeTracker (pkg/controller/util/endpoint/trigger_time_tracker.go):
   // per Service, the latest pod Ready transition it saw, or kNotSeen for a
-  // Service it has not seen. One table, not a seen-bit beside it: a storm's
-  // syncs read it at random places, and each table is one more cache miss
-  // (issue 12).
+  // Service it has not seen. One time per Service, not a seen-bit beside it,
+  // kept in the pod index's record of the Service (pods_by_service_.tracked):
+  // a storm's syncs read it at random places, with the Service's pods, and
+  // each table is one more cache miss (issue 12).
   static constexpr sim::Time kNotSeen = sim::Time::from_ns(std::numeric_limits<std::int64_t>::min());
-  std::vector<sim::Time> tracker_;
 
   std::vector<SyncEpisode> episodes_;
   bool episode_open_ = false;

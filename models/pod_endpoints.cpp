@@ -28,8 +28,9 @@ bool pod_update_changes_endpoints(const Pod& old_pod, const Pod& pod) {
 void ServicePodIndex::append(const Pod& pod) {
   if (pod.id >= next_.size()) next_.resize(std::size_t{pod.id} + 1, kNone);
   next_[pod.id] = kNone;
-  (last_[pod.service] == kNone ? first_[pod.service] : next_[last_[pod.service]]) = pod.id;
-  last_[pod.service] = pod.id;
+  Record& ends = records_[pod.service];
+  (ends.last == kNone ? ends.first : next_[ends.last]) = pod.id;
+  ends.last = pod.id;
 }
 
 void ServicePodIndex::on_add(const Pod& pod) {
@@ -42,19 +43,23 @@ void ServicePodIndex::on_update(const Pod& old_pod, const Pod& pod) {
 }
 
 void ServicePodIndex::on_delete(const Pod& pod) {
+  Record& ends = records_[pod.service];
   PodId previous = kNone;
-  for (PodId p = first_[pod.service]; p != kNone; previous = p, p = next_[p]) {
+  for (PodId p = ends.first; p != kNone; previous = p, p = next_[p]) {
     if (p != pod.id) continue;
-    (previous == kNone ? first_[pod.service] : next_[previous]) = next_[p];
-    if (last_[pod.service] == p) last_[pod.service] = previous;
+    (previous == kNone ? ends.first : next_[previous]) = next_[p];
+    if (ends.last == p) ends.last = previous;
     break;
   }
   enqueue_(pod.service);
 }
 
 void ServicePodIndex::clear() {
-  std::fill(first_.begin(), first_.end(), kNone);
-  std::fill(last_.begin(), last_.end(), kNone);
+  for (Record& r : records_) r.first = r.last = kNone;
+}
+
+void ServicePodIndex::reset_tracked(sim::Time value) {
+  for (Record& r : records_) r.tracked = value;
 }
 
 void ServicePodIndex::rebuild(const Informer<Pod>& pods) {

@@ -33,15 +33,17 @@ class ServicePodIndex : public InformerHandler<Pod> {
  public:
   // The pods of one Service in delivery order: a view of the index, valid
   // until it next changes. Each Service's list is linked through one array
-  // by PodId, so the index holds no heap block per Service (issue 12).
+  // by PodId, so the index holds no heap block per Service (issue 12). The
+  // walk stops at the Service's last pod without reading its link: a
+  // Service with one pod costs a sync no read of the link table.
   class Pods {
    public:
     class iterator {
      public:
-      iterator(const std::vector<PodId>* next, PodId at) : next_(next), at_(at) {}
+      iterator(const std::vector<PodId>* next, PodId at, PodId last) : next_(next), at_(at), last_(last) {}
       PodId operator*() const { return at_; }
       iterator& operator++() {
-        at_ = (*next_)[at_];
+        at_ = at_ == last_ ? kNone : (*next_)[at_];
         return *this;
       }
       friend bool operator==(const iterator& a, const iterator& b) { return a.at_ == b.at_; }
@@ -49,18 +51,20 @@ class ServicePodIndex : public InformerHandler<Pod> {
      private:
       const std::vector<PodId>* next_;
       PodId at_;
+      PodId last_;
     };
-    Pods(const std::vector<PodId>* next, PodId first) : next_(next), first_(first) {}
-    iterator begin() const { return {next_, first_}; }
-    iterator end() const { return {next_, kNone}; }
+    Pods(const std::vector<PodId>* next, PodId first, PodId last) : next_(next), first_(first), last_(last) {}
+    iterator begin() const { return {next_, first_, last_}; }
+    iterator end() const { return {next_, kNone, last_}; }
 
    private:
     const std::vector<PodId>* next_;
     PodId first_;
+    PodId last_;
   };
 
   ServicePodIndex(std::size_t service_space, std::function<void(ServiceId)> enqueue)
-      : first_(service_space, kNone), last_(service_space, kNone), enqueue_(std::move(enqueue)) {}
+      : records_(service_space), enqueue_(std::move(enqueue)) {}
   void on_add(const Pod& pod) override;
   void on_update(const Pod& old_pod, const Pod& pod) override;
   void on_delete(const Pod& pod) override;
@@ -71,22 +75,33 @@ class ServicePodIndex : public InformerHandler<Pod> {
   void clear();
   // From the informer cache, in id order (after a silent list).
   void rebuild(const Informer<Pod>& pods);
-  Pods pods(ServiceId service) const { return {&next_, first_[service]}; }
+  Pods pods(ServiceId service) const { return {&next_, records_[service].first, records_[service].last}; }
   // The first pod of a Service (for a look-ahead; PodId 0xffffffff: none).
-  PodId first_pod(ServiceId service) const { return first_[service]; }
-  // Loads ahead of pods(service) (sim/load_ahead.h): its first entry, then
-  // the link after the first pod.
-  void prefetch(ServiceId service) const { sim::load_ahead(&first_[service]); }
-  void prefetch_next(PodId pod) const {
-    if (pod < next_.size()) sim::load_ahead(&next_[pod]);
-  }
+  PodId first_pod(ServiceId service) const { return records_[service].first; }
+  // Loads ahead of pods(service) and tracked(service) (sim/load_ahead.h).
+  void prefetch(ServiceId service) const { sim::load_ahead(&records_[service]); }
+
+  // Beside each Service's pods the index keeps one time its owner tracks per
+  // Service: the endpoints controller's trigger-time tracker
+  // (trigger_time_tracker.go), which every sync reads and writes with the
+  // pods. In one record the two are one cache miss a sync, where two tables
+  // were two (issue 12). clear() leaves it; reset_tracked sets every
+  // Service's.
+  sim::Time& tracked(ServiceId service) { return records_[service].tracked; }
+  void reset_tracked(sim::Time value);
 
  private:
   static constexpr PodId kNone = 0xffffffffU;
   void append(const Pod& pod);
 
-  std::vector<PodId> first_;  // by ServiceId; kNone: no pods
-  std::vector<PodId> last_;   // by ServiceId
+  // A Service's first and last pod and its owner's time: a sync reads all three.
+  struct Record {
+    PodId first = kNone;  // kNone: no pods
+    PodId last = kNone;
+    sim::Time tracked;
+  };
+  static_assert(sizeof(Record) == 16, "four records a cache line");
+  std::vector<Record> records_;  // by ServiceId
   std::vector<PodId> next_;   // by PodId: the next pod of its Service (kNone: the last)
   std::function<void(ServiceId)> enqueue_;
 };

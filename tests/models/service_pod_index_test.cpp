@@ -61,6 +61,28 @@ TEST_CASE("the Service pod index keeps delivery order through adds and deletes")
   for (ServiceId s = 0; s < 3; ++s) CHECK(listed(index, s).empty());
 }
 
+TEST_CASE("the Service pod index keeps its owner's time per Service through clears, apart from the pods") {
+  ServicePodIndex index(3, [](ServiceId) {});
+  const epsim::sim::Time unseen = epsim::sim::Time::from_ns(-1);
+  index.reset_tracked(unseen);
+  for (ServiceId s = 0; s < 3; ++s) CHECK(index.tracked(s) == unseen);
+  index.on_add(pod(0, 1));
+  index.tracked(1) = epsim::sim::Time::from_ns(42);
+  index.on_add(pod(1, 1));
+  CHECK(listed(index, 1) == std::vector<PodId>{0, 1});
+  // A new term clears the pods (a fresh lister) but not the tracker.
+  index.clear();
+  CHECK(listed(index, 1).empty());
+  CHECK(index.tracked(1) == epsim::sim::Time::from_ns(42));
+  CHECK(index.tracked(0) == unseen);
+  index.on_add(pod(1, 1));
+  CHECK(listed(index, 1) == std::vector<PodId>{1});
+  CHECK(index.tracked(1) == epsim::sim::Time::from_ns(42));
+  index.reset_tracked(unseen);  // a new process
+  CHECK(index.tracked(1) == unseen);
+  CHECK(listed(index, 1) == std::vector<PodId>{1});
+}
+
 TEST_CASE("desired endpoints share the current object's address block only when the lists are exactly its") {
   using namespace epsim::models;
   ObjectStore<Pod> store;
