@@ -150,7 +150,11 @@ void EndpointsController::prefetch(std::span<const ServiceId> ids, int stage) co
         if (id >= service_space_) continue;
         pods_->load_ahead_object(pods_by_service_.first_pod(id));
         if (const Endpoints* cached = endpoints_->get(id); cached != nullptr && !cached->subsets.empty()) {
-          sim::load_ahead(cached->addresses().data());
+          // Both ends of the first address: a block of 8 + 16·n bytes can
+          // put it across two cache lines.
+          const auto* first = reinterpret_cast<const char*>(cached->addresses().data());
+          sim::load_ahead(first);
+          sim::load_ahead(first + sizeof(EndpointAddress) - 1);
         }
       }
       break;

@@ -52,12 +52,12 @@ class ObjectStore {
   // sim/load_ahead.h): no check, no effect on what is stored.
   void prefetch(VersionHandle version) const {
     if (version >= used_) return;
-    sim::load_ahead(&chunks_[version / kChunk][version % kChunk]);
+    load_ahead_slot(version);
     sim::load_ahead(&references_[version]);
   }
   // Loads only the object (a reader that takes no reference).
   void load_ahead_object(VersionHandle version) const {
-    if (version < used_) sim::load_ahead(&chunks_[version / kChunk][version % kChunk]);
+    if (version < used_) load_ahead_slot(version);
   }
   bool live(VersionHandle version) const { return version < references_.size() && references_[version] > 0; }
   std::uint32_t references(VersionHandle version) const {
@@ -100,6 +100,15 @@ class ObjectStore {
   // Versions per chunk: one huge page of them.
   static constexpr std::size_t kChunk = sim::kElementsPerHugePage<Object>;
   static_assert(kChunk * sizeof(Object) >= sim::kLargeAllocationBytes);
+
+  // Both ends of the slot: a slot whose size does not divide 64 (a 40-byte
+  // Pod, a 24-byte Service) can straddle two cache lines, and the part in
+  // the second line would still be a miss when read.
+  void load_ahead_slot(VersionHandle version) const {
+    const auto* slot = reinterpret_cast<const char*>(&chunks_[version / kChunk][version % kChunk]);
+    sim::load_ahead(slot);
+    sim::load_ahead(slot + sizeof(Object) - 1);
+  }
 
   std::vector<std::vector<Object>> chunks_;  // each reserved to kChunk, filled as slots are handed out
   std::size_t used_ = 0;                                 // slots handed out

@@ -191,5 +191,18 @@ TEST_CASE("event queue: pushes before a far run go to the late keys, sorted or a
     h.check_peek();
     REQUIRE(h.reference.top().first == far);
   }
+  // A storm's regime: a few late keys pending for a long time, never all
+  // popped at once, each push anywhere among them; then, after some pops,
+  // more than 32 keys (a heap while some are pending).
+  for (int i = 0; i < 8; ++i) h.push(h.now + 1 + static_cast<std::int64_t>(splitmix(rng) % 64));
+  for (int round = 0; round < 500; ++round) {
+    REQUIRE(h.pop());
+    // Mostly the latest pending, sometimes a tie or an earlier one.
+    h.push(h.now + static_cast<std::int64_t>(splitmix(rng) % (round % 5 == 0 ? 8 : 80)));
+  }
+  for (int i = 0; i < 3; ++i) REQUIRE(h.pop());
+  for (int i = 0; i < 40; ++i) h.push(h.now + static_cast<std::int64_t>(splitmix(rng) % 32));
+  for (int i = 0; i < 20; ++i) REQUIRE(h.pop());
+  h.check_peek();
   h.drain();
 }
