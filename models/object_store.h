@@ -15,11 +15,17 @@
 // count; at zero its slot goes to a free list and the next version reuses it
 // (an Endpoints version shares its address block with the object it was
 // copied from, models/endpoint_addresses.h). Tearing the store down
-// frees the chunks without walking references.
+// frees the chunks without walking references. The counts are a table
+// beside the slots, or, for an object with a `store_references` member
+// (Endpoints, in its padding), inside the slot: a storm's write reads the
+// version it replaces and drops a reference to it, one cache line.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "models/objects.h"
@@ -32,6 +38,10 @@ namespace epsim::models {
 // An index into an ObjectStore's slab.
 using VersionHandle = std::uint32_t;
 inline constexpr VersionHandle kNoVersion = 0xffffffffu;
+
+// Whether Object keeps its store's reference count in its own slot.
+template <class Object>
+inline constexpr bool kReferencesInSlot = requires(const Object& o) { o.store_references; };
 
 template <class Object>
 class ObjectStore {
@@ -53,26 +63,28 @@ class ObjectStore {
   void prefetch(VersionHandle version) const {
     if (version >= used_) return;
     load_ahead_slot(version);
-    sim::load_ahead(&references_[version]);
+    if constexpr (!kReferencesInSlot<Object>) sim::load_ahead(&references_[version]);
   }
   // Loads only the object (a reader that takes no reference).
   void load_ahead_object(VersionHandle version) const {
     if (version < used_) load_ahead_slot(version);
   }
-  bool live(VersionHandle version) const { return version < references_.size() && references_[version] > 0; }
-  std::uint32_t references(VersionHandle version) const {
-    return version < references_.size() ? references_[version] : 0;
-  }
+  bool live(VersionHandle version) const { return version < used_ && count(version) > 0; }
+  std::uint32_t references(VersionHandle version) const { return version < used_ ? count(version) : 0; }
   // Reference counts are bookkeeping, not content: a reader of a const
   // store (an informer) takes and drops its references like a copy of a
   // shared_ptr.
   void retain(VersionHandle version) const {
     EPSIM_INVARIANT(live(version), "a reference taken to a version no reader holds");
-    ++references_[version];
+    Count& c = count(version);
+    // A 16-bit count in a slot: readers of one version are the server, the
+    // informers of its kind and their watch events in flight, a few dozen.
+    if (c == std::numeric_limits<Count>::max()) throw std::length_error("too many readers of one object version");
+    ++c;
   }
   void release(VersionHandle version) const {
     EPSIM_INVARIANT(live(version), "a version released more often than it was held");
-    if (--references_[version] == 0) free_.push_back(version);
+    if (--count(version) == 0) free_.push_back(version);
   }
   // Versions some reader holds; slots the slab has (live or free).
   std::size_t live_versions() const { return slab_slots() - free_.size(); }
@@ -104,6 +116,15 @@ class ObjectStore {
   // Both ends of the slot: a slot whose size does not divide 64 (a 40-byte
   // Pod, a 24-byte Service) can straddle two cache lines, and the part in
   // the second line would still be a miss when read.
+  using Count = std::conditional_t<kReferencesInSlot<Object>, std::uint16_t, std::uint32_t>;
+  Count& count(VersionHandle version) const {
+    if constexpr (kReferencesInSlot<Object>) {
+      return chunks_[version / kChunk][version % kChunk].store_references;
+    } else {
+      return references_[version];
+    }
+  }
+
   void load_ahead_slot(VersionHandle version) const {
     const auto* slot = reinterpret_cast<const char*>(&chunks_[version / kChunk][version % kChunk]);
     sim::load_ahead(slot);
@@ -112,7 +133,7 @@ class ObjectStore {
 
   std::vector<std::vector<Object>> chunks_;  // each reserved to kChunk, filled as slots are handed out
   std::size_t used_ = 0;                                 // slots handed out
-  mutable std::vector<std::uint32_t> references_;        // per slot
+  mutable std::vector<std::uint32_t> references_;        // per slot, unless kReferencesInSlot
   mutable std::vector<VersionHandle> free_;              // slots at zero references
   std::vector<VersionHandle> current_;                   // per id
   std::size_t stored_ = 0;
@@ -128,16 +149,16 @@ VersionHandle ObjectStore<Object>::add_version(const Object& object, ResourceVer
     if (used_ == chunks_.size() * kChunk) chunks_.emplace_back().reserve(kChunk);
     EPSIM_INVARIANT(used_ < kNoVersion, "object store slab overflow");
     v = static_cast<VersionHandle>(used_++);
-    references_.push_back(0);
+    if constexpr (!kReferencesInSlot<Object>) references_.push_back(0);
     chunks_.back().push_back(object);  // the new slot; reserved, so nothing moves
     chunks_.back().back().resource_version = resource_version;
-    references_[v] = 1;
+    count(v) = 1;
     return v;
   }
   Object& slot = chunks_[v / kChunk][v % kChunk];
   slot = object;
   slot.resource_version = resource_version;
-  references_[v] = 1;
+  count(v) = 1;
   return v;
 }
 

@@ -49,6 +49,11 @@ struct Endpoints {
   bool headless_label = false;
   // endpoints.kubernetes.io/last-change-trigger-time; absent when !has_trigger_time.
   bool has_trigger_time = false;
+  // Not content: an API server's object store keeps the reference count of
+  // the version in this slot here, in what was padding, so a write that
+  // replaces a version it reads touches one cache line, not two
+  // (models/object_store.h). A copy's value means nothing.
+  mutable std::uint16_t store_references = 0;
   ResourceVersion resource_version = 0;
   sim::Time trigger_time;
   EndpointAddresses subsets;  // addresses and notReadyAddresses, each sorted by IP (RepackSubsets); shared by copies

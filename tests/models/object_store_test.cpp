@@ -4,6 +4,7 @@
 // reused once the last one lets go.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <vector>
 
 #include "models/api_server.h"
@@ -180,4 +181,37 @@ TEST_CASE("object store: informers of one server share its versions; the old one
   CHECK(api.endpoints_store().live_versions() == 1);
   CHECK(a.get(0) == api.endpoints(0));
   CHECK(api.endpoints_store().references(api.endpoints_store().current(0)) == 3);
+}
+
+TEST_CASE("object store: an Endpoints version keeps its count in its slot, which a copy does not carry") {
+  static_assert(kReferencesInSlot<Endpoints> && !kReferencesInSlot<Pod> && !kReferencesInSlot<Service>);
+  ObjectStore<Endpoints> store;
+  const VersionHandle a = store.add_version(endpoints(0, {7}), 3);
+  store.retain(a);
+  store.retain(a);
+  CHECK(store.references(a) == 3);
+  // A copy of the stored object (a desired object, a request) carries the
+  // slot's count; a new version made from it still starts at one.
+  const Endpoints copy = store.at(a);
+  const VersionHandle b = store.add_version(copy, 4);
+  CHECK(b != a);
+  CHECK(store.references(b) == 1);
+  CHECK(store.references(a) == 3);
+  for (int i = 0; i < 3; ++i) store.release(a);
+  CHECK_FALSE(store.live(a));
+  // The freed slot is the next version's, at one reference.
+  const VersionHandle c = store.add_version(copy, 5);
+  CHECK(c == a);
+  CHECK(store.references(c) == 1);
+  CHECK(store.at(c).resource_version == 5);
+  // 16 bits hold 65,535 readers; one more is refused, not wrapped to zero.
+  for (int i = 1; i < 65535; ++i) store.retain(c);
+  CHECK(store.references(c) == 65535);
+  CHECK_THROWS_AS(store.retain(c), std::length_error);
+  CHECK(store.references(c) == 65535);
+  // Counts in a table beside the slots (a Pod) are 32 bits.
+  ObjectStore<Pod> pods;
+  const VersionHandle p = pods.add_version(pod(1), 1);
+  for (int i = 0; i < 70000; ++i) pods.retain(p);
+  CHECK(pods.references(p) == 70001);
 }
