@@ -3,7 +3,7 @@
 // from the scenarios shipped in scenarios/scale/. Counters: CPU seconds per
 // Service, events per CPU second, and the process's peak resident bytes per
 // Service, which is only that benchmark's when it runs alone in its process:
-//   build/bench/scale_bench --benchmark_filter=storm/x100
+//   build/bench/scale_bench --benchmark_filter=storm_x100
 // The `storm_linear` family runs the storm at sizes from the incident's
 // 12,989 Services up to the input limit (2,000,000) and lets Google Benchmark
 // fit CPU time = c * N (its BigO and RMS rows): the issue's "cost stays linear
@@ -104,11 +104,11 @@ BENCHMARK(storm_linear)
     ->Unit(benchmark::kMillisecond)
     ->Complexity(benchmark::oN);
 
-BENCHMARK_CAPTURE(run_scale, storm / x1, "storm-x1.yaml")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(run_scale, storm / x10, "storm-x10.yaml")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(run_scale, storm / x100, "storm-x100.yaml")->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK_CAPTURE(run_scale, incident / x1, "incident-x1.yaml")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(run_scale, incident / x10, "incident-x10.yaml")->Unit(benchmark::kMillisecond)->Iterations(1);
-BENCHMARK_CAPTURE(run_scale, incident / x100, "incident-x100.yaml")->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK_CAPTURE(run_scale, storm_x1, "storm-x1.yaml")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(run_scale, storm_x10, "storm-x10.yaml")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(run_scale, storm_x100, "storm-x100.yaml")->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK_CAPTURE(run_scale, incident_x1, "incident-x1.yaml")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(run_scale, incident_x10, "incident-x10.yaml")->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK_CAPTURE(run_scale, incident_x100, "incident-x100.yaml")->Unit(benchmark::kMillisecond)->Iterations(1);
 
 BENCHMARK_MAIN();
