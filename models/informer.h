@@ -273,16 +273,16 @@ class Informer : public WatchSink<Object> {
     if (!order_) return;
     order_->discard_shuffle(count_);
   }
-  // A resync walk at `at` (a multiple of kWalkBatch) loads ahead of the
-  // next two batches: see resync().
-  // A key-only walk at `at` loads ahead of the handlers' state of the batch
-  // after next.
+  // A key-only walk at `at` (a multiple of kWalkBatch) loads ahead of the
+  // handlers' state of the next batch.
   void load_ahead_walk_keys(const std::vector<std::uint32_t>& ids, std::size_t at) const {
     const std::size_t end = std::min(ids.size(), at + 2 * kWalkBatch);
     for (std::size_t j = at + kWalkBatch; j < end; ++j) {
       for (const auto* h : handlers_) h->prefetch_update(ids[j]);
     }
   }
+  // A resync walk at `at` (a multiple of kWalkBatch) loads ahead of the
+  // next two batches: see resync().
   void load_ahead_walk(const std::vector<std::uint32_t>& ids, std::size_t at) const {
     const std::size_t objects_end = std::min(ids.size(), at + 2 * kWalkBatch);
     const std::size_t handles_end = std::min(ids.size(), at + 3 * kWalkBatch);

@@ -113,9 +113,7 @@ class ObjectStore {
   static constexpr std::size_t kChunk = sim::kElementsPerHugePage<Object>;
   static_assert(kChunk * sizeof(Object) >= sim::kLargeAllocationBytes);
 
-  // Both ends of the slot: a slot whose size does not divide 64 (a 40-byte
-  // Pod, a 24-byte Service) can straddle two cache lines, and the part in
-  // the second line would still be a miss when read.
+  // A version's reference count: in its slot (16 bits) or in the table.
   using Count = std::conditional_t<kReferencesInSlot<Object>, std::uint16_t, std::uint32_t>;
   Count& count(VersionHandle version) const {
     if constexpr (kReferencesInSlot<Object>) {
@@ -125,6 +123,9 @@ class ObjectStore {
     }
   }
 
+  // Both ends of the slot: a slot whose size does not divide 64 (a 40-byte
+  // Pod, a 24-byte Service) can straddle two cache lines, and the part in
+  // the second line would still be a miss when read.
   void load_ahead_slot(VersionHandle version) const {
     const auto* slot = reinterpret_cast<const char*>(&chunks_[version / kChunk][version % kChunk]);
     sim::load_ahead(slot);

@@ -28,9 +28,9 @@ bool pod_update_changes_endpoints(const Pod& old_pod, const Pod& pod) {
 void ServicePodIndex::append(const Pod& pod) {
   if (pod.id >= next_.size()) next_.resize(std::size_t{pod.id} + 1, kNone);
   next_[pod.id] = kNone;
-  Record& ends = records_[pod.service];
-  (ends.last == kNone ? ends.first : next_[ends.last]) = pod.id;
-  ends.last = pod.id;
+  Record& record = records_[pod.service];
+  (record.last == kNone ? record.first : next_[record.last]) = pod.id;
+  record.last = pod.id;
 }
 
 void ServicePodIndex::on_add(const Pod& pod) {
@@ -43,12 +43,12 @@ void ServicePodIndex::on_update(const Pod& old_pod, const Pod& pod) {
 }
 
 void ServicePodIndex::on_delete(const Pod& pod) {
-  Record& ends = records_[pod.service];
+  Record& record = records_[pod.service];
   PodId previous = kNone;
-  for (PodId p = ends.first; p != kNone; previous = p, p = next_[p]) {
+  for (PodId p = record.first; p != kNone; previous = p, p = next_[p]) {
     if (p != pod.id) continue;
-    (previous == kNone ? ends.first : next_[previous]) = next_[p];
-    if (ends.last == p) ends.last = previous;
+    (previous == kNone ? record.first : next_[previous]) = next_[p];
+    if (record.last == p) record.last = previous;
     break;
   }
   enqueue_(pod.service);
