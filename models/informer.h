@@ -192,23 +192,21 @@ class Informer : public WatchSink<Object> {
   // hands them the ids without reading the objects or their handles.
   void resync() {
     bool reads_objects = false;
-    bool uses_keys = false;
-    for (const auto* h : handlers_) {
+    std::vector<InformerHandler<Object>*> keyed;  // the key-only handlers, in registration order
+    for (auto* h : handlers_) {
       const auto use = h->resync_use();
       reads_objects = reads_objects || use == InformerHandler<Object>::ResyncUse::object;
-      uses_keys = uses_keys || use == InformerHandler<Object>::ResyncUse::key_only;
+      if (use == InformerHandler<Object>::ResyncUse::key_only) keyed.push_back(h);
     }
-    if (!reads_objects && !uses_keys) {
+    if (!reads_objects && keyed.empty()) {
       skip_walk_order();
       return;
     }
     const std::vector<std::uint32_t> ids = list_keys();
     if (!reads_objects) {
       for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (i % kWalkBatch == 0) load_ahead_walk_keys(ids, i);
-        for (auto* h : handlers_) {
-          if (h->resync_use() == InformerHandler<Object>::ResyncUse::key_only) h->on_resync_key(ids[i]);
-        }
+        if (i % kWalkBatch == 0) load_ahead_walk_keys(ids, i, keyed);
+        for (auto* h : keyed) h->on_resync_key(ids[i]);
       }
       return;
     }
@@ -275,10 +273,11 @@ class Informer : public WatchSink<Object> {
   }
   // A key-only walk at `at` (a multiple of kWalkBatch) loads ahead of the
   // handlers' state of the next batch.
-  void load_ahead_walk_keys(const std::vector<std::uint32_t>& ids, std::size_t at) const {
+  void load_ahead_walk_keys(const std::vector<std::uint32_t>& ids, std::size_t at,
+                            const std::vector<InformerHandler<Object>*>& keyed) const {
     const std::size_t end = std::min(ids.size(), at + 2 * kWalkBatch);
     for (std::size_t j = at + kWalkBatch; j < end; ++j) {
-      for (const auto* h : handlers_) h->prefetch_update(ids[j]);
+      for (const auto* h : keyed) h->prefetch_update(ids[j]);
     }
   }
   // A resync walk at `at` (a multiple of kWalkBatch) loads ahead of the

@@ -116,7 +116,9 @@ TEST_CASE("informer: a walk is the Fisher-Yates shuffle of the ids on the inform
 namespace {
 
 struct IgnoresResync : Order {
+  mutable std::size_t loaded_ahead = 0;
   ResyncUse resync_use() const override { return ResyncUse::ignores; }
+  void prefetch_update(std::uint32_t) const override { ++loaded_ahead; }
 };
 
 }  // namespace
@@ -142,6 +144,20 @@ TEST_CASE("informer: a resync no handler acts on walks nothing, and the next wal
 }
 
 namespace {
+
+// Checks a walk's look-ahead: every id after the first batch of 16 was loaded
+// ahead once (`loaded`: the id and how many ids the walk had handed over
+// then), before its turn and at most two batches before it.
+void check_loaded_ahead(const std::vector<std::uint32_t>& walk,
+                        const std::vector<std::pair<std::uint32_t, std::size_t>>& loaded) {
+  CHECK(loaded.size() == walk.size() - 16);
+  for (const auto& [id, handed_before] : loaded) {
+    const auto at = static_cast<std::size_t>(std::find(walk.begin(), walk.end(), id) - walk.begin());
+    REQUIRE(at < walk.size());
+    CHECK(handed_before < at);
+    CHECK(at - handed_before <= 32);
+  }
+}
 
 // Acts on a resync by the key alone: records the keys and any on_update.
 struct KeyOnly : Order {
@@ -176,15 +192,8 @@ TEST_CASE("informer: a resync whose handlers use only the key hands them the ids
   CHECK(second.keys == order.updated);
   CHECK(first.updated.empty());  // on_resync_key, not on_update
   CHECK(ignored.updated.empty());
-  // Each key after the first batch of 16 is loaded ahead once, at most two
-  // batches before its turn.
-  CHECK(first.loaded.size() == order.updated.size() - 16);
-  for (const auto& [id, keys_before] : first.loaded) {
-    const auto at = static_cast<std::size_t>(std::find(first.keys.begin(), first.keys.end(), id) - first.keys.begin());
-    REQUIRE(at < first.keys.size());
-    CHECK(keys_before < at);
-    CHECK(at - keys_before <= 32);
-  }
+  check_loaded_ahead(first.keys, first.loaded);
+  CHECK(ignored.loaded_ahead == 0);  // an ignoring handler's state is not loaded
   CHECK(reading.list_keys() == keyed.list_keys());
 
   // Beside a handler that reads the object, a key-only one gets on_update.
@@ -218,12 +227,5 @@ TEST_CASE("informer: a resync loads a handler's state ahead of the update it han
   informer.resync();
   const std::vector<std::uint32_t>& walk = handler.updated;
   REQUIRE(walk.size() == services().size());  // 171: more than two batches of 16
-  // Every key after the first batch is loaded ahead, once, before its update.
-  CHECK(handler.loaded.size() == walk.size() - 16);
-  for (const auto& [id, updates_before] : handler.loaded) {
-    const auto at = static_cast<std::size_t>(std::find(walk.begin(), walk.end(), id) - walk.begin());
-    REQUIRE(at < walk.size());
-    CHECK(updates_before < at);
-    CHECK(at - updates_before <= 32);  // at most two batches ahead
-  }
+  check_loaded_ahead(walk, handler.loaded);
 }
