@@ -64,9 +64,22 @@ std::vector<double> Histogram::exponential_buckets(double start, double factor, 
 }
 
 void Histogram::observe(double value) {
-  // Prometheus buckets are inclusive upper bounds ("le").
-  const auto it = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value);
-  ++counts_[static_cast<std::size_t>(it - upper_bounds_.begin())];
+  // Prometheus buckets are inclusive upper bounds ("le"): the first bound >=
+  // value, else +Inf. One histogram's observations come in runs in one
+  // bucket (a storm's queue waits past the last bound, a server's similar
+  // latencies), so the previous observation's bucket is tried first: two
+  // comparisons where the search takes a dozen (issue 12). NaN fails both
+  // and goes to the search, as before.
+  const std::size_t n = upper_bounds_.size();
+  std::size_t bucket = last_bucket_;
+  const bool at_most_upper = bucket == n || value <= upper_bounds_[bucket];
+  const bool above_lower = bucket == 0 || value > upper_bounds_[bucket - 1];
+  if (!(at_most_upper && above_lower)) {
+    const auto it = std::lower_bound(upper_bounds_.begin(), upper_bounds_.end(), value);
+    bucket = static_cast<std::size_t>(it - upper_bounds_.begin());
+    last_bucket_ = bucket;
+  }
+  ++counts_[bucket];
   ++count_;
   sum_ += value;
 }

@@ -70,6 +70,7 @@ class Histogram {
   std::vector<std::uint64_t> counts_;
   std::uint64_t count_ = 0;
   double sum_ = 0;
+  std::size_t last_bucket_ = 0;  // of the previous observation: tried first
 };
 
 enum class MetricType { counter, gauge, histogram };

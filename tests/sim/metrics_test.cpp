@@ -1,5 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+#include <utility>
+#include <vector>
+
 #include "sim/metrics.h"
 #include "sim/simulator.h"
 #include "sim/span_recorder.h"
@@ -26,6 +31,27 @@ TEST_CASE("the client-go workqueue bucket layout is expressible") {
   CHECK(h.cumulative_count(9) == 3);   // le=10
   CHECK(h.cumulative_count(10) == 4);  // +Inf
   CHECK_THROWS(Histogram({1.0, 1.0}));
+}
+
+TEST_CASE("a histogram bucket is the first inclusive bound whatever bucket came before") {
+  // Bounds 1, 2, 4; buckets le=1, le=2, le=4, +Inf. Each value's bucket by
+  // hand; the sequence repeats buckets (the previous-bucket shortcut) and
+  // jumps between them in both directions, with values on the bounds, just
+  // off them, below the first, past the last, and NaN (lower_bound puts it
+  // in the first bucket: no bound is < NaN).
+  Histogram h({1.0, 2.0, 4.0});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const std::vector<std::pair<double, std::size_t>> values = {
+      {0.5, 0}, {1.0, 0},  {1.0, 0},           {std::nextafter(1.0, 2.0), 1}, {2.0, 1}, {9.0, 3},
+      {9.0, 3}, {4.0, 2},  {-3.0, 0},          {3.0, 2},                      {nan, 0}, {1e300, 3},
+      {nan, 0}, {2.0, 1},  {std::nextafter(4.0, 5.0), 3}, {std::nextafter(1.0, 0.0), 0}, {4.0, 2}, {4.0, 2}};
+  std::vector<std::uint64_t> expected(4, 0);
+  for (const auto& [value, bucket] : values) {
+    h.observe(value);
+    ++expected[bucket];
+    CHECK(h.bucket_counts() == expected);
+  }
+  CHECK(h.count() == values.size());
 }
 
 TEST_CASE("registry keys series by name and sorted labels") {
