@@ -229,3 +229,19 @@ TEST_CASE("informer: a resync loads a handler's state ahead of the update it han
   REQUIRE(walk.size() == services().size());  // 171: more than two batches of 16
   check_loaded_ahead(walk, handler.loaded);
 }
+
+TEST_CASE("informer: a list watches from its own resourceVersion, or from its newest object's without one") {
+  // services(): ids 0..199 but those with id % 7 == 3, each at RV id + 1;
+  // 199 is one of the holes (199 = 7 * 28 + 3), so the newest is 198's, 199.
+  Informer<Service> without_rv("idc/services/no-rv");
+  without_rv.list(service_store(), false);
+  CHECK(without_rv.last_resource_version() == 199);
+  CHECK(without_rv.size() == services().size());
+  // The server's RV at the list is past every object's.
+  Informer<Service> with_rv("idc/services/rv");
+  with_rv.list(service_store(), false, 5000);
+  CHECK(with_rv.last_resource_version() == 5000);
+  CHECK(with_rv.size() == services().size());
+  without_rv.release_all();
+  with_rv.release_all();
+}
