@@ -32,6 +32,7 @@
 #include "sim/invariant.h"
 #include "sim/large_allocations.h"
 #include "sim/load_ahead.h"
+#include "sim/vector_growth.h"
 
 namespace epsim::models {
 
@@ -166,7 +167,7 @@ VersionHandle ObjectStore<Object>::add_version(const Object& object, ResourceVer
 template <class Object>
 void ObjectStore<Object>::set_current(std::uint32_t id, VersionHandle version) {
   retain(version);
-  if (id >= current_.size()) current_.resize(id + 1, kNoVersion);
+  sim::grow_to(current_, std::size_t{id} + 1, kNoVersion);
   const VersionHandle previous = current_[id];
   current_[id] = version;
   if (previous == kNoVersion) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sim/invariant.h"
+#include "sim/vector_growth.h"
 
 namespace epsim::models {
 
@@ -26,7 +27,7 @@ bool pod_update_changes_endpoints(const Pod& old_pod, const Pod& pod) {
 }
 
 void ServicePodIndex::append(const Pod& pod) {
-  if (pod.id >= next_.size()) next_.resize(std::size_t{pod.id} + 1, kNone);
+  sim::grow_to(next_, std::size_t{pod.id} + 1, kNone);
   next_[pod.id] = kNone;
   Record& record = records_[pod.service];
   (record.last == kNone ? record.first : next_[record.last]) = pod.id;
