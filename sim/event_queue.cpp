@@ -54,42 +54,21 @@ std::uint32_t EventQueue::grow_slots(const Callback& callback) {
   return static_cast<std::uint32_t>(slots_.size() - 1);
 }
 
-void EventQueue::push_late(const Entry& e) {
-  if (!late_is_heap_ && late_.size() == kLateSorted) {
-    // Descending order is not a min-heap order: rebuild as one.
+void EventQueue::push_late_heap(const Entry& e) {
+  if (!late_is_heap_) {
+    // A full sorted array: descending order is not a min-heap order, so
+    // rebuild it as one.
     std::make_heap(late_.begin(), late_.end(), after);
     late_is_heap_ = true;
   }
   late_.push_back(e);
-  if (late_is_heap_) {
-    std::push_heap(late_.begin(), late_.end(), after);
-    return;
-  }
-  // Shift the earlier keys one place towards the end, past the new one.
-  std::size_t i = late_.size() - 1;
-  for (; i > 0 && before(late_[i - 1], e); --i) late_[i] = late_[i - 1];
-  late_[i] = e;
+  std::push_heap(late_.begin(), late_.end(), after);
 }
 
-void EventQueue::pop_late() {
-  if (late_is_heap_) std::pop_heap(late_.begin(), late_.end(), after);
+void EventQueue::pop_late_heap() {
+  std::pop_heap(late_.begin(), late_.end(), after);
   late_.pop_back();
   if (late_.empty()) late_is_heap_ = false;
-}
-
-bool EventQueue::pop_merged(std::int64_t end_ns, Event& out) {
-  // late_ is not empty. Everything bucketed is >= run_limit_ > every late
-  // entry, so only the run's head competes with the heap's top.
-  const Entry& top = late_top();
-  if (run_pos_ != run_end_ && before(*run_pos_, top)) {
-    if (run_pos_->time_ns > end_ns) return false;
-    take(*run_pos_++, out);
-  } else {
-    if (top.time_ns > end_ns) return false;
-    take(top, out);
-    pop_late();
-  }
-  return true;
 }
 
 const EventQueue::Entry& EventQueue::peek() {
