@@ -68,8 +68,8 @@ void Histogram::observe(double value) {
   // value, else +Inf. One histogram's observations come in runs in one
   // bucket (a storm's queue waits past the last bound, a server's similar
   // latencies), so the previous observation's bucket is tried first: two
-  // comparisons where the search takes a dozen (issue 12). NaN fails both
-  // and goes to the search, as before.
+  // comparisons, where the search's four or five each depend on the last
+  // (issue 12). NaN fails both and goes to the search, as before.
   const std::size_t n = upper_bounds_.size();
   std::size_t bucket = last_bucket_;
   const bool at_most_upper = bucket == n || value <= upper_bounds_[bucket];
