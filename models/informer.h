@@ -27,6 +27,7 @@
 #include "sim/invariant.h"
 #include "sim/load_ahead.h"
 #include "sim/random.h"
+#include "sim/vector_growth.h"
 
 namespace epsim::models {
 
@@ -142,7 +143,7 @@ class Informer : public WatchSink<Object> {
       return;
     }
     store.retain(version);
-    if (id >= cache_.size()) cache_.resize(std::max<std::size_t>(id + 1, store.id_space()), kNoVersion);
+    sim::grow_to(cache_, std::max<std::size_t>(std::size_t{id} + 1, store.id_space()), kNoVersion);
     cache_[id] = version;
     if (old != kNoVersion) {
       for (auto* h : handlers_) h->on_update(store.at(old), object);

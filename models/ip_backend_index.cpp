@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/vector_growth.h"
+
 namespace epsim::models {
 
 std::uint32_t* IpBackendIndex::first_slot(PodIp ip, bool grow) {
@@ -14,7 +16,7 @@ std::uint32_t* IpBackendIndex::first_slot(PodIp ip, bool grow) {
   std::vector<std::uint32_t>& slots = first_[cluster];
   if (n >= slots.size()) {
     if (!grow || n - slots.size() >= kMaxFlatGrowth) return nullptr;
-    slots.resize(n + 1, kNone);
+    sim::grow_to(slots, n + 1, kNone);
   }
   return &slots[n];
 }
